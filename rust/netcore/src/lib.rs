@@ -1,0 +1,22 @@
+//! rvnet's pure protocol core.
+//!
+//! Everything here is plain `core` Rust: no `kernel::`, no `unsafe`, no allocation, no clock
+//! and no randomness of its own (time and random numbers are passed in). The same files are
+//! compiled twice: as this host crate, so that `cargo test` and fuzzers reach the protocol
+//! logic in seconds, and inside `rvnet.ko`, where `drivers/rvnet.rs` mounts this file as the
+//! module `netcore` (the kernel passes `--cfg MODULE`, which is how the crate-level
+//! attribute below knows it is not the crate root there).
+//!
+//! - [`checksum`]: the Internet checksum (RFC 1071) used by IPv4, ICMP and UDP.
+//! - [`wire`]: typed views over packet bytes (check, parse, emit), after smoltcp's `wire`.
+//! - [`selftest`]: known-answer checks that run both under `cargo test` and as KUnit cases.
+
+#![cfg_attr(not(MODULE), no_std)]
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod checksum;
+pub mod selftest;
+pub mod wire;
