@@ -8,7 +8,8 @@ export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 export PATH=$LLVM_BIN:$RVNET_TOOLS/venv/bin:$RVNET_TOOLS/bin:$PATH
 # The kernel's Rust must be Debian's rustc-web with its matching library source, not rustup's.
 KMAKE_VARS=(LLVM=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
-            "BINDGEN=$RVNET_TOOLS/bin/bindgen" RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library)
+            "BINDGEN=$RVNET_TOOLS/bin/bindgen" RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
+            CLIPPY_DRIVER=/usr/bin/clippy-driver)
 
 # kernel_key PROFILE: hash of everything the kernel of PROFILE is built from.
 kernel_key() {

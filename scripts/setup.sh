@@ -13,7 +13,7 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 
 PKGS=(
-  rustc-web rust-web-src
+  rustc-web rust-web-src rust-web-clippy
   clang-19 lld-19 llvm-19 libclang-19-dev
   build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
   qemu-system-x86 busybox-static udev

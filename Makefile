@@ -1,0 +1,52 @@
+# rvnet: top-level Makefile. The kernel's build reads Kbuild, not this file.
+#
+#   make          build rvnet.ko against the test kernel (building that kernel if not cached)
+#   make CLIPPY=1 the same, with clippy (any warning fails)
+#   make demo     set up, build, boot the VM and show rvnet at work
+#   make check    every test: host, KUnit, VM; ends with "N passed, N failed"
+#   make setup    install what is missing (Debian packages, kernel source, bindgen, virtme-ng)
+#   make kernel   build (or find) the cached test kernel
+#   make host-test  the host tests alone
+#   make fmt      rustfmt everything
+#   make clean    remove build outputs from the checkout (the kernel cache stays)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+PROFILE ?= test
+
+.PHONY: all setup kernel demo check host-test fmt fmt-check clean
+
+all: setup
+	CLIPPY=$(CLIPPY) scripts/build-module $(PROFILE)
+
+setup:
+	@bash scripts/setup.sh
+
+kernel: setup
+	@qemu/build-kernel $(PROFILE)
+
+demo:
+	@scripts/demo.sh
+
+check:
+	@scripts/check.sh
+
+host-test:
+	cd rust/netcore && cargo test
+	cd tests && cargo test
+
+fmt:
+	cd rust/netcore && cargo fmt
+	cd tests && cargo fmt
+	rustfmt --edition 2021 drivers/rvnet.rs
+
+fmt-check:
+	cd rust/netcore && cargo fmt --check
+	cd tests && cargo fmt --check
+	rustfmt --edition 2021 --check drivers/rvnet.rs
+
+clean:
+	rm -rf rust/netcore/target tests/target
+	find . -name '*.o' -o -name '*.ko' -o -name '*.mod' -o -name '*.mod.c' -o -name '.*.cmd' \
+	  -o -name '*.rmeta' -o -name 'Module.symvers' -o -name 'modules.order' -o -name '*.d' \
+	  | grep -v '^./\.git/' | xargs rm -f

@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rvnet: a Rust rendering of the Linux packet path, as one loadable module.
+//!
+//! It will hold two things: rvnic, a virtual NIC whose ports come in pairs (transmit on one
+//! port lands in a ring of its peer and is drained by NAPI), and AF_RVNET, a socket family
+//! with its own ARP, IPv4, ICMP and UDP. This file is the module root: it mounts the three
+//! layers of the crate and registers what the module provides.
+//!
+//! - [`netcore`]: the pure protocol core (no `kernel::`, no `unsafe`), shared with host tests.
+//! - [`net`]: the kernel abstraction layer, the only place with `unsafe`.
+//! - the drivers, here and beside this file, in safe Rust over the two.
+
+use kernel::prelude::*;
+
+#[path = "../rust/netcore/src/lib.rs"]
+pub mod netcore;
+
+#[path = "../rust/net/mod.rs"]
+pub mod net;
+
+/// The module's version, also in modinfo (see `rust/net/helpers.c`).
+pub const VERSION: &str = include_str!("../VERSION").trim_ascii();
+
+module! {
+    type: Rvnet,
+    name: "rvnet",
+    authors: ["rvnet developers"],
+    description: "rvnet: the rvnic virtual NIC and the AF_RVNET protocol family",
+    license: "GPL",
+}
+
+struct Rvnet;
+
+impl kernel::Module for Rvnet {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        if net::params::selftest() {
+            for (name, run) in netcore::selftest::ALL {
+                if let Err(why) = run() {
+                    pr_err!("selftest {} failed: {}\n", name, why);
+                    return Err(EINVAL);
+                }
+            }
+        }
+        pr_info!("rvnet {} loaded\n", VERSION);
+        Ok(Rvnet)
+    }
+}
+
+impl Drop for Rvnet {
+    fn drop(&mut self) {
+        pr_info!("rvnet {} unloaded\n", VERSION);
+    }
+}
+
+/// The protocol core's known-answer checks (`netcore::selftest`) as KUnit cases: the same
+/// functions `cargo test` runs on the host, here built with the kernel's flags.
+#[kunit_tests(rvnet_netcore)]
+mod netcore_tests {
+    use crate::netcore::selftest;
+
+    #[test]
+    fn checksum_rfc1071() {
+        assert_eq!(selftest::checksum_rfc1071(), Ok(()));
+    }
+
+    #[test]
+    fn checksum_ipv4_header() {
+        assert_eq!(selftest::checksum_ipv4_header(), Ok(()));
+    }
+
+    #[test]
+    fn checksum_odd_pieces() {
+        assert_eq!(selftest::checksum_odd_pieces(), Ok(()));
+    }
+
+    #[test]
+    fn ethernet_parse() {
+        assert_eq!(selftest::ethernet_parse(), Ok(()));
+    }
+
+    #[test]
+    fn ethernet_malformed() {
+        assert_eq!(selftest::ethernet_malformed(), Ok(()));
+    }
+
+    #[test]
+    fn arp_parse_and_reply() {
+        assert_eq!(selftest::arp_parse_and_reply(), Ok(()));
+    }
+
+    #[test]
+    fn arp_malformed() {
+        assert_eq!(selftest::arp_malformed(), Ok(()));
+    }
+
+    #[test]
+    fn parsers_total() {
+        assert_eq!(selftest::parsers_total(), Ok(()));
+    }
+
+    #[test]
+    fn every_selftest_is_a_case() {
+        // The table and the cases above must not drift apart.
+        assert_eq!(selftest::ALL.len(), 8);
+    }
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# make check: every test, and one verdict.
+#  1. host: cargo test of the pure protocol crate and the user-space workspace;
+#  2. lint: the module built with clippy (warnings fail);
+#  3. guest, in one boot of the test (debug) kernel: the KUnit suites at insmod, the VM tests,
+#     rmmod, and a kmemleak scan;
+#  4. the guest's kernel log, which must hold no BUG, WARNING, Oops, KASAN, lockdep, UBSAN or
+#     leak report.
+# Ends with "N passed, N failed" over all of them, and fails if anything failed or did not run.
+set -uo pipefail
+. "$(dirname "$0")/../qemu/env.sh"
+cd "$RVNET_ROOT"
+
+passed=0 failed=0
+failures=()
+tally() { # tally SUITE PASSED FAILED
+  printf '%-44s %4d passed, %d failed\n' "$1" "$2" "$3"
+  passed=$((passed + $2)); failed=$((failed + $3))
+  [ "$3" -eq 0 ] || failures+=("$1")
+}
+broken() { # broken SUITE REASON: a suite that did not run counts as one failure
+  printf '%-44s did not run: %s\n' "$1" "$2"
+  failed=$((failed + 1)); failures+=("$1")
+}
+
+bash scripts/setup.sh || { echo "check: setup failed" >&2; exit 1; }
+
+# 1. Host tests.
+for dir in rust/netcore tests; do
+  log=$(mktemp)
+  if (cd "$dir" && cargo test --release 2>&1) >"$log"; then :; fi
+  p=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^passed;?$/) s+=$(i-1)} END {print s+0}' "$log")
+  f=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^failed;?$/) s+=$(i-1)} END {print s+0}' "$log")
+  if ! grep -q '^test result:' "$log"; then
+    cat "$log"; broken "host: cargo test ($dir)" "no test result (build error?)"
+  else
+    [ "$f" -eq 0 ] || grep -E '^(test .* FAILED|---- |thread .* panicked)' "$log"
+    tally "host: cargo test ($dir)" "$p" "$f"
+  fi
+  rm -f "$log"
+done
+
+# 2. Kernel, module (with clippy) and the guest programs.
+if ! CLIPPY=1 scripts/build-module test; then
+  broken "build: rvnet.ko (clippy clean)" "build or lint failed"
+  echo "$passed passed, $failed failed"
+  exit 1
+fi
+tally "build: rvnet.ko (clippy clean)" 1 0
+(cd tests && cargo build --release -q) || { broken "build: tests/" "cargo build failed"; echo "$passed passed, $failed failed"; exit 1; }
+
+# 3. One boot of the test kernel.
+mapfile -t suites < <(grep -rhoP '#\[kunit_tests\(\K[a-z0-9_]+' drivers rust | sort -u)
+out=$(mktemp -d /tmp/rvnet-check.XXXXXX)
+start=$(date +%s)
+qemu/run --share "$out" --timeout 1500 -- "$RVNET_ROOT/tests/guest/check.sh" "$out" "${suites[@]}" \
+  >"$out/console.txt" 2>&1
+rc=$?
+echo "guest: booted, tested and powered off in $(( $(date +%s) - start )) s (status $rc)"
+if [ $rc -ne 0 ]; then
+  tail -n 40 "$out/console.txt"
+  broken "guest: boot" "qemu/run exited with $rc"
+fi
+
+if [ "$(cat "$out/insmod.status" 2>/dev/null)" != ok ]; then
+  broken "guest: insmod rvnet.ko" "$(cat "$out/insmod.err" 2>/dev/null)"
+fi
+for s in "${suites[@]}"; do
+  f="$out/kunit-$s.ktap"
+  if [ ! -s "$f" ]; then broken "kunit: $s" "no results in debugfs"; continue; fi
+  # Cases are the indented "ok N name" / "not ok N name" lines of the suite.
+  p=$(grep -cE '^[[:space:]]+ok [0-9]+ ' "$f")
+  n=$(grep -cE '^[[:space:]]+not ok [0-9]+ ' "$f")
+  [ "$n" -eq 0 ] || grep -E -B12 '^[[:space:]]+not ok ' "$f"
+  if [ "$p" -eq 0 ] && [ "$n" -eq 0 ]; then broken "kunit: $s" "no cases in the results"; continue; fi
+  tally "kunit: $s" "$p" "$n"
+done
+if [ -f "$out/vm.tap" ]; then
+  p=$(grep -cE '^ok [0-9]+ ' "$out/vm.tap")
+  n=$(grep -cE '^not ok [0-9]+ ' "$out/vm.tap")
+  plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$out/vm.tap" | head -n 1)
+  [ "$n" -eq 0 ] || grep -E -A8 '^not ok ' "$out/vm.tap"
+  if [ -z "$plan" ] || [ $((p + n)) -ne "$plan" ]; then
+    cat "$out/vm.tap"
+    broken "vm: rvnet-vmtest" "ran $((p + n)) of ${plan:-?} planned tests"
+  else
+    tally "vm: rvnet-vmtest" "$p" "$n"
+  fi
+else
+  broken "vm: rvnet-vmtest" "no output"
+fi
+
+# 4. The guest's kernel log.
+splat='BUG:|WARNING:|Oops|UBSAN:|general protection fault|Kernel panic|panicked at|unreferenced object|suspected memory leak|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU usage|blocked for more than|RCU stall'
+if [ ! -s "$out/dmesg.txt" ]; then
+  broken "guest: kernel log clean" "no kernel log came back"
+elif grep -qE "$splat" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null; then
+  echo "--- splats in the guest's kernel log ---"
+  grep -hE -A25 "$splat" "$out/dmesg.txt" "$out/kmemleak.txt" 2>/dev/null | head -n 200
+  tally "guest: kernel log clean" 0 1
+else
+  tally "guest: kernel log clean" 1 0
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "failed: ${failures[*]}"
+  echo "guest output kept in $out"
+else
+  rm -rf "$out"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

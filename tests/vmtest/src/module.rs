@@ -1,0 +1,116 @@
+//! The module as a module: it loads, says who it is, exposes its parameters, refuses bad ones,
+//! and reloads cleanly.
+
+use crate::harness::{ensure, ensure_eq, module_path, read, root, sh, TestResult};
+use std::path::Path;
+
+fn loaded() -> bool {
+    Path::new("/sys/module/rvnet").exists()
+}
+
+fn insmod(args: &[&str]) -> Result<String, String> {
+    let ko = module_path();
+    let ko = ko.to_str().ok_or("module path is not UTF-8")?;
+    let mut all = vec![ko];
+    all.extend_from_slice(args);
+    sh("insmod", &all)
+}
+
+fn rmmod() -> Result<String, String> {
+    sh("rmmod", &["rvnet"])
+}
+
+/// Puts the module back as the tests expect to find it: loaded, default parameters.
+fn restore() -> TestResult {
+    if loaded() {
+        rmmod()?;
+    }
+    insmod(&[]).map(|_| ())
+}
+
+pub fn is_live() -> TestResult {
+    ensure_eq(
+        read("/sys/module/rvnet/initstate")?.as_str(),
+        "live",
+        "initstate",
+    )
+}
+
+pub fn version_matches() -> TestResult {
+    let want = read(root().join("VERSION").to_str().ok_or("path")?)?;
+    ensure_eq(
+        read("/sys/module/rvnet/version")?,
+        want,
+        "/sys/module/rvnet/version",
+    )
+}
+
+pub fn param_selftest_visible() -> TestResult {
+    let path = "/sys/module/rvnet/parameters/selftest";
+    ensure_eq(read(path)?.as_str(), "1", path)?;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    ensure_eq(
+        meta.permissions().mode() & 0o777,
+        0o444,
+        "parameter permissions",
+    )
+}
+
+pub fn load_logged_with_version() -> TestResult {
+    let want = format!(
+        "rvnet: rvnet {} loaded",
+        read(root().join("VERSION").to_str().ok_or("path")?)?
+    );
+    let log = sh("dmesg", &[])?;
+    ensure(
+        log.contains(&want),
+        format!("kernel log has no line {want:?}"),
+    )
+}
+
+pub fn reload_with_selftest_off() -> TestResult {
+    rmmod()?;
+    ensure(!loaded(), "/sys/module/rvnet still present after rmmod")?;
+    let r = insmod(&["selftest=0"]).and_then(|_| {
+        ensure_eq(
+            read("/sys/module/rvnet/parameters/selftest")?.as_str(),
+            "0",
+            "selftest",
+        )
+    });
+    restore()?;
+    r
+}
+
+pub fn bad_param_refused() -> TestResult {
+    rmmod()?;
+    let r = match insmod(&["selftest=banana"]) {
+        Ok(_) => Err("insmod selftest=banana succeeded".to_string()),
+        Err(e) => ensure(
+            e.contains("Invalid argument") || e.contains("Invalid parameters"),
+            format!("unexpected error: {e}"),
+        )
+        .and_then(|_| ensure(!loaded(), "module loaded despite the bad parameter")),
+    };
+    restore()?;
+    r
+}
+
+/// The KUnit suite ran at the last insmod and every case passed (the host parses the
+/// per-case results too; this checks the guest sees the same).
+pub fn kunit_suite_passed() -> TestResult {
+    let res = read("/sys/kernel/debug/kunit/rvnet_netcore/results")?;
+    ensure(
+        !res.contains("not ok"),
+        format!("a KUnit case failed:\n{res}"),
+    )?;
+    let cases = res
+        .lines()
+        .filter(|l| l.trim_start().starts_with("ok "))
+        .count();
+    ensure(
+        cases >= 2,
+        format!("only {cases} ok lines in the results:\n{res}"),
+    )
+}
