@@ -8,6 +8,7 @@
 //! attribute below knows it is not the crate root there).
 //!
 //! - [`checksum`]: the Internet checksum (RFC 1071) used by IPv4, ICMP and UDP.
+//! - [`nic`]: ring index arithmetic for rvnic's receive rings.
 //! - [`wire`]: typed views over packet bytes (check, parse, emit), after smoltcp's `wire`.
 //! - [`selftest`]: known-answer checks that run both under `cargo test` and as KUnit cases.
 
@@ -18,5 +19,6 @@
 extern crate std;
 
 pub mod checksum;
+pub mod nic;
 pub mod selftest;
 pub mod wire;

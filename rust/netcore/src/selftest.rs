@@ -179,8 +179,12 @@ pub fn parsers_total() -> Outcome {
                     if let Ok(r) = ArpRepr::parse(&p) {
                         check(p.len() == 28, "Ethernet/IPv4 ARP of another length")?;
                         let mut out = [0u8; 28];
-                        r.emit(&mut out).map_err(|_| "emit of a parsed packet failed")?;
-                        check(out[..] == f.payload()[..28], "emit differs from parse input")?;
+                        r.emit(&mut out)
+                            .map_err(|_| "emit of a parsed packet failed")?;
+                        check(
+                            out[..] == f.payload()[..28],
+                            "emit differs from parse input",
+                        )?;
                     }
                 }
             } else {
