@@ -11,6 +11,9 @@
 //! - [`nic`]: ring index arithmetic for rvnic's receive rings.
 //! - [`wire`]: typed views over packet bytes (check, parse, emit), after smoltcp's `wire`.
 //! - [`selftest`]: known-answer checks that run both under `cargo test` and as KUnit cases.
+//!
+//! Inside the crate, paths are relative (`super::`), never `crate::`: in the module the crate
+//! root is rvnet's, not this file.
 
 #![cfg_attr(not(MODULE), no_std)]
 #![forbid(unsafe_code)]

@@ -5,8 +5,8 @@
 //! Each returns `Err` with what went wrong instead of panicking, so that the kernel side can
 //! report a failed case through KUnit rather than by oopsing.
 
-use crate::checksum::{self, Checksum};
-use crate::wire::{
+use super::checksum::{self, Checksum};
+use super::wire::{
     ArpOperation, ArpPacket, ArpRepr, Error, EtherType, EthernetAddress, EthernetFrame,
     EthernetRepr, Ipv4Address,
 };
