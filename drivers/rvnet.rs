@@ -19,6 +19,8 @@ pub mod netcore;
 #[path = "../rust/net/mod.rs"]
 pub mod net;
 
+mod rvnic;
+
 /// The module's version, also in modinfo (see `rust/net/helpers.c`).
 pub const VERSION: &str = include_str!("../VERSION").trim_ascii();
 
@@ -28,27 +30,59 @@ module! {
     authors: ["rvnet developers"],
     description: "rvnet: the rvnic virtual NIC and the AF_RVNET protocol family",
     license: "GPL",
+    alias: ["rtnl-link-rvnic"],
 }
 
-struct Rvnet;
+/// The module: while it is loaded, the rvnic link type is registered.
+#[pin_data(PinnedDrop)]
+struct Rvnet {
+    #[pin]
+    rvnic: rvnic::LinkRegistration<rvnic::Port>,
+}
 
-impl kernel::Module for Rvnet {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        if net::params::selftest() {
-            for (name, run) in netcore::selftest::ALL {
-                if let Err(why) = run() {
-                    pr_err!("selftest {} failed: {}\n", name, why);
-                    return Err(EINVAL);
-                }
+fn selftest() -> Result {
+    if net::params::selftest() {
+        for (name, run) in netcore::selftest::ALL {
+            if let Err(why) = run() {
+                pr_err!("selftest {} failed: {}\n", name, why);
+                return Err(EINVAL);
             }
         }
-        pr_info!("rvnet {} loaded\n", VERSION);
-        Ok(Rvnet)
+    }
+    Ok(())
+}
+
+impl kernel::InPlaceModule for Rvnet {
+    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        let pairs = net::params::pairs();
+        let checks = || -> Result {
+            selftest()?;
+            if pairs > rvnic::MAX_LOAD_PAIRS {
+                pr_err!("pairs={} is more than {}\n", pairs, rvnic::MAX_LOAD_PAIRS);
+                return Err(EINVAL);
+            }
+            Ok(())
+        };
+        let ready = checks();
+        try_pin_init!(Self {
+            rvnic <- {
+                ready?;
+                rvnic::LinkRegistration::new()
+            },
+        })
+        .pin_chain(move |this| {
+            for _ in 0..pairs {
+                this.rvnic.create_pair()?;
+            }
+            pr_info!("rvnet {} loaded\n", VERSION);
+            Ok(())
+        })
     }
 }
 
-impl Drop for Rvnet {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl PinnedDrop for Rvnet {
+    fn drop(self: Pin<&mut Self>) {
         pr_info!("rvnet {} unloaded\n", VERSION);
     }
 }

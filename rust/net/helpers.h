@@ -1,11 +1,61 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * rvnet C shims: the few things Rust cannot reach through the generated bindings. Each one
- * says why it exists. The Rust side declares these in rust/net/ and nowhere else.
+ * rvnet C shims: the few things Rust cannot reach through the generated bindings, each a
+ * static inline function, a macro, a bitfield, or netlink attribute plumbing. The Rust side
+ * declares these in rust/net/ffi.rs and nowhere else.
  */
 #ifndef RVNET_HELPERS_H
 #define RVNET_HELPERS_H
 
+#include <linux/types.h>
+
+struct net_device;
+struct sk_buff;
+struct napi_struct;
+struct rtnl_newlink_params;
+struct netlink_ext_ack;
+struct rtnl_link_ops;
+
 unsigned int rvnet_param_selftest(void);
+unsigned int rvnet_param_pairs(void);
+
+/* net_device */
+void *rvnet_netdev_priv(const struct net_device *dev);
+void rvnet_netdev_setup_ether(struct net_device *dev, u32 priv_flags_set, u32 priv_flags_clear);
+bool rvnet_netif_running(const struct net_device *dev);
+bool rvnet_netif_carrier_ok(const struct net_device *dev);
+bool rvnet_netdev_same_net(const struct net_device *a, const struct net_device *b);
+void rvnet_tx_stop(struct net_device *dev, u16 queue);
+void rvnet_tx_wake(struct net_device *dev, u16 queue);
+bool rvnet_tx_stopped(struct net_device *dev, u16 queue);
+bool rvnet_tx_has_qdisc(struct net_device *dev, u16 queue);
+
+/* NAPI */
+void rvnet_napi_add(struct net_device *dev, struct napi_struct *napi,
+		    int (*poll)(struct napi_struct *, int));
+void rvnet_napi_del(struct napi_struct *napi);
+bool rvnet_napi_receive(struct napi_struct *napi, struct sk_buff *skb);
+
+/* sk_buff */
+u16 rvnet_skb_queue_mapping(const struct sk_buff *skb);
+u32 rvnet_skb_hash(struct sk_buff *skb);
+bool rvnet_skb_is_gso(const struct sk_buff *skb);
+struct sk_buff *rvnet_skb_gso_segment(struct sk_buff *skb, u64 features);
+struct sk_buff *rvnet_skb_list_next(struct sk_buff *skb);
+int rvnet_skb_forward_prepare(struct net_device *rcv, struct sk_buff *skb);
+void rvnet_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev);
+
+/* rtnetlink: creating the peer of a pair */
+struct net_device *rvnet_rtnl_create_peer(struct net_device *dev,
+					  struct rtnl_newlink_params *params,
+					  const struct rtnl_link_ops *ops,
+					  struct netlink_ext_ack *extack);
+int rvnet_rtnl_register_peer(struct net_device *peer, struct rtnl_newlink_params *params);
+int rvnet_rtnl_register_dev(struct net_device *dev, struct rtnl_newlink_params *params);
+void rvnet_link_ops_init(struct rtnl_link_ops *ops);
+int rvnet_rtnl_create_default(const struct rtnl_link_ops *ops);
+
+void rvnet_local_bh_disable(void);
+void rvnet_local_bh_enable(void);
 
 #endif

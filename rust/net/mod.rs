@@ -6,5 +6,15 @@
 //! C shims in `helpers.c`. It knows nothing of protocols (that is `netcore`) and decides
 //! nothing for the drivers: it turns C interfaces into types whose safe methods cannot be
 //! misused. Model: rust/kernel/net/phy.rs in the kernel tree.
+//!
+//! - [`netdev`]: `net_device`, the driver trait, and the rtnl/ethtool/stat operation tables.
+//! - [`napi`]: NAPI contexts.
+//! - [`skb`]: owned socket buffers.
+//! - [`params`]: the module parameters.
 
+pub mod bh;
+mod ffi;
+pub mod napi;
+pub mod netdev;
 pub mod params;
+pub mod skb;

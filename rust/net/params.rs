@@ -3,12 +3,16 @@
 //! The module's parameters, declared in `helpers.c` (so that they appear, read-only, under
 //! /sys/module/rvnet/parameters) and read here.
 
-extern "C" {
-    fn rvnet_param_selftest() -> u32;
-}
+use super::ffi;
 
 /// The `selftest` parameter: run the protocol core's known-answer checks at load.
 pub fn selftest() -> bool {
-    // SAFETY: `rvnet_param_selftest` only reads a module parameter; it has no preconditions.
-    unsafe { rvnet_param_selftest() != 0 }
+    // SAFETY: the shim only reads a module parameter; it has no preconditions.
+    unsafe { ffi::rvnet_param_selftest() != 0 }
+}
+
+/// The `pairs` parameter: rvnic pairs to create at load.
+pub fn pairs() -> u32 {
+    // SAFETY: the shim only reads a module parameter; it has no preconditions.
+    unsafe { ffi::rvnet_param_pairs() }
 }

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A receive queue of an rvnic port: the ring the peer's transmit fills, the virtual
+//! interrupt it raises, and the NAPI poll that drains it.
+//!
+//! Seed notes, "packet flow": the NIC DMAs the frame into a ring buffer in memory and raises
+//! an interrupt; the driver's handler masks the interrupt and schedules NAPI; the poll hands
+//! frames up (`eth_type_trans`, GRO, `netif_receive_skb`) until the ring is empty or the budget
+//! is spent, then unmasks. Here the "DMA" is the peer putting an skb pointer in a slot.
+//!
+//! Backpressure without lost wakeups (veth's fix for CVE-2025-68232, copied exactly): a sender
+//! that finds the ring full stops its queue and then always kicks NAPI; the poll, after
+//! completing and unmasking, always wakes stopped sender queues. The full barriers between
+//! "stop queue / unmask" and "read mask / read queue state" make one of the two sides see the
+//! other's write.
+
+use super::counters::Counters;
+use super::Port;
+use crate::net::bh;
+use crate::net::napi::{NapiPoller, NapiQueue};
+use crate::net::skb::Skb;
+use crate::netcore::nic::ring::{RingIndex, SizeError};
+use crate::netcore::nic::stats::rx;
+use core::sync::atomic::{fence, AtomicBool, Ordering};
+use kernel::new_spinlock;
+use kernel::prelude::*;
+use kernel::sync::SpinLock;
+
+/// The slots of a ring and their indices.
+pub(crate) struct Slots {
+    idx: RingIndex,
+    slots: KVec<Option<Skb>>,
+    /// False while the port is down: nothing may be queued.
+    active: bool,
+}
+
+impl Slots {
+    fn with_size(size: u32) -> Result<Slots> {
+        let idx = RingIndex::new(size).map_err(size_error)?;
+        let n = idx.capacity() as usize;
+        let mut slots = KVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(None, GFP_KERNEL)?;
+        }
+        Ok(Slots { idx, slots, active: false })
+    }
+
+    fn pop(&mut self) -> Option<Skb> {
+        let slot = self.idx.pop()?;
+        self.slots.get_mut(slot).and_then(Option::take)
+    }
+}
+
+fn size_error(_: SizeError) -> Error {
+    EINVAL
+}
+
+/// Why a frame was not queued.
+pub(crate) enum Refused {
+    /// The ring is full.
+    Full(Skb),
+    /// The port is down.
+    Down(Skb),
+}
+
+/// One receive queue.
+#[pin_data]
+pub(crate) struct RxRing {
+    #[pin]
+    ring: SpinLock<Slots>,
+    /// The virtual interrupt is masked: a poll is scheduled or running.
+    masked: AtomicBool,
+    /// This queue's number.
+    pub(crate) index: u32,
+    /// Counters (`netcore::nic::stats::rx`).
+    pub(crate) stats: Counters<{ rx::COUNT }>,
+}
+
+impl RxRing {
+    /// A queue with a ring of `size` slots, inactive until the port opens.
+    pub(crate) fn new(index: u32, size: u32) -> Result<impl PinInit<NapiQueue<RxRing>, Error>> {
+        let slots = Slots::with_size(size)?;
+        Ok(NapiQueue::new(try_pin_init!(RxRing {
+            ring <- new_spinlock!(slots, "rvnic_ring"),
+            masked: AtomicBool::new(false),
+            index,
+            stats: Counters::new(),
+        })))
+    }
+
+    /// Queues a frame from the peer's transmit, and raises the interrupt.
+    pub(crate) fn enqueue(q: &NapiQueue<RxRing>, skb: Skb) -> Result<(), Refused> {
+        let r = &q.inner;
+        {
+            let mut g = r.ring.lock();
+            if !g.active {
+                return Err(Refused::Down(skb));
+            }
+            let Some(slot) = g.idx.push() else {
+                return Err(Refused::Full(skb));
+            };
+            match g.slots.get_mut(slot) {
+                Some(s) => *s = Some(skb),
+                None => return Err(Refused::Full(skb)),
+            }
+        }
+        r.stats.inc(rx::ENQUEUED);
+        Self::kick(q);
+        Ok(())
+    }
+
+    /// Raises the virtual interrupt unless it is masked: schedules NAPI.
+    pub(crate) fn kick(q: &NapiQueue<RxRing>) {
+        let r = &q.inner;
+        // Write the ring (or the stopped queue state) before reading the mask: pairs with the
+        // barrier after unmasking in `poll`.
+        fence(Ordering::SeqCst);
+        if !r.masked.load(Ordering::Relaxed) && q.schedule_prep() {
+            r.masked.store(true, Ordering::Relaxed);
+            r.stats.inc(rx::INTERRUPTS);
+            q.schedule_claimed();
+        }
+    }
+
+    /// Opens the ring to the peer's frames.
+    pub(crate) fn activate(&self) {
+        let _bh = bh::disable();
+        self.ring.lock().active = true;
+    }
+
+    /// Closes the ring and frees what is in it (counted as drops).
+    pub(crate) fn deactivate(&self) {
+        let _bh = bh::disable();
+        self.ring.lock().active = false;
+        loop {
+            let skb = self.ring.lock().pop();
+            match skb {
+                Some(skb) => {
+                    self.stats.inc(rx::DROP_DOWN);
+                    drop(skb);
+                }
+                None => break,
+            }
+        }
+        self.masked.store(false, Ordering::Relaxed);
+    }
+
+    /// Resizes the ring, keeping the oldest frames that fit and dropping (and counting) the
+    /// rest. Safe while traffic flows: producers and the poll see either ring whole.
+    pub(crate) fn resize(&self, size: u32) -> Result {
+        let mut fresh = Slots::with_size(size)?;
+        let _bh = bh::disable();
+        let mut g = self.ring.lock();
+        let (idx, _dropped) = g.idx.resized(size).map_err(size_error)?;
+        let mut moved = 0usize;
+        while let Some(skb) = g.pop() {
+            match fresh.slots.get_mut(moved) {
+                Some(slot) if moved < idx.len() as usize => {
+                    *slot = Some(skb);
+                    moved += 1;
+                }
+                _ => {
+                    self.stats.inc(rx::DROP_RESIZE);
+                    drop(skb);
+                }
+            }
+        }
+        fresh.idx = idx;
+        fresh.active = g.active;
+        *g = fresh;
+        Ok(())
+    }
+}
+
+impl NapiPoller for RxRing {
+    type Driver = Port;
+
+    fn poll(q: &NapiQueue<Self>, budget: i32) -> i32 {
+        let r = &q.inner;
+        let mut done = 0;
+        while done < budget {
+            let Some(skb) = r.ring.lock().pop() else { break };
+            let len = u64::from(skb.len());
+            if q.receive(skb) {
+                r.stats.inc(rx::GRO_MERGED);
+            }
+            r.stats.inc(rx::PACKETS);
+            r.stats.add(rx::BYTES, len);
+            done += 1;
+        }
+        r.stats.inc(rx::POLLS);
+        if done >= budget {
+            r.stats.inc(rx::POLLS_FULL);
+        } else if q.complete_done(done) {
+            // Unmask, then look at the ring again: a frame queued after our last look but
+            // before the unmask would otherwise wait for the next one.
+            r.masked.store(false, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            let more = !r.ring.lock().idx.is_empty();
+            if more && q.schedule_prep() {
+                r.masked.store(true, Ordering::Relaxed);
+                q.schedule_claimed();
+            }
+        }
+        // Release backpressure: pairs with the sender's stop-then-kick.
+        fence(Ordering::SeqCst);
+        if let Some(dev) = q.device() {
+            dev.state().wake_peer_queues(dev, r.index);
+        }
+        done
+    }
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Owned socket buffers.
+//!
+//! An [`Skb`] owns one `struct sk_buff`: whoever holds it must pass it on (to a ring, up the
+//! stack, back to the caller) or free it, and dropping it frees it with a drop reason, so a
+//! path that forgets an skb cannot leak it. This is the seed notes' packet as it travels
+//! through the NIC: the same buffer from the sender's socket to the receiver's, never copied.
+
+use super::ffi;
+use super::netdev::NetDevice;
+use core::ptr::NonNull;
+use kernel::bindings;
+use kernel::error::{code, Error};
+
+/// An owned `struct sk_buff`.
+///
+/// # Invariants
+///
+/// `self.0` points to a valid `sk_buff` that this object owns (holds the one reference the
+/// code that gave it to us held), and that is on no list.
+pub struct Skb(NonNull<bindings::sk_buff>);
+
+// SAFETY: an owned sk_buff may be handed to and freed on any CPU; the kernel moves them
+// between CPUs all the time (RPS, qdiscs, rings like ours).
+unsafe impl Send for Skb {}
+
+/// Why a frame could not be forwarded to the peer device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForwardError {
+    /// The receiving device is down.
+    Down,
+    /// The frame is larger than the receiving device's MTU allows (and not GSO).
+    TooBig,
+    /// Memory for private copies of user-space pages was not available.
+    NoMemory,
+}
+
+impl Skb {
+    /// Takes ownership of `ptr`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid `sk_buff` on no list, whose reference the caller owns and
+    /// gives to the new object.
+    pub(crate) unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Option<Self> {
+        // INVARIANT: the caller gives us ownership of a valid skb.
+        NonNull::new(ptr).map(Skb)
+    }
+
+    /// Gives up ownership without freeing.
+    pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        p
+    }
+
+    fn raw(&self) -> *mut bindings::sk_buff {
+        self.0.as_ptr()
+    }
+
+    /// Bytes in the frame (linear part and fragments).
+    pub fn len(&self) -> u32 {
+        // SAFETY: `self.0` is valid by the type invariant.
+        unsafe { (*self.raw()).len }
+    }
+
+    /// True for a frame with no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The transmit queue the stack chose for this frame.
+    pub fn queue_mapping(&self) -> u16 {
+        // SAFETY: `self.0` is valid by the type invariant.
+        unsafe { ffi::rvnet_skb_queue_mapping(self.raw()) }
+    }
+
+    /// The frame's flow hash (computed on first use).
+    pub fn flow_hash(&mut self) -> u32 {
+        // SAFETY: `self.0` is valid and ours to modify by the type invariant.
+        unsafe { ffi::rvnet_skb_hash(self.raw()) }
+    }
+
+    /// True for a GSO frame: one large buffer that stands for many wire frames.
+    pub fn is_gso(&self) -> bool {
+        // SAFETY: `self.0` is valid by the type invariant.
+        unsafe { ffi::rvnet_skb_is_gso(self.raw()) }
+    }
+
+    /// Number of wire frames a GSO frame stands for (1 for any other frame).
+    pub fn gso_segs(&self) -> u32 {
+        if !self.is_gso() {
+            return 1;
+        }
+        // SAFETY: `self.0` is valid; a GSO skb's shared info lies at `end` of its head, as
+        // `skb_shinfo()` computes it.
+        let segs = unsafe {
+            let skb = self.raw();
+            let shinfo = (*skb).head.add((*skb).end as usize).cast::<bindings::skb_shared_info>();
+            (*shinfo).gso_segs
+        };
+        u32::from(segs).max(1)
+    }
+
+    /// Segments a GSO frame in software into frames that fit the MTU, as a NIC's TSO engine
+    /// does, for a receiver with `features`. The original is consumed.
+    pub fn gso_segment(self, features: u64) -> Result<SkbList, Error> {
+        let raw = self.into_raw();
+        // SAFETY: `raw` is a valid skb we own.
+        let segs = unsafe { ffi::rvnet_skb_gso_segment(raw, features) };
+        if segs.is_null() {
+            // Nothing to segment: hand the original back as a one-frame list.
+            return Ok(SkbList { head: raw });
+        }
+        if let Err(e) = kernel::error::from_err_ptr(segs) {
+            // SAFETY: segmentation failed and left `raw` ours; rebuild the owner so it frees.
+            drop(unsafe { Skb::from_raw(raw) });
+            return Err(e);
+        }
+        // SAFETY: segmentation succeeded; the original is ours to release and the segments
+        // are a fresh list that we own.
+        unsafe { bindings::dev_kfree_skb_any_reason(raw, bindings::skb_drop_reason_SKB_CONSUMED) };
+        Ok(SkbList { head: segs })
+    }
+
+    /// Prepares the frame to cross to `rcv`: checks that `rcv` is up and that the frame fits
+    /// its MTU (GSO frames always fit), takes private copies of user-space pages, and scrubs
+    /// what must not cross a namespace. On error the frame is unchanged and still ours.
+    pub fn forward_prepare(&mut self, rcv: &NetDevice) -> Result<(), ForwardError> {
+        // SAFETY: `self.0` is ours; `rcv` is a valid device.
+        match unsafe { ffi::rvnet_skb_forward_prepare(rcv.as_raw(), self.raw()) } {
+            0 => Ok(()),
+            e if e == -(bindings::ENETDOWN as i32) => Err(ForwardError::Down),
+            e if e == code::EMSGSIZE.to_errno() => Err(ForwardError::TooBig),
+            _ => Err(ForwardError::NoMemory),
+        }
+    }
+
+    /// Frees a frame that was delivered or is no longer needed (not a drop).
+    pub fn consume(self) {
+        let raw = self.into_raw();
+        // SAFETY: `raw` is a valid skb we own; this gives our reference back.
+        unsafe { bindings::dev_kfree_skb_any_reason(raw, bindings::skb_drop_reason_SKB_CONSUMED) };
+    }
+}
+
+impl Drop for Skb {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is a valid skb we own; freeing it ends our ownership. The reason
+        // shows in the kfree_skb tracepoint and drop monitor.
+        unsafe {
+            bindings::dev_kfree_skb_any_reason(
+                self.raw(),
+                bindings::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
+            )
+        };
+    }
+}
+
+/// A list of owned skbs linked through `skb->next`, as segmentation returns them.
+///
+/// # Invariants
+///
+/// `head` is null or the first of a `next`-linked list of valid skbs that this object owns.
+pub struct SkbList {
+    head: *mut bindings::sk_buff,
+}
+
+impl Iterator for SkbList {
+    type Item = Skb;
+
+    fn next(&mut self) -> Option<Skb> {
+        let cur = self.head;
+        if cur.is_null() {
+            return None;
+        }
+        // SAFETY: `cur` is the owned head of the list; the shim unlinks it.
+        self.head = unsafe { ffi::rvnet_skb_list_next(cur) };
+        // SAFETY: `cur` is valid, owned, and no longer on the list.
+        unsafe { Skb::from_raw(cur) }
+    }
+}
+
+impl Drop for SkbList {
+    fn drop(&mut self) {
+        for skb in self.by_ref() {
+            drop(skb);
+        }
+    }
+}
+
+// SAFETY: the list owns its skbs, which may move between CPUs like any owned skb.
+unsafe impl Send for SkbList {}
