@@ -47,7 +47,7 @@ if ! CLIPPY=1 scripts/build-module test; then
   exit 1
 fi
 tally "build: rvnet.ko (clippy clean)" 1 0
-(cd tests && cargo build --release -q) || { broken "build: tests/" "cargo build failed"; echo "$passed passed, $failed failed"; exit 1; }
+scripts/build-tools || { broken "build: tests/" "build failed"; echo "$passed passed, $failed failed"; exit 1; }
 
 # 3. One boot of the test kernel.
 mapfile -t suites < <(grep -rhoP '#\[kunit_tests\(\K[a-z0-9_]+' drivers rust | sort -u)

@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$RVNET_ROOT"
 bash scripts/setup.sh
 scripts/build-module test
-(cd tests && cargo build --release -q)
+scripts/build-tools
 exec qemu/run --timeout 900 -- "$RVNET_ROOT/tests/guest/demo.sh"
