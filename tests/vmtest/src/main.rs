@@ -8,43 +8,63 @@
 
 mod harness;
 mod module;
+mod rvnic;
+mod tools;
+mod topo;
 
 use harness::Test;
 
+/// Builds the test table from `name => function` pairs.
+macro_rules! tests {
+    ($($name:ident => $f:path),* $(,)?) => {
+        &[$(Test { name: stringify!($name), run: $f }),*]
+    };
+}
+
 /// Every test, in the order they run.
-const TESTS: &[Test] = &[
-    Test {
-        name: "module_is_live",
-        run: module::is_live,
-    },
-    Test {
-        name: "module_version_matches",
-        run: module::version_matches,
-    },
-    Test {
-        name: "param_selftest_visible",
-        run: module::param_selftest_visible,
-    },
-    Test {
-        name: "load_logged_with_version",
-        run: module::load_logged_with_version,
-    },
-    Test {
-        name: "reload_with_selftest_off",
-        run: module::reload_with_selftest_off,
-    },
-    Test {
-        name: "bad_param_refused",
-        run: module::bad_param_refused,
-    },
-    Test {
-        name: "kunit_suite_passed_in_guest",
-        run: module::kunit_suite_passed,
-    },
+const TESTS: &[Test] = tests![
+    module_is_live => module::is_live,
+    module_version_matches => module::version_matches,
+    param_selftest_visible => module::param_selftest_visible,
+    load_logged_with_version => module::load_logged_with_version,
+    reload_with_selftest_off => module::reload_with_selftest_off,
+    bad_param_refused => module::bad_param_refused,
+    kunit_suite_passed_in_guest => module::kunit_suite_passed,
+    rvnic_autoload_and_pair => rvnic::autoload_and_pair,
+    rvnic_ping_both_ways_v4_v6 => rvnic::ping_both_ways_v4_v6,
+    rvnic_tcp_verified_with_gso_on_wire => rvnic::tcp_verified_with_gso_on_wire,
+    rvnic_udp_both_ways_with_fragments => rvnic::udp_both_ways_with_fragments,
+    rvnic_ethtool_queries => rvnic::ethtool_queries,
+    rvnic_changes_under_traffic => rvnic::changes_under_traffic,
+    rvnic_backpressure_without_lost_wakeup => rvnic::backpressure_without_lost_wakeup,
+    rvnic_carrier_follows_peer => rvnic::carrier_follows_peer,
+    rvnic_mtu_range_and_drops => rvnic::mtu_range_and_drops,
+    rvnic_sixteen_pairs => rvnic::sixteen_pairs,
+    rvnic_pairs_parameter => rvnic::pairs_parameter,
+    rvnic_rmmod_under_traffic => rvnic::rmmod_under_traffic,
+];
+
+/// Subcommands that the tests run inside namespaces.
+type Tool = fn(&[String]) -> Result<(), String>;
+const TOOLS: &[(&str, Tool)] = &[
+    ("tcp-sink", tools::tcp_sink),
+    ("tcp-source", tools::tcp_source),
+    ("udp-echo", tools::udp_echo),
+    ("udp-client", tools::udp_client),
 ];
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some((_, tool)) = TOOLS
+        .iter()
+        .find(|(n, _)| args.first().map(String::as_str) == Some(*n))
+    {
+        if let Err(e) = tool(&args[1..]) {
+            println!("bad: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         for t in TESTS {
             println!("{}", t.name);

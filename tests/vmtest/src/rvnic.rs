@@ -1,0 +1,417 @@
+//! rvnic in a real kernel: pairs, Linux's IPv4/IPv6 stack on both ends, the standard tools.
+
+use crate::harness::{ensure, ensure_eq, module_path, sh, TestResult};
+use crate::topo::{finish, in_ns, shell, spawn_in_ns, Pair};
+use std::path::Path;
+
+fn loaded() -> bool {
+    Path::new("/sys/module/rvnet").exists()
+}
+
+fn ko() -> String {
+    module_path().to_string_lossy().into_owned()
+}
+
+/// Leaves the module loaded with default parameters.
+fn reload_default() -> TestResult {
+    if loaded() {
+        sh("rmmod", &["rvnet"])?;
+    }
+    sh("insmod", &[&ko()]).map(|_| ())
+}
+
+pub fn autoload_and_pair() -> TestResult {
+    sh("rmmod", &["rvnet"])?;
+    // No insmod: `ip link add ... type rvnic` loads the module through its alias.
+    let r = (|| {
+        shell("ip link add rvt0 type rvnic peer name rvt1")?;
+        ensure(loaded(), "rvnet was not autoloaded")?;
+        let d = shell("ip -d link show rvt0")?;
+        ensure(
+            d.contains("rvt0@rvt1") && d.contains("rvnic"),
+            format!("ip -d link: {d}"),
+        )?;
+        ensure(
+            d.contains("minmtu 68 maxmtu 65535"),
+            format!("MTU range: {d}"),
+        )?;
+        let mac0 =
+            std::fs::read_to_string("/sys/class/net/rvt0/address").map_err(|e| e.to_string())?;
+        let mac1 =
+            std::fs::read_to_string("/sys/class/net/rvt1/address").map_err(|e| e.to_string())?;
+        ensure(mac0 != mac1, "both ports have the same MAC")?;
+        let first = u8::from_str_radix(&mac0[..2], 16).map_err(|e| e.to_string())?;
+        ensure(
+            first & 0x02 != 0 && first & 0x01 == 0,
+            format!("MAC {mac0} not local unicast"),
+        )?;
+        // Deleting either end deletes both.
+        shell("ip link del rvt1")?;
+        ensure(
+            !Path::new("/sys/class/net/rvt0").exists(),
+            "rvt0 survived deleting its peer",
+        )?;
+        // A given MAC is used.
+        shell("ip link add rvt0 address 02:00:00:00:00:aa type rvnic peer name rvt1 address 02:00:00:00:00:bb")?;
+        let m =
+            std::fs::read_to_string("/sys/class/net/rvt1/address").map_err(|e| e.to_string())?;
+        shell("ip link del rvt0")?;
+        ensure_eq(m.trim(), "02:00:00:00:00:bb", "given peer MAC")
+    })();
+    let _ = shell("ip link del rvt0 2>/dev/null");
+    reload_default()?;
+    r
+}
+
+pub fn ping_both_ways_v4_v6() -> TestResult {
+    let p = Pair::new("png", 1, "")?;
+    for (from, to) in [(0u8, 1u8), (1, 0)] {
+        for (ping, addr) in [("ping -4", p.ip4(to)), ("ping -6", p.ip6(to))] {
+            p.run(from, &format!("{ping} -c 3 -i 0.2 -W 2 {addr}"))?;
+            p.run(from, &format!("{ping} -c 2 -i 0.3 -W 3 -s 65000 {addr}"))
+                .map_err(|e| format!("{ping} -s 65000 from end {from}: {e}"))?;
+        }
+    }
+    let rx = p.stat_sum(1, "rx", "packets")?;
+    ensure(rx >= 12, format!("end 1 received only {rx} frames"))?;
+    ensure(
+        p.stat_sum(1, "rx", "interrupts")? > 0,
+        "no virtual interrupts counted",
+    )?;
+    ensure(p.stat_sum(1, "rx", "polls")? > 0, "no NAPI polls counted")
+}
+
+pub fn tcp_verified_with_gso_on_wire() -> TestResult {
+    let p = Pair::new("tcp", 2, "")?;
+    // Capture the sender's frames: GSO frames appear larger than the 1500-byte MTU.
+    let dump = spawn_in_ns(
+        &p.a,
+        &format!(
+            "timeout 30 tcpdump -nn -l -i {} -c 400 tcp 2>/dev/null",
+            p.p0
+        ),
+    )?;
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    p.tcp_transfer(32 << 20, 5001)?;
+    let _ = shell("pkill -INT -x tcpdump");
+    let out =
+        finish(dump, "tcpdump").or_else(|e| if e.contains("length") { Ok(e) } else { Err(e) })?;
+    let biggest = out
+        .lines()
+        .filter_map(|l| {
+            l.rsplit("length ")
+                .next()?
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0);
+    ensure(
+        biggest > 1500,
+        format!("largest TCP payload on the wire {biggest}: no GSO frame seen"),
+    )?;
+    ensure(
+        p.stat_sum(1, "rx", "gro_merged")? + p.stat_sum(1, "rx", "packets")? > 0,
+        "nothing received",
+    )
+}
+
+pub fn udp_both_ways_with_fragments() -> TestResult {
+    let p = Pair::new("udp", 3, "")?;
+    let sizes = "1 64 512 1400 1472 1473 4000 9000 30000 65000";
+    let n = sizes.split(' ').count();
+    for (srv, cli, v6) in [(1u8, 0u8, false), (0, 1, false), (1, 0, true)] {
+        let addr = if v6 {
+            format!("[{}]:6000", p.ip6(srv))
+        } else {
+            format!("{}:6000", p.ip4(srv))
+        };
+        let echo = spawn_in_ns(p.ns(srv), &format!("rvnet-vmtest udp-echo {addr} {n}"))?;
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let r = p.run(cli, &format!("rvnet-vmtest udp-client {addr} {sizes}"));
+        let e = finish(echo, "udp-echo");
+        r?;
+        e?;
+    }
+    Ok(())
+}
+
+pub fn ethtool_queries() -> TestResult {
+    let p = Pair::new("eth", 4, "numrxqueues 4 numtxqueues 4")?;
+    let dev = &p.p0;
+    let i = p.run(0, &format!("ethtool -i {dev}"))?;
+    ensure(
+        i.contains("driver: rvnic") && i.contains("version: "),
+        format!("ethtool -i: {i}"),
+    )?;
+    let g = p.run(0, &format!("ethtool -g {dev}"))?;
+    ensure(
+        g.contains("32768") && g.contains("256"),
+        format!("ethtool -g: {g}"),
+    )?;
+    p.run(0, &format!("ethtool -G {dev} rx 512"))?;
+    ensure(
+        p.run(0, &format!("ethtool -g {dev}"))?
+            .matches("512")
+            .count()
+            >= 1,
+        "ring not 512",
+    )?;
+    ensure(
+        p.run(0, &format!("ethtool -G {dev} rx 300")).is_err(),
+        "ring of 300 accepted",
+    )?;
+    ensure(
+        p.run(0, &format!("ethtool -G {dev} rx 65536")).is_err(),
+        "ring of 65536 accepted",
+    )?;
+    let k = p.run(0, &format!("ethtool -k {dev}"))?;
+    for f in [
+        "tcp-segmentation-offload: on",
+        "scatter-gather: on",
+        "tx-checksumming: on",
+        "rx-checksumming: on",
+        "tx-scatter-gather-fraglist: on",
+        "highdma: on",
+    ] {
+        ensure(k.contains(f), format!("ethtool -k lacks {f:?}"))?;
+    }
+    p.run(0, &format!("ethtool -K {dev} tso off"))?;
+    ensure(
+        p.run(0, &format!("ethtool -k {dev}"))?
+            .contains("tcp-segmentation-offload: off"),
+        "tso still on",
+    )?;
+    // Our rule: no checksum offload, no scatter-gather and no TSO.
+    p.run(0, &format!("ethtool -K {dev} tso on tx off"))?;
+    let k = p.run(0, &format!("ethtool -k {dev}"))?;
+    ensure(
+        k.contains("scatter-gather: off") && k.contains("tcp-segmentation-offload: off"),
+        format!("fix-up: {k}"),
+    )?;
+    p.run(0, &format!("ethtool -K {dev} tx on sg on tso on"))?;
+    let l = p.run(0, &format!("ethtool -l {dev}"))?;
+    ensure(
+        l.contains("RX:\t\t4") || l.contains("RX:\t4"),
+        format!("ethtool -l: {l}"),
+    )?;
+    p.run(0, &format!("ethtool -L {dev} rx 2 tx 3"))?;
+    let l = p.run(0, &format!("ethtool -l {dev}"))?;
+    ensure(
+        l.matches("2").count() >= 1 && l.contains('3'),
+        format!("ethtool -l after -L: {l}"),
+    )?;
+    ensure(
+        p.run(0, &format!("ethtool -L {dev} rx 5")).is_err(),
+        "5 queues of 4 accepted",
+    )?;
+    let s = p.run(0, &format!("ethtool -S {dev}"))?;
+    for name in [
+        "rx_queue_1_polls",
+        "tx_queue_2_stops",
+        "tx_queue_0_drop_too_big",
+    ] {
+        ensure(s.contains(name), format!("ethtool -S lacks {name}"))?;
+    }
+    ensure(
+        !s.contains("rx_queue_2_"),
+        "ethtool -S shows queues beyond the real count",
+    )?;
+    p.run(0, "ping -c 2 -i 0.2 -W 2 198.18.4.2").map(|_| ())
+}
+
+pub fn changes_under_traffic() -> TestResult {
+    let p = Pair::new("chg", 5, "numrxqueues 4 numtxqueues 4")?;
+    let bytes: u64 = 96 << 20;
+    let sink = spawn_in_ns(&p.b, &format!("rvnet-vmtest tcp-sink {}:5002", p.ip4(1)))?;
+    let src = spawn_in_ns(
+        &p.a,
+        &format!("rvnet-vmtest tcp-source {}:5002 {bytes}", p.ip4(1)),
+    )?;
+    let steps = [
+        (1u8, "ethtool -G {1} rx 64"),
+        (0, "ethtool -K {0} tso off"),
+        (1, "ethtool -K {1} gro off"),
+        (0, "ethtool -K {0} tso on"),
+        (1, "ethtool -L {1} rx 2 tx 2"),
+        (1, "ethtool -G {1} rx 2048"),
+        (0, "ethtool -L {0} rx 1 tx 1"),
+        (1, "ethtool -K {1} gro on"),
+        (1, "ethtool -L {1} rx 4 tx 4"),
+        (0, "ethtool -L {0} rx 4 tx 4"),
+    ];
+    let mut err = None;
+    for (end, cmd) in steps {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let cmd = cmd.replace("{0}", &p.p0).replace("{1}", &p.p1);
+        if let Err(e) = p.run(end, &cmd) {
+            err.get_or_insert(format!("{cmd}: {e}"));
+        }
+    }
+    let s = finish(src, "tcp-source");
+    let got = finish(sink, "tcp-sink")?;
+    s?;
+    if let Some(e) = err {
+        return Err(e);
+    }
+    ensure(got.contains(&format!("ok {bytes}")), format!("sink: {got}"))?;
+    // GRO was off on the receiver for part of the run: the sender segmented in software.
+    ensure(
+        p.stat_sum(0, "tx", "gso_segmented")? > 0,
+        "no software segmentation while the peer had GRO off",
+    )
+}
+
+pub fn backpressure_without_lost_wakeup() -> TestResult {
+    let p = Pair::new("bp", 6, "")?;
+    // A two-slot ring fills at once: the sender's queue must stop, and be woken, many times.
+    p.run(1, &format!("ethtool -G {} rx 2", p.p1))?;
+    p.tcp_transfer(16 << 20, 5003)?;
+    let stops = p.stat_sum(0, "tx", "stops")?;
+    let wakes = p.stat_sum(0, "tx", "wakes")?;
+    ensure(stops > 0, "the queue never stopped on a 2-slot ring")?;
+    ensure(wakes > 0, format!("{stops} stops but no wake"))?;
+    ensure(
+        p.stat_sum(0, "tx", "drop_ring_full")? == 0,
+        "frames dropped although a qdisc was there",
+    )?;
+    Ok(())
+}
+
+pub fn carrier_follows_peer() -> TestResult {
+    let p = Pair::new("car", 7, "")?;
+    ensure(p.carrier(0)? && p.carrier(1)?, "no carrier with both up")?;
+    p.run(1, &format!("ip link set {} down", p.p1))?;
+    ensure(!p.carrier(0)?, "carrier on although the peer is down")?;
+    p.run(1, &format!("ip link set {} up", p.p1))?;
+    ensure(p.carrier(0)? && p.carrier(1)?, "carrier did not return")?;
+    let _ = p.run(1, &format!("ip link set {} down", p.p1));
+    // A frame sent to a down peer is dropped and counted.
+    let _ = p.run(0, &format!("ping -c 1 -W 1 {}", p.ip4(1)));
+    let _ = p.run(
+        0,
+        &format!(
+            "ip neigh replace {} lladdr 02:00:00:00:00:01 dev {} nud permanent",
+            p.ip4(1),
+            p.p0
+        ),
+    );
+    let _ = p.run(0, &format!("ping -c 2 -i 0.2 -W 1 {}", p.ip4(1)));
+    ensure(
+        p.stat_sum(0, "tx", "drop_peer_down")? > 0,
+        "no drop_peer_down while the peer was down",
+    )
+}
+
+pub fn mtu_range_and_drops() -> TestResult {
+    let p = Pair::new("mtu", 8, "")?;
+    let d = &p.p0;
+    p.run(0, &format!("ip link set {d} mtu 65535"))?;
+    p.run(0, &format!("ip link set {d} mtu 68"))?;
+    ensure(
+        p.run(0, &format!("ip link set {d} mtu 65536")).is_err(),
+        "MTU 65536 accepted",
+    )?;
+    ensure(
+        p.run(0, &format!("ip link set {d} mtu 67")).is_err(),
+        "MTU 67 accepted",
+    )?;
+    p.run(0, &format!("ip link set {d} mtu 1500"))?;
+    p.run(1, &format!("ip link set {} mtu 1000", p.p1))?;
+    let before = p.stat_sum(0, "tx", "drop_too_big")?;
+    // 1200 bytes with DF: fits our MTU, not the peer's; not GSO, so it is dropped and counted.
+    let _ = p.run(
+        0,
+        &format!("ping -c 3 -i 0.2 -W 1 -M do -s 1200 {}", p.ip4(1)),
+    );
+    let after = p.stat_sum(0, "tx", "drop_too_big")?;
+    ensure(
+        after >= before + 3,
+        format!("drop_too_big {before} -> {after}"),
+    )?;
+    let dropped = p.run(0, &format!("cat /sys/class/net/{d}/statistics/tx_dropped"))?;
+    ensure(
+        dropped.trim().parse::<u64>().unwrap_or(0) >= 3,
+        format!("tx_dropped {dropped}"),
+    )?;
+    // Small frames still pass.
+    p.run(0, &format!("ping -c 1 -W 2 -s 900 {}", p.ip4(1)))
+        .map(|_| ())
+}
+
+pub fn sixteen_pairs() -> TestResult {
+    let mut pairs = Vec::new();
+    for i in 0..16u8 {
+        pairs.push(Pair::new(&format!("m{i}"), 100 + i, "")?);
+    }
+    for p in &pairs {
+        p.run(0, &format!("ping -c 1 -W 2 {}", p.ip4(1)))?;
+    }
+    let count = shell("for ns in $(ip netns list | cut -d' ' -f1); do ip -n $ns -o link show type rvnic; done | wc -l")?;
+    ensure(
+        count.trim().parse::<u32>().unwrap_or(0) >= 32,
+        format!("{} rvnic ports, want 32", count.trim()),
+    )
+}
+
+pub fn pairs_parameter() -> TestResult {
+    sh("rmmod", &["rvnet"])?;
+    let r = (|| {
+        sh("insmod", &[&ko(), "pairs=3"])?;
+        let n = shell("ip -o link show type rvnic | wc -l")?;
+        ensure_eq(n.trim(), "6", "ports after pairs=3")?;
+        sh("rmmod", &["rvnet"])?;
+        let n = shell("ip -o link show type rvnic 2>/dev/null | wc -l")?;
+        ensure_eq(n.trim(), "0", "ports after rmmod")?;
+        ensure(
+            sh("insmod", &[&ko(), "pairs=65"]).is_err(),
+            "pairs=65 accepted",
+        )
+    })();
+    reload_default()?;
+    r
+}
+
+pub fn rmmod_under_traffic() -> TestResult {
+    for round in 0..20 {
+        if !loaded() {
+            sh("insmod", &[&ko()])?;
+        }
+        let p = Pair::new("rm", 9, "numrxqueues 2 numtxqueues 2")?;
+        let flood = spawn_in_ns(
+            &p.a,
+            &format!("ping -f -s 1400 -w 5 {} >/dev/null 2>&1; true", p.ip4(1)),
+        )?;
+        let tcp = spawn_in_ns(
+            &p.a,
+            &format!(
+                "rvnet-vmtest tcp-source {}:5009 1000000000 >/dev/null 2>&1; true",
+                p.ip4(1)
+            ),
+        )?;
+        let sink = spawn_in_ns(
+            &p.b,
+            &format!(
+                "rvnet-vmtest tcp-sink {}:5009 >/dev/null 2>&1; true",
+                p.ip4(1)
+            ),
+        )?;
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        sh("rmmod", &["rvnet"]).map_err(|e| format!("round {round}: {e}"))?;
+        ensure(!loaded(), format!("round {round}: module still loaded"))?;
+        let _ = shell("pkill -x rvnet-vmtest; pkill -x ping");
+        for c in [flood, tcp, sink] {
+            let _ = c.wait_with_output();
+        }
+        drop(p);
+        let left =
+            in_ns("rmb", "ip -o link show type rvnic 2>/dev/null | wc -l").unwrap_or_default();
+        ensure(
+            left.trim() == "0" || left.is_empty(),
+            format!("round {round}: ports left"),
+        )?;
+    }
+    reload_default()
+}

@@ -1,0 +1,189 @@
+//! Test topologies: rvnic pairs between network namespaces, torn down on drop.
+
+use crate::harness::{ensure, sh};
+use std::process::{Child, Command, Stdio};
+
+/// Runs `cmd` with `sh -c`; stdout on success, else an error with stderr.
+pub fn shell(cmd: &str) -> Result<String, String> {
+    sh("sh", &["-c", cmd])
+}
+
+/// Runs `cmd` in namespace `ns`.
+pub fn in_ns(ns: &str, cmd: &str) -> Result<String, String> {
+    sh("ip", &["netns", "exec", ns, "sh", "-c", cmd])
+}
+
+/// Starts `cmd` in namespace `ns` in the background, stdout piped.
+pub fn spawn_in_ns(ns: &str, cmd: &str) -> Result<Child, String> {
+    Command::new("ip")
+        .args(["netns", "exec", ns, "sh", "-c", cmd])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawn {cmd}: {e}"))
+}
+
+/// Waits for a child, returning its stdout, or an error with its stderr.
+pub fn finish(c: Child, what: &str) -> Result<String, String> {
+    let out = c.wait_with_output().map_err(|e| format!("{what}: {e}"))?;
+    let so = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(so)
+    } else {
+        Err(format!(
+            "{what}: {}: {} {}",
+            out.status,
+            so.trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Two namespaces `<tag>a` and `<tag>b` joined by the rvnic pair `<tag>0` (in a) and `<tag>1`
+/// (in b), with 198.18.N.1/24 and 2001:2:0:N::1/64 on a, .2 and ::2 on b, both up.
+pub struct Pair {
+    /// Namespace of the first port.
+    pub a: String,
+    /// Namespace of the second port.
+    pub b: String,
+    /// First port.
+    pub p0: String,
+    /// Second port.
+    pub p1: String,
+    /// Subnet number N.
+    pub n: u8,
+}
+
+impl Pair {
+    /// Builds the pair; `opts` go to `ip link add` (e.g. "numrxqueues 4 numtxqueues 4").
+    pub fn new(tag: &str, n: u8, opts: &str) -> Result<Pair, String> {
+        let p = Pair {
+            a: format!("{tag}a"),
+            b: format!("{tag}b"),
+            p0: format!("{tag}0"),
+            p1: format!("{tag}1"),
+            n,
+        };
+        shell(&format!(
+            "ip netns add {a} && ip netns add {b}",
+            a = p.a,
+            b = p.b
+        ))?;
+        shell(&format!(
+            "ip link add {p0} netns {a} {opts} type rvnic peer name {p1} netns {b} {opts}",
+            p0 = p.p0,
+            p1 = p.p1,
+            a = p.a,
+            b = p.b
+        ))?;
+        for (ns, dev, host) in [(&p.a, &p.p0, 1), (&p.b, &p.p1, 2)] {
+            in_ns(
+                ns,
+                &format!(
+                    "ip link set lo up && ip addr add 198.18.{n}.{host}/24 dev {dev} && \
+                     ip -6 addr add 2001:2:0:{n}::{host}/64 dev {dev} nodad && ip link set {dev} up"
+                ),
+            )?;
+        }
+        // Carrier comes up once both ends are up.
+        for _ in 0..50 {
+            if p.carrier(0)? && p.carrier(1)? {
+                return Ok(p);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err("carrier did not come up on both ends".into())
+    }
+
+    /// Address of end 0 or 1 (IPv4).
+    pub fn ip4(&self, end: u8) -> String {
+        format!("198.18.{}.{}", self.n, end + 1)
+    }
+
+    /// Address of end 0 or 1 (IPv6).
+    pub fn ip6(&self, end: u8) -> String {
+        format!("2001:2:0:{}::{}", self.n, end + 1)
+    }
+
+    /// Namespace of end 0 or 1.
+    pub fn ns(&self, end: u8) -> &str {
+        if end == 0 {
+            &self.a
+        } else {
+            &self.b
+        }
+    }
+
+    /// Port of end 0 or 1.
+    pub fn dev(&self, end: u8) -> &str {
+        if end == 0 {
+            &self.p0
+        } else {
+            &self.p1
+        }
+    }
+
+    /// Runs `cmd` in end's namespace.
+    pub fn run(&self, end: u8, cmd: &str) -> Result<String, String> {
+        in_ns(self.ns(end), cmd)
+    }
+
+    /// The carrier of end's port.
+    pub fn carrier(&self, end: u8) -> Result<bool, String> {
+        Ok(self
+            .run(
+                end,
+                &format!(
+                    "cat /sys/class/net/{}/carrier 2>/dev/null || echo 0",
+                    self.dev(end)
+                ),
+            )?
+            .trim()
+            == "1")
+    }
+
+    /// Sum of a per-queue counter (`rx_queue_*_NAME` or `tx_queue_*_NAME`) over all queues.
+    pub fn stat_sum(&self, end: u8, dir: &str, name: &str) -> Result<u64, String> {
+        let out = self.run(end, &format!("ethtool -S {}", self.dev(end)))?;
+        let mut sum = 0;
+        let mut seen = false;
+        for line in out.lines() {
+            if let Some((k, v)) = line.trim().split_once(": ") {
+                if k.starts_with(&format!("{dir}_queue_")) && k.ends_with(&format!("_{name}")) {
+                    sum += v.trim().parse::<u64>().map_err(|_| format!("{k}: {v}"))?;
+                    seen = true;
+                }
+            }
+        }
+        ensure(seen, format!("no {dir}_queue_*_{name} counters"))?;
+        Ok(sum)
+    }
+
+    /// Sends `bytes` over TCP from end 0 to end 1 and checks every byte arrived intact.
+    pub fn tcp_transfer(&self, bytes: u64, port: u16) -> Result<(), String> {
+        let sink = spawn_in_ns(
+            self.ns(1),
+            &format!("rvnet-vmtest tcp-sink {}:{port}", self.ip4(1)),
+        )?;
+        let src = in_ns(
+            self.ns(0),
+            &format!("rvnet-vmtest tcp-source {}:{port} {bytes}", self.ip4(1)),
+        );
+        let got = finish(sink, "tcp-sink")?;
+        let src = src?;
+        ensure(
+            got.contains(&format!("ok {bytes}")),
+            format!("sink: {got:?}, source: {src:?}"),
+        )
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        // Deleting the namespaces deletes the ports in them.
+        let _ = shell(&format!(
+            "ip netns del {} ; ip netns del {}",
+            self.a, self.b
+        ));
+    }
+}
