@@ -39,6 +39,28 @@ pub fn finish(c: Child, what: &str) -> Result<String, String> {
     }
 }
 
+/// Network namespaces, deleted on drop.
+pub struct Namespaces(Vec<String>);
+
+impl Namespaces {
+    /// Creates the namespaces `names`, with loopback up.
+    pub fn new(names: &[&str]) -> Result<Namespaces, String> {
+        let ns = Namespaces(names.iter().map(|s| s.to_string()).collect());
+        for n in names {
+            shell(&format!("ip netns add {n} && ip -n {n} link set lo up"))?;
+        }
+        Ok(ns)
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        for n in &self.0 {
+            let _ = shell(&format!("ip netns del {n}"));
+        }
+    }
+}
+
 /// Two namespaces `<tag>a` and `<tag>b` joined by the rvnic pair `<tag>0` (in a) and `<tag>1`
 /// (in b), with 198.18.N.1/24 and 2001:2:0:N::1/64 on a, .2 and ::2 on b, both up.
 pub struct Pair {
