@@ -342,3 +342,50 @@ fn tx_drops(c: &Counters<{ stats::tx::COUNT }>) -> u64 {
     .map(|&i| c.get(i))
     .sum()
 }
+
+#[kunit_tests(rvnet_rvnic_features)]
+mod tests {
+    use crate::netcore::nic::features::{self, bit};
+    use kernel::bindings as b;
+
+    /// The protocol core's feature bits are the kernel's.
+    #[test]
+    fn bits_match_the_kernel() {
+        assert_eq!(bit::SG, b::NETIF_F_SG_BIT);
+        assert_eq!(bit::HW_CSUM, b::NETIF_F_HW_CSUM_BIT);
+        assert_eq!(bit::HIGHDMA, b::NETIF_F_HIGHDMA_BIT);
+        assert_eq!(bit::FRAGLIST, b::NETIF_F_FRAGLIST_BIT);
+        assert_eq!(bit::GRO, b::NETIF_F_GRO_BIT);
+        assert_eq!(bit::GSO_SHIFT, b::NETIF_F_GSO_SHIFT);
+        assert_eq!(bit::TSO, b::NETIF_F_TSO_BIT);
+        assert_eq!(bit::TSO_ECN, b::NETIF_F_TSO_ECN_BIT);
+        assert_eq!(bit::TSO_MANGLEID, b::NETIF_F_TSO_MANGLEID_BIT);
+        assert_eq!(bit::TSO6, b::NETIF_F_TSO6_BIT);
+        assert_eq!(bit::GSO_GRE, b::NETIF_F_GSO_GRE_BIT);
+        assert_eq!(bit::GSO_GRE_CSUM, b::NETIF_F_GSO_GRE_CSUM_BIT);
+        assert_eq!(bit::GSO_IPXIP4, b::NETIF_F_GSO_IPXIP4_BIT);
+        assert_eq!(bit::GSO_IPXIP6, b::NETIF_F_GSO_IPXIP6_BIT);
+        assert_eq!(bit::GSO_UDP_TUNNEL, b::NETIF_F_GSO_UDP_TUNNEL_BIT);
+        assert_eq!(bit::GSO_UDP_TUNNEL_CSUM, b::NETIF_F_GSO_UDP_TUNNEL_CSUM_BIT);
+        assert_eq!(bit::GSO_SCTP, b::NETIF_F_GSO_SCTP_BIT);
+        assert_eq!(bit::GSO_UDP_L4, b::NETIF_F_GSO_UDP_L4_BIT);
+        assert_eq!(bit::GSO_FRAGLIST, b::NETIF_F_GSO_FRAGLIST_BIT);
+        assert_eq!(bit::GSO_LAST, b::NETIF_F_GSO_LAST);
+        assert_eq!(bit::RXCSUM, b::NETIF_F_RXCSUM_BIT);
+    }
+
+    /// What rvnic advertises contains everything the issue names, and the rules keep it.
+    #[test]
+    fn advertised_set_is_stable() {
+        let want = features::SG
+            | features::HW_CSUM
+            | features::RXCSUM
+            | features::HIGHDMA
+            | features::FRAGLIST
+            | features::TSO
+            | features::TSO6
+            | features::GSO_SOFTWARE;
+        assert_eq!(features::RVNIC & want, want);
+        assert_eq!(features::fix(features::RVNIC), features::RVNIC);
+    }
+}

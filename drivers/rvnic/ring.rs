@@ -210,3 +210,51 @@ impl NapiPoller for RxRing {
         done
     }
 }
+
+#[kunit_tests(rvnet_rvnic_ring)]
+mod tests {
+    use super::{Refused, RxRing};
+    use crate::net::bh;
+    use crate::net::napi::NapiQueue;
+    use crate::net::skb::Skb;
+    use crate::netcore::nic::stats::rx;
+    use kernel::prelude::*;
+
+    /// Queues as the peer's transmit does: with bottom halves off (the ring lock is also
+    /// taken in softirq context).
+    fn put(q: &NapiQueue<RxRing>, len: u32) -> Result<Result<(), Refused>> {
+        let skb = Skb::alloc(len)?;
+        let _bh = bh::disable();
+        Ok(RxRing::enqueue(q, skb))
+    }
+
+    #[test]
+    fn full_resize_and_close_with_real_skbs() -> Result {
+        let q = KBox::pin_init(RxRing::new(0, 4)?, GFP_KERNEL)?;
+        assert!(matches!(put(&q, 60)?, Err(Refused::Down(_))));
+        q.inner.activate();
+        for _ in 0..4 {
+            assert!(put(&q, 60)?.is_ok());
+        }
+        assert!(matches!(put(&q, 60)?, Err(Refused::Full(_))));
+        assert_eq!(q.inner.stats.get(rx::ENQUEUED), 4);
+        // No NAPI context is running: nothing to interrupt.
+        assert_eq!(q.inner.stats.get(rx::INTERRUPTS), 0);
+        // Shrinking below the fill keeps the oldest two and counts the others.
+        q.inner.resize(2)?;
+        assert_eq!(q.inner.stats.get(rx::DROP_RESIZE), 2);
+        assert!(matches!(put(&q, 60)?, Err(Refused::Full(_))));
+        // Growing keeps both and makes room for six more.
+        q.inner.resize(8)?;
+        for _ in 0..6 {
+            assert!(put(&q, 1500)?.is_ok());
+        }
+        assert!(matches!(put(&q, 60)?, Err(Refused::Full(_))));
+        // Closing frees every frame inside, counted.
+        q.inner.deactivate();
+        assert_eq!(q.inner.stats.get(rx::DROP_DOWN), 8);
+        assert!(matches!(put(&q, 60)?, Err(Refused::Down(_))));
+        assert!(q.inner.resize(3).is_err());
+        Ok(())
+    }
+}

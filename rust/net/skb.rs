@@ -48,6 +48,18 @@ impl Skb {
         NonNull::new(ptr).map(Skb)
     }
 
+    /// Allocates a frame of `len` zeroed bytes. May sleep.
+    pub fn alloc(len: u32) -> Result<Skb, Error> {
+        // SAFETY: a plain allocation; NUMA_NO_NODE (-1) lets the allocator choose.
+        let p = unsafe { bindings::__alloc_skb(len, bindings::GFP_KERNEL, 0, -1) };
+        // SAFETY: a fresh skb is ours and on no list.
+        let skb = unsafe { Skb::from_raw(p) }.ok_or(code::ENOMEM)?;
+        // SAFETY: the skb was allocated with `len` bytes of tailroom; `skb_put` returns the
+        // start of the `len` bytes it adds to the data, which we zero.
+        unsafe { core::ptr::write_bytes(bindings::skb_put(p, len).cast::<u8>(), 0, len as usize) };
+        Ok(skb)
+    }
+
     /// Gives up ownership without freeing.
     pub(crate) fn into_raw(self) -> *mut bindings::sk_buff {
         let p = self.0.as_ptr();

@@ -21,7 +21,7 @@ for s in "${suites[@]}"; do
 done
 
 if [ -d /sys/module/rvnet ]; then
-  timeout 900 rvnet-vmtest > "$out/vm.tap" 2>&1
+  timeout 2400 rvnet-vmtest > "$out/vm.tap" 2>&1
   echo $? > "$out/vm.status"
   rmmod rvnet 2>>"$out/insmod.err" || echo "rmmod failed" >> "$out/insmod.err"
 fi

@@ -6,6 +6,7 @@
 //! report a failed case through KUnit rather than by oopsing.
 
 use super::checksum::{self, Checksum};
+use super::nic::{features, ring::RingIndex, stats};
 use super::wire::{
     ArpOperation, ArpPacket, ArpRepr, Error, EtherType, EthernetAddress, EthernetFrame,
     EthernetRepr, Ipv4Address,
@@ -195,6 +196,105 @@ pub fn parsers_total() -> Outcome {
     Ok(())
 }
 
+/// The ring index: fill, full, drain in order, empty, and the same across the point where the
+/// 32-bit counters wrap.
+pub fn ring_wrap_full_empty() -> Outcome {
+    let start = u32::MAX - 1;
+    let mut r = RingIndex::new_at(4, start).map_err(|_| "size 4 refused")?;
+    check(r.is_empty() && r.pop().is_none(), "new ring not empty")?;
+    let slot = |i: u32| (start.wrapping_add(i) & 3) as usize;
+    for i in 0..4 {
+        check(r.push() == Some(slot(i)), "slot order while filling")?;
+    }
+    check(
+        r.is_full() && r.push().is_none() && r.free() == 0,
+        "full ring accepted more",
+    )?;
+    for i in 0..4 {
+        check(r.pop() == Some(slot(i)), "slot order while draining")?;
+    }
+    check(r.is_empty() && r.free() == 4, "drained ring not empty")?;
+    for _ in 0..10 {
+        check(
+            r.push().is_some() && r.pop().is_some(),
+            "steady state across the wrap",
+        )?;
+    }
+    check(
+        RingIndex::new(300).is_err() && RingIndex::new(65536).is_err(),
+        "bad sizes accepted",
+    )
+}
+
+/// Resizing a ring with entries inside keeps the oldest that fit.
+pub fn ring_resize_with_entries() -> Outcome {
+    let mut r = RingIndex::new_at(8, u32::MAX - 2).map_err(|_| "size 8 refused")?;
+    for _ in 0..6 {
+        r.push().ok_or("push")?;
+    }
+    let (small, dropped) = r.resized(4).map_err(|_| "resize to 4")?;
+    check(
+        small.len() == 4 && dropped == 2 && small.is_full(),
+        "shrink",
+    )?;
+    let (big, dropped) = r.resized(16).map_err(|_| "resize to 16")?;
+    check(
+        big.len() == 6 && dropped == 0 && big.peek() == Some(0),
+        "grow",
+    )
+}
+
+/// Offload rules: no checksum offload means no SG, no SG means no TSO or frame lists.
+pub fn features_fix_ups() -> Outcome {
+    check(
+        features::fix(features::RVNIC) == features::RVNIC,
+        "full set changed",
+    )?;
+    let f = features::fix(features::RVNIC & !features::HW_CSUM);
+    check(
+        f & (features::SG | features::TSO | features::TSO6 | features::FRAGLIST) == 0,
+        "tx off kept SG/TSO",
+    )?;
+    let f = features::fix(features::RVNIC & !features::SG);
+    check(
+        f & features::GSO_MASK == 0 && f & features::HW_CSUM != 0,
+        "sg off kept GSO",
+    )?;
+    check(
+        !features::receiver_takes_gso(features::RVNIC & !features::GRO),
+        "GSO to a receiver without GRO",
+    )
+}
+
+/// The `ethtool -S` table: receive queues first, names within ETH_GSTRING_LEN.
+pub fn stats_table() -> Outcome {
+    let mut name = [0u8; stats::NAME_LEN];
+    check(
+        stats::count(2, 2) == 2 * stats::rx::COUNT + 2 * stats::tx::COUNT,
+        "count",
+    )?;
+    check(
+        stats::name_of(0, 2, 2, &mut name) && name.starts_with(b"rx_queue_0_enqueued\0"),
+        "first name",
+    )?;
+    let first_tx = 2 * stats::rx::COUNT;
+    check(
+        stats::name_of(first_tx, 2, 2, &mut name) && name.starts_with(b"tx_queue_0_packets\0"),
+        "first tx name",
+    )?;
+    check(
+        !stats::name_of(stats::count(2, 2), 2, 2, &mut name),
+        "name past the end",
+    )?;
+    for i in 0..stats::count(16, 16) {
+        check(
+            stats::name_of(i, 16, 16, &mut name) && name[stats::NAME_LEN - 1] == 0,
+            "name too long",
+        )?;
+    }
+    Ok(())
+}
+
 /// One named check.
 pub type Case = (&'static str, fn() -> Outcome);
 
@@ -208,6 +308,10 @@ pub const ALL: &[Case] = &[
     ("arp_parse_and_reply", arp_parse_and_reply),
     ("arp_malformed", arp_malformed),
     ("parsers_total", parsers_total),
+    ("ring_wrap_full_empty", ring_wrap_full_empty),
+    ("ring_resize_with_entries", ring_resize_with_entries),
+    ("features_fix_ups", features_fix_ups),
+    ("stats_table", stats_table),
 ];
 
 #[cfg(test)]
