@@ -4,6 +4,7 @@
 #   make CLIPPY=1 the same, with clippy (any warning fails)
 #   make demo     set up, build, boot the VM and show rvnet at work
 #   make check    every test: host, KUnit, VM; ends with "N passed, N failed"
+#   make bench    rvnic beside veth on the bench kernel, with ratios
 #   make setup    install what is missing (Debian packages, kernel source, bindgen, virtme-ng)
 #   make kernel   build (or find) the cached test kernel
 #   make host-test  the host tests alone
@@ -14,7 +15,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := all
 PROFILE ?= test
 
-.PHONY: all setup kernel demo check host-test fmt fmt-check clean
+.PHONY: all setup kernel demo check bench host-test fmt fmt-check clean
 
 all: setup
 	CLIPPY=$(CLIPPY) scripts/build-module $(PROFILE)
@@ -30,6 +31,9 @@ demo:
 
 check:
 	@scripts/check.sh
+
+bench:
+	@scripts/bench.sh
 
 host-test:
 	cd rust/netcore && cargo test

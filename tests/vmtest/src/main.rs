@@ -51,6 +51,7 @@ const TOOLS: &[(&str, Tool)] = &[
     ("tcp-source", tools::tcp_source),
     ("udp-echo", tools::udp_echo),
     ("udp-client", tools::udp_client),
+    ("udp-rr", tools::udp_rr),
 ];
 
 fn main() {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# make bench: builds the bench kernel (no debug options) and rvnet.ko against it, boots it,
+# and runs tests/guest/bench.sh: rvnic beside veth on the same work, in the same boot.
+set -euo pipefail
+. "$(dirname "$0")/../qemu/env.sh"
+cd "$RVNET_ROOT"
+bash scripts/setup.sh
+kdir=$(qemu/build-kernel bench)
+scripts/build-tools
+# Build the bench module in its own directory, so the test build in the checkout stays.
+bdir=$RVNET_CACHE/bench-module
+mkdir -p "$bdir"
+cp -a Kbuild VERSION drivers rust "$bdir/"
+rm -rf "$bdir/rust/netcore/target"
+make -s -C "$kdir" M="$bdir" "${KMAKE_VARS[@]}" modules
+exec qemu/run --profile bench --timeout 1800 -- "$RVNET_ROOT/tests/guest/bench.sh" "$bdir/rvnet.ko"

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The guest half of `make bench`: the same work on an rvnic pair and on a veth pair, in the
+# same boot, so that only the ratio between them means anything.
+#   bench.sh MODULE
+set -u
+ko=$1
+insmod "$ko" || exit 1
+
+# topo KIND: namespaces bl/br joined by a pair of KIND (rvnic or veth), 198.18.0.1 <-> .2
+topo() {
+  ip netns add bl; ip netns add br
+  ip link add b0 netns bl type "$1" peer name b1 netns br
+  ip -n bl addr add 198.18.0.1/24 dev b0; ip -n br addr add 198.18.0.2/24 dev b1
+  for s in "bl b0" "br b1"; do set -- $s; ip -n "$1" link set lo up; ip -n "$1" link set "$2" up; done
+  # veth hands frames up without NAPI unless GRO is on; give both the same receive path.
+  ip netns exec br ethtool -K b1 gro on >/dev/null 2>&1
+  sleep 1
+  ip netns exec bl ping -c 1 -W 2 198.18.0.2 >/dev/null
+}
+untopo() { ip netns del bl; ip netns del br; sleep 1; }
+
+pktgen_pps() { # 64-byte frames (60 + FCS) from b0 to b1's MAC
+  local mac; mac=$(ip netns exec br cat /sys/class/net/b1/address)
+  ip netns exec bl sh -c "
+    pg() { echo \"\$2\" > /proc/net/pktgen/\$1; }
+    pg kpktgend_0 rem_device_all
+    pg kpktgend_0 'add_device b0'
+    pg b0 'count 300000'; pg b0 'pkt_size 60'; pg b0 'delay 0'
+    pg b0 'dst 198.18.0.2'; pg b0 'dst_mac $mac'
+    pg pgctrl start
+    grep -o '[0-9]*pps' /proc/net/pktgen/b0 | tr -d pps"
+}
+
+iperf_tcp() { # streams -> Mbit/s
+  ip netns exec br iperf3 -s -1 -D -p 5201 >/dev/null 2>&1; sleep 0.5
+  ip netns exec bl iperf3 -c 198.18.0.2 -p 5201 -t 5 -P "$1" -J 2>/dev/null |
+    python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e6))'
+}
+
+udp_rr() { # p50 p99 in microseconds
+  ip netns exec br rvnet-vmtest udp-echo 198.18.0.2:7000 20000 >/dev/null &
+  sleep 0.5
+  ip netns exec bl rvnet-vmtest udp-rr 198.18.0.2:7000 20000 | awk '{print $2, $4}'
+  kill %1 2>/dev/null; wait 2>/dev/null
+}
+
+declare -A R
+for kind in rvnic veth; do
+  topo $kind
+  R[$kind,pps]=$(pktgen_pps)
+  R[$kind,tcp1]=$(iperf_tcp 1)
+  R[$kind,tcp4]=$(iperf_tcp 4)
+  read -r R[$kind,p50] R[$kind,p99] < <(udp_rr)
+  untopo
+done
+
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1] or 0),float(sys.argv[2] or 0); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
+printf '%-34s %12s %12s %8s\n' "benchmark (same boot)" rvnic veth rvnic/veth
+for m in "pps:pktgen 64-byte frames (pps)" "tcp1:iperf3 TCP, 1 stream (Mbit/s)" "tcp4:iperf3 TCP, 4 streams (Mbit/s)" "p50:UDP request/response p50 (us)" "p99:UDP request/response p99 (us)"; do
+  k=${m%%:*}; name=${m#*:}
+  printf '%-34s %12s %12s %8s\n' "$name" "${R[rvnic,$k]}" "${R[veth,$k]}" "$(ratio "${R[rvnic,$k]}" "${R[veth,$k]}")"
+done
+echo "(higher is better for pps and Mbit/s; lower is better for latency)"
+rmmod rvnet
