@@ -17,7 +17,7 @@ PKGS=(
   clang-19 lld-19 llvm-19 libclang-19-dev
   build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
   qemu-system-x86 busybox-static udev
-  iproute2 iputils-ping ethtool tcpdump iperf3 python3 python3-venv procps
+  iproute2 iputils-ping ethtool tcpdump iperf3 python3 python3-venv python3-yaml procps
 )
 
 missing=()

@@ -41,6 +41,7 @@ const TESTS: &[Test] = tests![
     rvnic_mtu_range_and_drops => rvnic::mtu_range_and_drops,
     rvnic_sixteen_pairs => rvnic::sixteen_pairs,
     rvnic_pairs_parameter => rvnic::pairs_parameter,
+    rvnic_queue_stats_over_netlink => rvnic::queue_stats_over_netlink,
     rvnic_rmmod_under_traffic => rvnic::rmmod_under_traffic,
 ];
 

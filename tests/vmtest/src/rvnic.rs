@@ -452,3 +452,40 @@ pub fn rmmod_under_traffic() -> TestResult {
     }
     reload_default()
 }
+
+/// Sums every `"KEY": N` in a JSON text (enough for ynl's flat list of stats objects).
+fn json_sum(text: &str, key: &str) -> u64 {
+    let pat = format!("\"{key}\": ");
+    text.match_indices(&pat)
+        .filter_map(|(i, _)| {
+            let rest = &text[i + pat.len()..];
+            rest.split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+pub fn queue_stats_over_netlink() -> TestResult {
+    // The kernel's own netlink tool (tools/net/ynl) reads the queue statistics.
+    let kdir = std::env::var("RVNET_KDIR").map_err(|_| "RVNET_KDIR is not set".to_string())?;
+    let p = Pair::new("qst", 10, "numrxqueues 2 numtxqueues 2")?;
+    p.run(0, &format!("ping -c 5 -i 0.2 {}", p.ip4(1)))?;
+    let ifindex = p.run(1, &format!("cat /sys/class/net/{}/ifindex", p.p1))?;
+    let ynl = format!(
+        "/usr/bin/python3 {kdir}/tools/net/ynl/pyynl/cli.py --no-schema \
+         --spec {kdir}/Documentation/netlink/specs/netdev.yaml --output-json --dump qstats-get \
+         --json '{{\"ifindex\": {}, \"scope\": [\"queue\"]}}'",
+        ifindex.trim()
+    );
+    let out = p.run(1, &ynl)?;
+    ensure(
+        out.contains("\"queue-id\""),
+        format!("no per-queue entries: {out}"),
+    )?;
+    let nl = json_sum(&out, "rx-packets");
+    let ethtool = p.stat_sum(1, "rx", "packets")?;
+    ensure(nl >= 5, format!("netlink rx-packets {nl}"))?;
+    ensure_eq(nl, ethtool, "rx packets: netlink vs ethtool -S")
+}

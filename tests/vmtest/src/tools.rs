@@ -142,11 +142,18 @@ pub fn udp_client(args: &[String]) -> Result<(), String> {
 /// prints `p50_us P50 p99_us P99`.
 pub fn udp_rr(args: &[String]) -> Result<(), String> {
     let a = addr(args.first().ok_or("udp-rr ADDR COUNT")?)?;
-    let count: usize = args.get(1).ok_or("udp-rr ADDR COUNT")?.parse().map_err(|_| "bad COUNT")?;
-    let local: SocketAddr = if a.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }.parse().map_err(|_| "local")?;
+    let count: usize = args
+        .get(1)
+        .ok_or("udp-rr ADDR COUNT")?
+        .parse()
+        .map_err(|_| "bad COUNT")?;
+    let local: SocketAddr = if a.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" }
+        .parse()
+        .map_err(|_| "local")?;
     let s = UdpSocket::bind(local).map_err(|e| e.to_string())?;
     s.connect(a).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))
+        .map_err(|e| e.to_string())?;
     let mut buf = [0u8; 64];
     let mut rtts = Vec::with_capacity(count);
     for i in 0..count {
@@ -156,7 +163,12 @@ pub fn udp_rr(args: &[String]) -> Result<(), String> {
         rtts.push(t.elapsed().as_nanos() as u64);
     }
     rtts.sort_unstable();
-    let pct = |p: usize| rtts.get((rtts.len() * p / 100).min(rtts.len().saturating_sub(1))).copied().unwrap_or(0) / 1000;
+    let pct = |p: usize| {
+        rtts.get((rtts.len() * p / 100).min(rtts.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+            / 1000
+    };
     println!("p50_us {} p99_us {}", pct(50), pct(99));
     Ok(())
 }
