@@ -55,8 +55,24 @@ pub fn autoload_and_pair() -> TestResult {
         shell("ip link add rvt0 address 02:00:00:00:00:aa type rvnic peer name rvt1 address 02:00:00:00:00:bb")?;
         let m =
             std::fs::read_to_string("/sys/class/net/rvt1/address").map_err(|e| e.to_string())?;
+        ensure_eq(m.trim(), "02:00:00:00:00:bb", "given peer MAC")?;
+        // A port moves to another namespace and keeps its peer.
+        shell("ip netns add rvtns && ip link set rvt1 netns rvtns")?;
+        let moved = in_ns("rvtns", "ip -o link show rvt1");
+        let _ = shell("ip netns del rvtns");
+        ensure(
+            moved?.contains("rvt1@"),
+            "rvt1 lost its peer link in the new namespace",
+        )?;
+        let _ = shell("ip link del rvt0 2>/dev/null");
+        // Sixteen queues each way.
+        shell("ip link add rvt0 numrxqueues 16 numtxqueues 16 type rvnic peer name rvt1 numrxqueues 16 numtxqueues 16")?;
+        let l = shell("ethtool -l rvt0")?;
         shell("ip link del rvt0")?;
-        ensure_eq(m.trim(), "02:00:00:00:00:bb", "given peer MAC")
+        ensure(
+            l.matches("16").count() >= 2,
+            format!("ethtool -l with 16 queues: {l}"),
+        )
     })();
     let _ = shell("ip link del rvt0 2>/dev/null");
     reload_default()?;
