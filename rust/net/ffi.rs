@@ -19,7 +19,6 @@ extern "C" {
     pub(crate) fn rvnet_netdev_setup_ether(dev: *mut net_device, set: u32, clear: u32);
     pub(crate) fn rvnet_netif_running(dev: *const net_device) -> bool;
     pub(crate) fn rvnet_netif_carrier_ok(dev: *const net_device) -> bool;
-    pub(crate) fn rvnet_netdev_same_net(a: *const net_device, b: *const net_device) -> bool;
     pub(crate) fn rvnet_tx_stop(dev: *mut net_device, queue: u16);
     pub(crate) fn rvnet_tx_wake(dev: *mut net_device, queue: u16);
     pub(crate) fn rvnet_tx_stopped(dev: *mut net_device, queue: u16) -> bool;

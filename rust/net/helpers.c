@@ -69,11 +69,6 @@ bool rvnet_netif_carrier_ok(const struct net_device *dev)
 	return netif_carrier_ok(dev);
 }
 
-bool rvnet_netdev_same_net(const struct net_device *a, const struct net_device *b)
-{
-	return net_eq(dev_net(a), dev_net(b));
-}
-
 void rvnet_tx_stop(struct net_device *dev, u16 queue)
 {
 	netif_tx_stop_queue(netdev_get_tx_queue(dev, queue));

@@ -24,7 +24,6 @@ void *rvnet_netdev_priv(const struct net_device *dev);
 void rvnet_netdev_setup_ether(struct net_device *dev, u32 priv_flags_set, u32 priv_flags_clear);
 bool rvnet_netif_running(const struct net_device *dev);
 bool rvnet_netif_carrier_ok(const struct net_device *dev);
-bool rvnet_netdev_same_net(const struct net_device *a, const struct net_device *b);
 void rvnet_tx_stop(struct net_device *dev, u16 queue);
 void rvnet_tx_wake(struct net_device *dev, u16 queue);
 bool rvnet_tx_stopped(struct net_device *dev, u16 queue);

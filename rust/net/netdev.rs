@@ -62,15 +62,6 @@ impl NetDevice {
         self.raw().ifindex
     }
 
-    /// The interface name, without the NUL.
-    pub fn name(&self) -> &[u8] {
-        let n = &self.raw().name;
-        // SAFETY: `c_char` and `u8` have the same layout.
-        let bytes = unsafe { &*(core::ptr::from_ref(n).cast::<[u8; 16]>()) };
-        let len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-        &bytes[..len]
-    }
-
     /// The MTU.
     pub fn mtu(&self) -> u32 {
         // SAFETY: `mtu` may change under us (READ_ONCE in C); a torn read is impossible for
@@ -130,12 +121,6 @@ impl NetDevice {
     /// The active features (`NETIF_F_*`).
     pub fn features(&self) -> u64 {
         self.raw().features
-    }
-
-    /// True when both devices are in the same network namespace.
-    pub fn same_netns(&self, other: &NetDevice) -> bool {
-        // SAFETY: both devices are valid.
-        unsafe { ffi::rvnet_netdev_same_net(self.as_raw(), other.as_raw()) }
     }
 
     /// Stops transmit queue `q` (backpressure: the stack holds frames in the qdisc).

@@ -100,21 +100,6 @@ impl Skb {
         unsafe { ffi::rvnet_skb_is_gso(self.raw()) }
     }
 
-    /// Number of wire frames a GSO frame stands for (1 for any other frame).
-    pub fn gso_segs(&self) -> u32 {
-        if !self.is_gso() {
-            return 1;
-        }
-        // SAFETY: `self.0` is valid; a GSO skb's shared info lies at `end` of its head, as
-        // `skb_shinfo()` computes it.
-        let segs = unsafe {
-            let skb = self.raw();
-            let shinfo = (*skb).head.add((*skb).end as usize).cast::<bindings::skb_shared_info>();
-            (*shinfo).gso_segs
-        };
-        u32::from(segs).max(1)
-    }
-
     /// Segments a GSO frame in software into frames that fit the MTU, as a NIC's TSO engine
     /// does, for a receiver with `features`. The original is consumed.
     pub fn gso_segment(self, features: u64) -> Result<SkbList, Error> {
