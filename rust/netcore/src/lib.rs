@@ -21,7 +21,9 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod arp;
 pub mod checksum;
+pub mod ipv4;
 pub mod nic;
 pub mod selftest;
 pub mod wire;

@@ -1,0 +1,1 @@
+//! The ARP cache. (Being written.)

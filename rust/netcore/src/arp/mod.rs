@@ -1,0 +1,3 @@
+//! ARP (RFC 826) logic: the neighbour cache that maps IPv4 addresses to MAC addresses.
+
+pub mod cache;

@@ -1,0 +1,1 @@
+//! Fragment reassembly. (Being written.)

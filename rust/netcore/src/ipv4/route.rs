@@ -1,0 +1,1 @@
+//! The FIB and the route cache. (Being written.)
