@@ -22,6 +22,15 @@ impl<const N: usize> Counters<N> {
         }
     }
 
+    /// Adds `v` to counter `i` where only one writer can run at a time (the NAPI poll of the
+    /// queue, or a holder of the queue's ring lock): a plain load and store, no locked
+    /// read-modify-write on the hot path. Readers may see the old value, never a torn one.
+    pub(crate) fn add_single_writer(&self, i: usize, v: u64) {
+        if let Some(c) = self.0.get(i) {
+            c.store(c.load(Ordering::Relaxed).wrapping_add(v), Ordering::Relaxed);
+        }
+    }
+
     /// Adds one to counter `i`.
     pub(crate) fn inc(&self, i: usize) {
         self.add(i, 1);
