@@ -238,12 +238,22 @@ struct net_device *rvnet_rtnl_create_peer(struct net_device *dev,
 	return peer;
 }
 
+/*
+ * Registers the peer. On failure the peer is gone: freed if it never registered (after its
+ * private state, since register_netdevice() skips priv_destructor on early failures such as
+ * a name that is taken), unregistered (and freed by the core) if configuring it failed.
+ */
 int rvnet_rtnl_register_peer(struct net_device *peer, struct rtnl_newlink_params *params)
 {
 	int err = register_netdevice(peer);
 
-	if (err < 0)
+	if (err < 0) {
+		/* The destructor is idempotent: it may have run already. */
+		if (peer->priv_destructor)
+			peer->priv_destructor(peer);
+		free_netdev(peer);
 		return err;
+	}
 	netif_carrier_off(peer);
 	err = rtnl_configure_link(peer, peer_ifinfo(params, NULL, NULL), 0, NULL);
 	if (err < 0)

@@ -481,8 +481,8 @@ impl<T: NetDriver> Adapter<T> {
                 unsafe { bindings::free_netdev(peer) };
                 return Err(e);
             }
-            // SAFETY: valid device and params; on failure the shim has freed or
-            // unregistered the peer (and its state with it).
+            // SAFETY: valid device and params; on failure the shim has freed the peer and its
+            // state, or unregistered it (the core then frees both).
             to_result(unsafe { ffi::rvnet_rtnl_register_peer(peer, params) })?;
             // SAFETY: `dev` is the core's new, unregistered device of ours.
             let attached = unsafe { Self::attach(dev) }
@@ -497,15 +497,13 @@ impl<T: NetDriver> Adapter<T> {
                 unsafe { bindings::unregister_netdevice_queue(peer, core::ptr::null_mut()) };
                 return Err(e);
             }
-            // SAFETY: both are registered devices of ours with state attached.
-            match unsafe { (Self::dev(dev), Self::dev(peer)) } {
-                (Some(d), Some(p)) => {
-                    d.state().peer_link().set(peer);
-                    p.state().peer_link().set(dev);
-                    Ok(0)
-                }
-                _ => Err(code::EINVAL),
+            // SAFETY: both are registered devices of ours with state attached (so both are
+            // `Some`; were one not, the pair would stay unlinked and drop what it sends).
+            if let (Some(d), Some(p)) = unsafe { (Self::dev(dev), Self::dev(peer)) } {
+                d.state().peer_link().set(peer);
+                p.state().peer_link().set(dev);
             }
+            Ok(0)
         })
     }
 

@@ -45,6 +45,20 @@ pub fn autoload_and_pair() -> TestResult {
             first & 0x02 != 0 && first & 0x01 == 0,
             format!("MAC {mac0} not local unicast"),
         )?;
+        // A peer name that is taken fails cleanly (kmemleak at the end checks for leaks).
+        ensure(
+            shell("ip link add rvc0 type rvnic peer name lo").is_err(),
+            "peer named lo created",
+        )?;
+        ensure(
+            shell("ip link add lo type rvnic peer name rvc1").is_err(),
+            "port named lo created",
+        )?;
+        ensure(
+            !Path::new("/sys/class/net/rvc0").exists()
+                && !Path::new("/sys/class/net/rvc1").exists(),
+            "half a pair left",
+        )?;
         // Deleting either end deletes both.
         shell("ip link del rvt1")?;
         ensure(
