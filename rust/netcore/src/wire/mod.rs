@@ -1,18 +1,23 @@
 //! Wire formats: typed views over the bytes of a frame.
 //!
-//! Each format follows smoltcp's shape. A `Packet<T: AsRef<[u8]>>` (here [`EthernetFrame`] and
-//! [`ArpPacket`]) wraps a buffer; `new_checked` proves once that every fixed field lies inside
-//! it, after which the field accessors cannot go out of bounds. A `Repr` ([`EthernetRepr`],
-//! [`ArpRepr`]) is the parsed, validated meaning of a header: `parse` from a packet, `emit`
-//! into a buffer. Nothing here allocates or panics on any input.
+//! Each format follows smoltcp's shape. A `Packet<T: AsRef<[u8]>>` (here [`EthernetFrame`],
+//! [`ArpPacket`], [`Ipv4Packet`], [`UdpPacket`] and [`IcmpPacket`]) wraps a buffer;
+//! `new_checked` proves once that every fixed field lies inside it, after which the field
+//! accessors cannot go out of bounds. A `Repr` ([`EthernetRepr`], [`ArpRepr`], [`Ipv4Repr`],
+//! [`UdpRepr`], [`IcmpRepr`]) is the parsed, validated meaning of a header: `parse` from a
+//! packet, `emit` into a buffer. Nothing here allocates or panics on any input.
 
 pub mod arp;
 pub mod ethernet;
+pub mod icmp;
 pub mod ipv4;
+pub mod udp;
 
 pub use arp::{ArpOperation, ArpPacket, ArpRepr};
 pub use ethernet::{EtherType, EthernetAddress, EthernetFrame, EthernetRepr};
-pub use ipv4::Ipv4Address;
+pub use icmp::{DstUnreachableCode, IcmpPacket, IcmpRepr, TimeExceededCode};
+pub use ipv4::{Ipv4Address, Ipv4Packet, Ipv4Repr, Protocol};
+pub use udp::{UdpPacket, UdpRepr};
 
 /// Why a buffer was not accepted as a header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
