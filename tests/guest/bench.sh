@@ -12,8 +12,11 @@ topo() {
   ip link add b0 netns bl type "$1" peer name b1 netns br
   ip -n bl addr add 198.18.0.1/24 dev b0; ip -n br addr add 198.18.0.2/24 dev b1
   for s in "bl b0" "br b1"; do set -- $s; ip -n "$1" link set lo up; ip -n "$1" link set "$2" up; done
-  # veth hands frames up without NAPI unless GRO is on; give both the same receive path.
+  # The same work on both: veth hands frames up without NAPI unless GRO is on, and veth ports
+  # are noqueue while rvnic ports get the default qdisc (pfifo_fast) as a NIC does; give
+  # both the same receive path and the same qdisc.
   ip netns exec br ethtool -K b1 gro on >/dev/null 2>&1
+  for s in "bl b0" "br b1"; do set -- $s; ip netns exec "$1" tc qdisc replace dev "$2" root pfifo_fast; done
   sleep 1
   ip netns exec bl ping -c 1 -W 2 198.18.0.2 >/dev/null
 }
