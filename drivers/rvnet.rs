@@ -169,8 +169,33 @@ mod netcore_tests {
     }
 
     #[test]
+    fn arp_resolution_releases_in_order() {
+        assert_eq!(selftest::resolution_releases_in_order(), Ok(()));
+    }
+
+    #[test]
+    fn arp_request_teaches_the_target() {
+        assert_eq!(selftest::request_teaches_the_target(), Ok(()));
+    }
+
+    #[test]
+    fn arp_retries_then_failure_across_wrap() {
+        assert_eq!(selftest::retries_then_failure_across_wrap(), Ok(()));
+    }
+
+    #[test]
+    fn fib_lpm_and_cache() {
+        assert_eq!(selftest::fib_lpm_and_cache(), Ok(()));
+    }
+
+    #[test]
+    fn reasm_out_of_order() {
+        assert_eq!(selftest::reasm_out_of_order(), Ok(()));
+    }
+
+    #[test]
     fn every_selftest_is_a_case() {
         // The table and the cases above must not drift apart.
-        assert_eq!(selftest::ALL.len(), 15);
+        assert_eq!(selftest::ALL.len(), 20);
     }
 }

@@ -5,7 +5,12 @@
 //! Each returns `Err` with what went wrong instead of panicking, so that the kernel side can
 //! report a failed case through KUnit rather than by oopsing.
 
+pub use super::arp::selftest::{
+    request_teaches_the_target, resolution_releases_in_order, retries_then_failure_across_wrap,
+};
 use super::checksum::{self, Checksum};
+use super::ipv4::reasm::{FragKey, Reassembler};
+use super::ipv4::route::{Fib, Node, Route, RouteCache, RouteKind, RouteSlot};
 use super::nic::{features, ring::RingIndex, stats};
 use super::wire::{
     ArpOperation, ArpPacket, ArpRepr, Error, EtherType, EthernetAddress, EthernetFrame,
@@ -450,6 +455,118 @@ pub fn icmp_echo_roundtrip() -> Outcome {
     )
 }
 
+/// Longest-prefix match over a default route, a connected /24 and a host /32, resolution
+/// through a gateway, and the route cache's hit, miss and invalidation on a change.
+pub fn fib_lpm_and_cache() -> Outcome {
+    let mut nodes = [Node::EMPTY; 16];
+    let mut routes = [RouteSlot::EMPTY; 8];
+    let mut fib = Fib::new(&mut nodes, &mut routes);
+    let gw = Ipv4Address::new(198, 18, 0, 254);
+    let add = |fib: &mut Fib<'_>, a: Ipv4Address, len, kind| fib.add(Route::new(a, len, kind));
+    add(
+        &mut fib,
+        Ipv4Address::UNSPECIFIED,
+        0,
+        RouteKind::Gateway {
+            via: gw,
+            ifindex: 2,
+        },
+    )
+    .map_err(|_| "default route")?;
+    add(
+        &mut fib,
+        Ipv4Address::new(198, 18, 0, 0),
+        24,
+        RouteKind::Connected { ifindex: 2 },
+    )
+    .map_err(|_| "connected route")?;
+    add(
+        &mut fib,
+        Ipv4Address::new(198, 19, 7, 7),
+        32,
+        RouteKind::Connected { ifindex: 3 },
+    )
+    .map_err(|_| "host route")?;
+    let len_of = |fib: &Fib<'_>, a| fib.lookup(a).map(|r| r.len);
+    check(
+        len_of(&fib, Ipv4Address::new(198, 18, 0, 9)) == Some(24),
+        "/24 match",
+    )?;
+    check(
+        len_of(&fib, Ipv4Address::new(198, 19, 7, 7)) == Some(32),
+        "/32 match",
+    )?;
+    check(
+        len_of(&fib, Ipv4Address::new(203, 0, 113, 1)) == Some(0),
+        "default match",
+    )?;
+    let far = fib
+        .resolve(Ipv4Address::new(203, 0, 113, 1))
+        .map_err(|_| "resolve via gw")?;
+    check(
+        far.gateway == Some(gw) && far.ifindex == 2,
+        "next hop is the gateway",
+    )?;
+    check(
+        add(
+            &mut fib,
+            Ipv4Address::new(198, 18, 0, 1),
+            24,
+            RouteKind::Local,
+        )
+        .is_err(),
+        "host bits accepted",
+    )?;
+    let mut cache = RouteCache::<8>::new();
+    let dst = Ipv4Address::new(198, 19, 7, 7);
+    let first = cache.lookup(&fib, dst).ok_or("host route not resolved")?;
+    check(
+        first.ifindex == 3 && first.gateway.is_none(),
+        "host route next hop",
+    )?;
+    check(
+        cache.lookup(&fib, dst) == Some(first),
+        "second lookup differs",
+    )?;
+    let s = cache.stats();
+    check(s.hits == 1 && s.misses == 1, "one miss then one hit")?;
+    fib.delete(dst, 32).map_err(|_| "delete")?;
+    let after = cache.lookup(&fib, dst).ok_or("default route not used")?;
+    check(
+        after.gateway == Some(gw),
+        "stale cache entry used after a FIB change",
+    )
+}
+
+/// Fragments arriving last-first reassemble to the original payload.
+pub fn reasm_out_of_order() -> Outcome {
+    let mut r = Reassembler::<1, 64>::new();
+    let key = FragKey {
+        src: Ipv4Address::new(198, 18, 0, 1),
+        dst: Ipv4Address::new(198, 18, 0, 2),
+        protocol: 17,
+        ident: 0x1234,
+    };
+    let mut data = [0u8; 40];
+    for (i, b) in data.iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    check(
+        r.add(key, 32, false, &data[32..], 0) == Ok(None),
+        "last fragment",
+    )?;
+    check(
+        r.add(key, 0, true, &data[..16], 1) == Ok(None),
+        "first fragment",
+    )?;
+    let done = r
+        .add(key, 16, true, &data[16..32], 2)
+        .map_err(|_| "middle fragment")?;
+    let done = done.ok_or("not complete after all fragments")?;
+    check(done.len == 40, "reassembled length")?;
+    check(r.take(done.slot) == Some(&data[..]), "reassembled bytes")
+}
+
 /// One named check.
 pub type Case = (&'static str, fn() -> Outcome);
 
@@ -467,6 +584,17 @@ pub const ALL: &[Case] = &[
     ("ring_resize_with_entries", ring_resize_with_entries),
     ("features_fix_ups", features_fix_ups),
     ("stats_table", stats_table),
+    (
+        "arp_resolution_releases_in_order",
+        resolution_releases_in_order,
+    ),
+    ("arp_request_teaches_the_target", request_teaches_the_target),
+    (
+        "arp_retries_then_failure_across_wrap",
+        retries_then_failure_across_wrap,
+    ),
+    ("fib_lpm_and_cache", fib_lpm_and_cache),
+    ("reasm_out_of_order", reasm_out_of_order),
     ("ipv4_parse_and_checksum", ipv4_parse_and_checksum),
     ("udp_checksum_roundtrip", udp_checksum_roundtrip),
     ("icmp_echo_roundtrip", icmp_echo_roundtrip),

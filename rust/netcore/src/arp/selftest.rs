@@ -1,0 +1,134 @@
+//! Known-answer checks of the ARP cache that run in both worlds, like the crate's
+//! `selftest` module: `cargo test` calls each one below, and rvnet.ko can list them among its
+//! KUnit cases, where they run with the kernel's flags (overflow checks on). Each walks one
+//! exchange of the seed notes' ARP section through the cache and returns `Err` with what went
+//! wrong instead of panicking.
+
+use super::super::wire::{ArpOperation, ArpRepr, EthernetAddress, Ipv4Address};
+use super::cache::{ArpCache, ArpConfig, Learned, Lookup, ReplyKind, Resolve, TimerEvent};
+
+/// The outcome of one check.
+pub type Outcome = Result<(), &'static str>;
+
+fn check(cond: bool, what: &'static str) -> Outcome {
+    if cond {
+        Ok(())
+    } else {
+        Err(what)
+    }
+}
+
+const US: Ipv4Address = Ipv4Address::new(198, 18, 0, 1);
+const PEER: Ipv4Address = Ipv4Address::new(198, 18, 0, 2);
+const PEER_MAC: EthernetAddress = EthernetAddress([0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x02]);
+
+fn ours(ip: Ipv4Address) -> bool {
+    ip == US
+}
+
+/// Packets parked for an unknown neighbour go out in order when its reply arrives; the
+/// neighbour is then found without another request.
+pub fn resolution_releases_in_order() -> Outcome {
+    let mut c: ArpCache<4, 3, u32> = ArpCache::default();
+    let first = matches!(
+        c.resolve_or_queue(PEER, 1, 0),
+        Resolve::Request {
+            evicted: None,
+            dropped: None
+        }
+    );
+    check(first, "unknown neighbour asks for a request")?;
+    let second = matches!(
+        c.resolve_or_queue(PEER, 2, 5),
+        Resolve::Queued { dropped: None }
+    );
+    check(second, "second packet waits")?;
+    let reply = ArpRepr {
+        operation: ArpOperation::Reply,
+        source_hardware_addr: PEER_MAC,
+        source_protocol_addr: PEER,
+        target_hardware_addr: EthernetAddress([0x02, 0, 0, 0, 0, 1]),
+        target_protocol_addr: US,
+    };
+    let action = c.on_arp(&reply, ours, 10).map_err(|_| "reply refused")?;
+    check(action.learned == Learned::Resolved, "reply resolves")?;
+    let ready = action.ready.ok_or("no packets released")?;
+    let mut order = [0u32; 2];
+    let mut n = 0usize;
+    let mut macs_ok = true;
+    ready.drain(|mac, p| {
+        macs_ok &= mac == PEER_MAC;
+        if let Some(slot) = order.get_mut(n) {
+            *slot = p;
+        }
+        n = n.saturating_add(1);
+    });
+    check(macs_ok && n == 2 && order == [1, 2], "released in order")?;
+    check(
+        c.lookup(PEER, 10) == Lookup::Found(PEER_MAC),
+        "found after reply",
+    )
+}
+
+/// A request for our address is answered and teaches us the sender.
+pub fn request_teaches_the_target() -> Outcome {
+    let mut c: ArpCache<4, 3, u32> = ArpCache::default();
+    let request = ArpRepr {
+        operation: ArpOperation::Request,
+        source_hardware_addr: PEER_MAC,
+        source_protocol_addr: PEER,
+        target_hardware_addr: EthernetAddress::ZERO,
+        target_protocol_addr: US,
+    };
+    let action = c.on_arp(&request, ours, 0).map_err(|_| "request refused")?;
+    check(action.reply == Some(ReplyKind::Local), "request answered")?;
+    check(action.learned == Learned::Created, "sender learned")?;
+    check(c.lookup(PEER, 0) == Lookup::Found(PEER_MAC), "sender found")
+}
+
+/// An unanswered request is retried `max_retries` times, a second apart, then fails with its
+/// packets; the clock wraps through u64::MAX on the way.
+pub fn retries_then_failure_across_wrap() -> Outcome {
+    let mut c: ArpCache<4, 3, u32> = ArpCache::new(ArpConfig::default());
+    let start = u64::MAX - 1500;
+    let _ = c.resolve_or_queue(PEER, 7, start);
+    let mut retries = 0u32;
+    let mut failed_with = None;
+    for step in 1..=4u64 {
+        let now = start.wrapping_add(step.saturating_mul(1000));
+        c.tick(now, |e| match e {
+            TimerEvent::Retry(ip) if ip == PEER => retries = retries.saturating_add(1),
+            TimerEvent::Failed(mut u) => failed_with = u.packets.next(),
+            _ => {}
+        });
+    }
+    check(retries == 3, "three retries")?;
+    check(failed_with == Some(7), "failure returns the packet")?;
+    check(c.is_empty(), "failed entry removed")
+}
+
+/// A named check.
+pub type Case = (&'static str, fn() -> Outcome);
+
+/// Every check, by name.
+pub const ALL: &[Case] = &[
+    (
+        "arp_resolution_releases_in_order",
+        resolution_releases_in_order,
+    ),
+    ("arp_request_teaches_the_target", request_teaches_the_target),
+    (
+        "arp_retries_then_failure_across_wrap",
+        retries_then_failure_across_wrap,
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn all_pass() {
+        for (name, run) in super::ALL {
+            assert_eq!(run(), Ok(()), "{name}");
+        }
+    }
+}
