@@ -52,7 +52,8 @@ pub fn tcp_sink(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// `tcp-source ADDR BYTES`: connects (retrying for 5 s) and sends BYTES of the pattern.
+/// `tcp-source ADDR BYTES [SECONDS]`: connects (retrying for 5 s) and sends BYTES of the
+/// pattern, or stops earlier once SECONDS have passed; prints `sent N`.
 pub fn tcp_source(args: &[String]) -> Result<(), String> {
     let a = addr(args.first().ok_or("tcp-source ADDR BYTES")?)?;
     let total: u64 = args
@@ -60,6 +61,10 @@ pub fn tcp_source(args: &[String]) -> Result<(), String> {
         .ok_or("tcp-source ADDR BYTES")?
         .parse()
         .map_err(|_| "bad BYTES")?;
+    let limit = match args.get(2) {
+        Some(t) => Some(Duration::from_secs(t.parse().map_err(|_| "bad SECONDS")?)),
+        None => None,
+    };
     let start = Instant::now();
     let mut s = loop {
         match TcpStream::connect_timeout(&a, Duration::from_secs(2)) {
@@ -75,7 +80,8 @@ pub fn tcp_source(args: &[String]) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut buf = vec![0u8; 128 * 1024];
     let mut off = 0u64;
-    while off < total {
+    let sending = Instant::now();
+    while off < total && limit.is_none_or(|l| sending.elapsed() < l) {
         let n = ((total - off) as usize).min(buf.len());
         fill(&mut buf[..n], off);
         s.write_all(&buf[..n])
