@@ -38,28 +38,38 @@ show ip netns exec left ping -c 3 -i 0.2 198.18.0.2
 echo "  rvn1 (receiver) counters:"
 counters right rvn1
 
-step "a 64 MB TCP transfer, every byte checked: TSO frames cross whole, GRO merges on receive"
+step "a 64 MB TCP transfer, every byte checked: TSO frames cross the pair whole"
 ip netns exec right rvnet-vmtest tcp-sink 198.18.0.2:5000 > /tmp/rvnet-demo-sink.txt &
 sleep 0.5
-ip netns exec left timeout 10 tcpdump -nn -i rvn0 -c 5 'tcp[tcpflags] & tcp-push == 0 and greater 3000' 2>/dev/null | sed 's/^/    tcpdump rvn0: /' &
-sleep 1
+ip netns exec left timeout 20 tcpdump -nn -i rvn0 -c 3 'tcp and greater 3000' 2>/dev/null |
+  sed 's/^/    tcpdump on rvn0, frames larger than the 1500-byte MTU: /' &
+sleep 1.5
 show ip netns exec left rvnet-vmtest tcp-source 198.18.0.2:5000 67108864
 wait
-echo "  sink: $(cat /tmp/rvnet-demo-sink.txt | tail -n 1)"
+echo "  sink: $(tail -n 1 /tmp/rvnet-demo-sink.txt)"
 echo "  rvn1 (receiver) counters:"
 counters right rvn1
-echo "  rvn0 (sender) counters:"
-counters left rvn0
 
-step "backpressure: a 4-slot ring drained by a NAPI thread; the sender's queue stops and is woken"
-ip netns exec right ethtool -G rvn1 rx 4
-ip netns exec right sh -c "echo 1 > /sys/class/net/rvn1/threaded"
-ip netns exec right rvnet-vmtest tcp-sink 198.18.0.2:5001 > /dev/null &
+step "the same with TSO and GSO off at the sender: MTU-sized frames, merged again by GRO"
+ip netns exec left ethtool -K rvn0 tso off gso off
+ip netns exec right rvnet-vmtest tcp-sink 198.18.0.2:5001 > /tmp/rvnet-demo-sink.txt &
 sleep 0.5
-ip netns exec left rvnet-vmtest tcp-source 198.18.0.2:5001 16777216 > /dev/null
+show ip netns exec left rvnet-vmtest tcp-source 198.18.0.2:5001 16777216
 wait
-show ip netns exec left sh -c "ethtool -S rvn0 | grep -E 'stops|wakes'"
-show ip netns exec right ethtool -g rvn1
+echo "  sink: $(tail -n 1 /tmp/rvnet-demo-sink.txt)"
+echo "  rvn1 (receiver) counters:"
+counters right rvn1
+ip netns exec left ethtool -K rvn0 tso on gso on
+
+step "backpressure: a 2-slot ring drained by a NAPI thread; the sender's queue stops and is woken"
+ip netns exec right ethtool -G rvn1 rx 2
+ip netns exec right sh -c "echo 1 > /sys/class/net/rvn1/threaded"
+for port in 5002 5003; do ip netns exec right rvnet-vmtest tcp-sink 198.18.0.2:$port > /dev/null & done
+sleep 0.5
+for port in 5002 5003; do ip netns exec left rvnet-vmtest tcp-source 198.18.0.2:$port 16777216 > /dev/null & done
+wait
+show ip netns exec left sh -c "ethtool -S rvn0 | grep -E 'stops|wakes|drop_ring_full'"
+show ip netns exec right sh -c "ethtool -g rvn1 | sed -n '7,8p'"
 
 step "ip -s link: the device totals are the sums of the queue counters"
 show ip -n right -s link show rvn1
