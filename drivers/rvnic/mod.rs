@@ -114,7 +114,7 @@ impl Port {
                     dev.tx_stop(txq);
                     tx.inc(stats::tx::STOPS);
                     // Always kick after stopping: the poll wakes us (see ring.rs).
-                    RxRing::kick(ring);
+                    RxRing::kick_after_stop(ring);
                     TxOutcome::Busy(skb)
                 } else {
                     tx.inc(stats::tx::DROP_RING_FULL);
@@ -265,7 +265,7 @@ impl NetDriver for Port {
         for q in port.rxq.iter() {
             q.inner.resize(size)?;
             // A sender stopped on the old, full ring must hear that there is room now.
-            RxRing::kick(q);
+            RxRing::kick_after_stop(q);
         }
         port.ring_size.store(size, Ordering::Relaxed);
         Ok(())

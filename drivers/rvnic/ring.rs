@@ -113,12 +113,23 @@ impl RxRing {
         Ok(())
     }
 
+    /// Raises the virtual interrupt after a sender stopped its queue on a full ring. The
+    /// stopped-queue bit is not under the ring lock, so a full barrier orders it before the
+    /// read of the mask; it pairs with the barrier before the poll reads the queue state.
+    pub(crate) fn kick_after_stop(q: &NapiQueue<RxRing>) {
+        fence(Ordering::SeqCst);
+        Self::kick(q);
+    }
+
     /// Raises the virtual interrupt unless it is masked: schedules NAPI.
+    ///
+    /// After an enqueue no barrier is needed: the producer filled the slot under the ring lock
+    /// and reads the mask after taking it, and the poll unmasks before it takes the lock to
+    /// look at the ring again. Whichever takes the lock second sees the other's write: either
+    /// the poll sees the new frame and polls again, or the producer sees the mask clear and
+    /// schedules.
     pub(crate) fn kick(q: &NapiQueue<RxRing>) {
         let r = &q.inner;
-        // Write the ring (or the stopped queue state) before reading the mask: pairs with the
-        // barrier after unmasking in `poll`.
-        fence(Ordering::SeqCst);
         if !r.masked.load(Ordering::Relaxed) && q.schedule_prep() {
             r.masked.store(true, Ordering::Relaxed);
             // Only the winner of `schedule_prep` gets here until the poll completes.
