@@ -99,7 +99,8 @@ impl Port {
             return TxOutcome::Done;
         };
         let len = u64::from(skb.len());
-        match RxRing::enqueue(ring, skb) {
+        let gro = features::gro_worthwhile(dev.features());
+        match RxRing::enqueue(ring, skb, gro) {
             Ok(()) => {
                 tx.inc(stats::tx::PACKETS);
                 tx.add(stats::tx::BYTES, len);

@@ -29,10 +29,16 @@ use kernel::sync::SpinLock;
 /// Frames a poll takes from the ring per lock acquisition.
 const POLL_BATCH: usize = 16;
 
+/// A frame in a ring: the sk_buff, and whether GRO is worth trying on it.
+pub(crate) struct Frame {
+    skb: Skb,
+    gro: bool,
+}
+
 /// The slots of a ring and their indices.
 pub(crate) struct Slots {
     idx: RingIndex,
-    slots: KVec<Option<Skb>>,
+    slots: KVec<Option<Frame>>,
     /// False while the port is down: nothing may be queued.
     active: bool,
 }
@@ -48,7 +54,7 @@ impl Slots {
         Ok(Slots { idx, slots, active: false })
     }
 
-    fn pop(&mut self) -> Option<Skb> {
+    fn pop(&mut self) -> Option<Frame> {
         let slot = self.idx.pop()?;
         self.slots.get_mut(slot).and_then(Option::take)
     }
@@ -91,8 +97,9 @@ impl RxRing {
         })))
     }
 
-    /// Queues a frame from the peer's transmit, and raises the interrupt.
-    pub(crate) fn enqueue(q: &NapiQueue<RxRing>, skb: Skb) -> Result<(), Refused> {
+    /// Queues a frame from the peer's transmit, and raises the interrupt. `gro` says whether
+    /// the poll should offer it to GRO.
+    pub(crate) fn enqueue(q: &NapiQueue<RxRing>, skb: Skb, gro: bool) -> Result<(), Refused> {
         let r = &q.inner;
         {
             let mut g = r.ring.lock();
@@ -103,7 +110,7 @@ impl RxRing {
                 return Err(Refused::Full(skb));
             };
             match g.slots.get_mut(slot) {
-                Some(s) => *s = Some(skb),
+                Some(s) => *s = Some(Frame { skb, gro }),
                 None => return Err(Refused::Full(skb)),
             }
             // The ring lock serialises the writers of this counter.
@@ -149,11 +156,11 @@ impl RxRing {
         let _bh = bh::disable();
         self.ring.lock().active = false;
         loop {
-            let skb = self.ring.lock().pop();
-            match skb {
-                Some(skb) => {
+            let frame = self.ring.lock().pop();
+            match frame {
+                Some(frame) => {
                     self.stats.inc(rx::DROP_DOWN);
-                    drop(skb);
+                    drop(frame);
                 }
                 None => break,
             }
@@ -169,15 +176,15 @@ impl RxRing {
         let mut g = self.ring.lock();
         let (idx, _dropped) = g.idx.resized(size).map_err(size_error)?;
         let mut moved = 0usize;
-        while let Some(skb) = g.pop() {
+        while let Some(frame) = g.pop() {
             match fresh.slots.get_mut(moved) {
                 Some(slot) if moved < idx.len() as usize => {
-                    *slot = Some(skb);
+                    *slot = Some(frame);
                     moved += 1;
                 }
                 _ => {
                     self.stats.inc(rx::DROP_RESIZE);
-                    drop(skb);
+                    drop(frame);
                 }
             }
         }
@@ -195,7 +202,7 @@ impl NapiPoller for RxRing {
         let r = &q.inner;
         let mut done = 0;
         let (mut bytes, mut merged) = (0u64, 0u64);
-        let mut batch: [Option<Skb>; POLL_BATCH] = [const { None }; POLL_BATCH];
+        let mut batch: [Option<Frame>; POLL_BATCH] = [const { None }; POLL_BATCH];
         while done < budget {
             // Take a batch under one lock acquisition, then hand it up without the lock.
             let want = usize::try_from(budget - done).unwrap_or(0).min(POLL_BATCH);
@@ -204,17 +211,17 @@ impl NapiPoller for RxRing {
                 let mut g = r.ring.lock();
                 for slot in batch.iter_mut().take(want) {
                     match g.pop() {
-                        Some(skb) => {
-                            *slot = Some(skb);
+                        Some(frame) => {
+                            *slot = Some(frame);
                             got += 1;
                         }
                         None => break,
                     }
                 }
             }
-            for skb in batch.iter_mut().take(got).filter_map(Option::take) {
-                bytes += u64::from(skb.len());
-                merged += u64::from(q.receive(skb));
+            for frame in batch.iter_mut().take(got).filter_map(Option::take) {
+                bytes += u64::from(frame.skb.len());
+                merged += u64::from(q.receive(frame.skb, frame.gro));
             }
             done += got as i32;
             if got < want {
@@ -262,7 +269,7 @@ mod tests {
     fn put(q: &NapiQueue<RxRing>, len: u32) -> Result<Result<(), Refused>> {
         let skb = Skb::alloc(len)?;
         let _bh = bh::disable();
-        Ok(RxRing::enqueue(q, skb))
+        Ok(RxRing::enqueue(q, skb, false))
     }
 
     #[test]

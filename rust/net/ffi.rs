@@ -30,7 +30,7 @@ extern "C" {
         poll: Option<unsafe extern "C" fn(*mut napi_struct, c_int) -> c_int>,
     );
     pub(crate) fn rvnet_napi_del(napi: *mut napi_struct);
-    pub(crate) fn rvnet_napi_receive(napi: *mut napi_struct, skb: *mut sk_buff) -> bool;
+    pub(crate) fn rvnet_napi_receive(napi: *mut napi_struct, skb: *mut sk_buff, gro: bool) -> bool;
 
     pub(crate) fn rvnet_skb_queue_mapping(skb: *const sk_buff) -> u16;
     pub(crate) fn rvnet_skb_hash(skb: *mut sk_buff) -> u32;

@@ -107,17 +107,17 @@ void rvnet_napi_del(struct napi_struct *napi)
 }
 
 /*
- * Hands a received frame up. GRO must own an unshared, uncloned head (veth learned this the
- * hard way: a cloned skb merged by GRO corrupts the clone), so those go the plain way; so do
- * GSO frames, which are aggregated already (veth sends them past GRO too).
+ * Hands a received frame up, through GRO when @gro says it is worth it. GRO must own an
+ * unshared, uncloned head (veth learned this the hard way: a cloned skb merged by GRO corrupts
+ * the clone), so those go the plain way; so do GSO frames, which are aggregated already.
  * Returns true when GRO merged the frame into another.
  */
-bool rvnet_napi_receive(struct napi_struct *napi, struct sk_buff *skb)
+bool rvnet_napi_receive(struct napi_struct *napi, struct sk_buff *skb, bool gro)
 {
 	gro_result_t r;
 
 	skb_prepare_for_gro(skb);
-	if (skb_is_gso(skb) || skb_shared(skb) || skb_unclone(skb, GFP_ATOMIC)) {
+	if (!gro || skb_is_gso(skb) || skb_shared(skb) || skb_unclone(skb, GFP_ATOMIC)) {
 		netif_receive_skb(skb);
 		return false;
 	}

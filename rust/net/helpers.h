@@ -33,7 +33,7 @@ bool rvnet_tx_has_qdisc(struct net_device *dev, u16 queue);
 void rvnet_napi_add(struct net_device *dev, struct napi_struct *napi,
 		    int (*poll)(struct napi_struct *, int));
 void rvnet_napi_del(struct napi_struct *napi);
-bool rvnet_napi_receive(struct napi_struct *napi, struct sk_buff *skb);
+bool rvnet_napi_receive(struct napi_struct *napi, struct sk_buff *skb, bool gro);
 
 /* sk_buff */
 u16 rvnet_skb_queue_mapping(const struct sk_buff *skb);

@@ -146,16 +146,16 @@ impl<P: NapiPoller> NapiQueue<P> {
     }
 
     /// Receives a frame from the wire: strips the Ethernet header (`eth_type_trans`) and
-    /// hands it to GRO (or straight up if it is shared or cloned). True if GRO merged it.
-    /// Only from the poll.
-    pub fn receive(&self, skb: Skb) -> bool {
+    /// hands it to GRO if `gro` (and it is not shared, cloned or GSO already), else straight
+    /// up. True if GRO merged it. Only from the poll.
+    pub fn receive(&self, skb: Skb, gro: bool) -> bool {
         let dev = self.netdev().as_raw();
         let raw = skb.into_raw();
         // SAFETY: `raw` is an skb we own, given to the stack here; `dev` is our device; we
         // are in our own poll, as GRO requires.
         unsafe {
             ffi::rvnet_skb_rx_prepare(raw, dev);
-            ffi::rvnet_napi_receive(self.raw(), raw)
+            ffi::rvnet_napi_receive(self.raw(), raw, gro)
         }
     }
 }

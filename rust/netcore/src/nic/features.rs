@@ -108,6 +108,16 @@ pub fn fix(mut wanted: u64) -> u64 {
     wanted
 }
 
+/// All TCP segmentation offloads (`NETIF_F_ALL_TSO`).
+pub const ALL_TSO: u64 = TSO | TSO6 | f(bit::TSO_ECN) | f(bit::TSO_MANGLEID);
+
+/// True when GRO on the receiving side can gain anything from a sender with
+/// `sender_features`: a sender that segments TCP itself (TSO) hands over frames that are
+/// aggregated already, and GRO's per-frame flow lookups would only cost (veth's rule).
+pub fn gro_worthwhile(sender_features: u64) -> bool {
+    sender_features & ALL_TSO == 0
+}
+
 /// True when a GSO frame may cross to a receiver with `features` as one frame. A receiver
 /// without GRO is treated as one that cannot take frames larger than its MTU: the sender's
 /// TSO engine cuts them into wire-sized frames first.
@@ -141,6 +151,14 @@ mod tests {
             assert_eq!(fix(fix(w)), fix(w));
             assert_eq!(fix(w) & !w, 0);
         }
+    }
+
+    #[test]
+    fn gro_only_for_senders_without_tso() {
+        assert!(!gro_worthwhile(RVNIC));
+        assert!(!gro_worthwhile(TSO6));
+        assert!(gro_worthwhile(RVNIC & !ALL_TSO));
+        assert!(gro_worthwhile(0));
     }
 
     #[test]
