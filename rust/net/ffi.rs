@@ -17,8 +17,6 @@ extern "C" {
 
     pub(crate) fn rvnet_netdev_priv(dev: *const net_device) -> *mut c_void;
     pub(crate) fn rvnet_netdev_setup_ether(dev: *mut net_device, set: u32, clear: u32);
-    pub(crate) fn rvnet_netif_running(dev: *const net_device) -> bool;
-    pub(crate) fn rvnet_netif_carrier_ok(dev: *const net_device) -> bool;
     pub(crate) fn rvnet_tx_stop(dev: *mut net_device, queue: u16);
     pub(crate) fn rvnet_tx_wake(dev: *mut net_device, queue: u16);
     pub(crate) fn rvnet_tx_stopped(dev: *mut net_device, queue: u16) -> bool;
@@ -33,7 +31,6 @@ extern "C" {
     pub(crate) fn rvnet_napi_receive(napi: *mut napi_struct, skb: *mut sk_buff, gro: bool) -> bool;
 
     pub(crate) fn rvnet_skb_queue_mapping(skb: *const sk_buff) -> u16;
-    pub(crate) fn rvnet_skb_hash(skb: *mut sk_buff) -> u32;
     pub(crate) fn rvnet_skb_is_gso(skb: *const sk_buff) -> bool;
     pub(crate) fn rvnet_skb_gso_segment(skb: *mut sk_buff, features: u64) -> *mut sk_buff;
     pub(crate) fn rvnet_skb_list_next(skb: *mut sk_buff) -> *mut sk_buff;

@@ -59,16 +59,6 @@ void rvnet_netdev_setup_ether(struct net_device *dev, u32 priv_flags_set, u32 pr
 	dev->lltx = true;
 }
 
-bool rvnet_netif_running(const struct net_device *dev)
-{
-	return netif_running(dev);
-}
-
-bool rvnet_netif_carrier_ok(const struct net_device *dev)
-{
-	return netif_carrier_ok(dev);
-}
-
 void rvnet_tx_stop(struct net_device *dev, u16 queue)
 {
 	netif_tx_stop_queue(netdev_get_tx_queue(dev, queue));
@@ -130,11 +120,6 @@ bool rvnet_napi_receive(struct napi_struct *napi, struct sk_buff *skb, bool gro)
 u16 rvnet_skb_queue_mapping(const struct sk_buff *skb)
 {
 	return skb_get_queue_mapping(skb);
-}
-
-u32 rvnet_skb_hash(struct sk_buff *skb)
-{
-	return skb_get_hash(skb);
 }
 
 bool rvnet_skb_is_gso(const struct sk_buff *skb)

@@ -22,8 +22,6 @@ unsigned int rvnet_param_pairs(void);
 /* net_device */
 void *rvnet_netdev_priv(const struct net_device *dev);
 void rvnet_netdev_setup_ether(struct net_device *dev, u32 priv_flags_set, u32 priv_flags_clear);
-bool rvnet_netif_running(const struct net_device *dev);
-bool rvnet_netif_carrier_ok(const struct net_device *dev);
 void rvnet_tx_stop(struct net_device *dev, u16 queue);
 void rvnet_tx_wake(struct net_device *dev, u16 queue);
 bool rvnet_tx_stopped(struct net_device *dev, u16 queue);
@@ -37,7 +35,6 @@ bool rvnet_napi_receive(struct napi_struct *napi, struct sk_buff *skb, bool gro)
 
 /* sk_buff */
 u16 rvnet_skb_queue_mapping(const struct sk_buff *skb);
-u32 rvnet_skb_hash(struct sk_buff *skb);
 bool rvnet_skb_is_gso(const struct sk_buff *skb);
 struct sk_buff *rvnet_skb_gso_segment(struct sk_buff *skb, u64 features);
 struct sk_buff *rvnet_skb_list_next(struct sk_buff *skb);

@@ -62,28 +62,9 @@ impl NetDevice {
         self.raw().ifindex
     }
 
-    /// The MTU.
-    pub fn mtu(&self) -> u32 {
-        // SAFETY: `mtu` may change under us (READ_ONCE in C); a torn read is impossible for
-        // an aligned u32 and any value read is one the device had.
-        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*self.0.get()).mtu)) }
-    }
-
     /// True when the device is administratively up (IFF_UP).
     pub fn is_up(&self) -> bool {
         self.raw().flags & bindings::net_device_flags_IFF_UP != 0
-    }
-
-    /// True while the device is open (between `ndo_open` and `ndo_stop`).
-    pub fn is_running(&self) -> bool {
-        // SAFETY: the device is valid.
-        unsafe { ffi::rvnet_netif_running(self.as_raw()) }
-    }
-
-    /// True when the device has carrier.
-    pub fn carrier_ok(&self) -> bool {
-        // SAFETY: the device is valid.
-        unsafe { ffi::rvnet_netif_carrier_ok(self.as_raw()) }
     }
 
     /// Signals carrier (link up).

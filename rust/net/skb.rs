@@ -88,12 +88,6 @@ impl Skb {
         unsafe { ffi::rvnet_skb_queue_mapping(self.raw()) }
     }
 
-    /// The frame's flow hash (computed on first use).
-    pub fn flow_hash(&mut self) -> u32 {
-        // SAFETY: `self.0` is valid and ours to modify by the type invariant.
-        unsafe { ffi::rvnet_skb_hash(self.raw()) }
-    }
-
     /// True for a GSO frame: one large buffer that stands for many wire frames.
     pub fn is_gso(&self) -> bool {
         // SAFETY: `self.0` is valid by the type invariant.
@@ -134,12 +128,6 @@ impl Skb {
         }
     }
 
-    /// Frees a frame that was delivered or is no longer needed (not a drop).
-    pub fn consume(self) {
-        let raw = self.into_raw();
-        // SAFETY: `raw` is a valid skb we own; this gives our reference back.
-        unsafe { bindings::dev_kfree_skb_any_reason(raw, bindings::skb_drop_reason_SKB_CONSUMED) };
-    }
 }
 
 impl Drop for Skb {
