@@ -26,4 +26,6 @@ pub mod checksum;
 pub mod ipv4;
 pub mod nic;
 pub mod selftest;
+#[cfg(test)]
+mod testutil;
 pub mod wire;

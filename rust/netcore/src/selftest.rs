@@ -21,7 +21,8 @@ use super::wire::{
 /// The outcome of one check.
 pub type Outcome = Result<(), &'static str>;
 
-fn check(cond: bool, what: &'static str) -> Outcome {
+/// `Ok` if `cond`, else `Err(what)`.
+pub fn check(cond: bool, what: &'static str) -> Outcome {
     if cond {
         Ok(())
     } else {

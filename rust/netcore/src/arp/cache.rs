@@ -881,6 +881,7 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::testutil::Rng;
     use super::*;
     use std::vec::Vec;
 
@@ -1796,22 +1797,6 @@ mod tests {
 
         fn came_out(&self) -> u32 {
             self.came_out
-        }
-    }
-
-    /// xorshift64: a fixed pseudo-random sequence.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
         }
     }
 

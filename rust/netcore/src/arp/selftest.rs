@@ -4,19 +4,9 @@
 //! exchange of the seed notes' ARP section through the cache and returns `Err` with what went
 //! wrong instead of panicking.
 
+use super::super::selftest::{check, Outcome};
 use super::super::wire::{ArpOperation, ArpRepr, EthernetAddress, Ipv4Address};
 use super::cache::{ArpCache, ArpConfig, Learned, Lookup, ReplyKind, Resolve, TimerEvent};
-
-/// The outcome of one check.
-pub type Outcome = Result<(), &'static str>;
-
-fn check(cond: bool, what: &'static str) -> Outcome {
-    if cond {
-        Ok(())
-    } else {
-        Err(what)
-    }
-}
 
 const US: Ipv4Address = Ipv4Address::new(198, 18, 0, 1);
 const PEER: Ipv4Address = Ipv4Address::new(198, 18, 0, 2);
@@ -105,30 +95,4 @@ pub fn retries_then_failure_across_wrap() -> Outcome {
     check(retries == 3, "three retries")?;
     check(failed_with == Some(7), "failure returns the packet")?;
     check(c.is_empty(), "failed entry removed")
-}
-
-/// A named check.
-pub type Case = (&'static str, fn() -> Outcome);
-
-/// Every check, by name.
-pub const ALL: &[Case] = &[
-    (
-        "arp_resolution_releases_in_order",
-        resolution_releases_in_order,
-    ),
-    ("arp_request_teaches_the_target", request_teaches_the_target),
-    (
-        "arp_retries_then_failure_across_wrap",
-        retries_then_failure_across_wrap,
-    ),
-];
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn all_pass() {
-        for (name, run) in super::ALL {
-            assert_eq!(run(), Ok(()), "{name}");
-        }
-    }
 }

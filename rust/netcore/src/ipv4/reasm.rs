@@ -569,6 +569,7 @@ impl<const SLOTS: usize, const BUF: usize> Reassembler<SLOTS, BUF> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::testutil::Rng;
     use super::*;
     use std::boxed::Box;
     use std::string::ToString;
@@ -576,27 +577,6 @@ mod tests {
 
     type Big = Reassembler<4, 65535>;
     type Small = Reassembler<8, 2048>;
-
-    /// A deterministic xorshift64* generator.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn shuffle<T>(&mut self, v: &mut [T]) {
-            for i in (1..v.len()).rev() {
-                let j = self.below(i as u64 + 1) as usize;
-                v.swap(i, j);
-            }
-        }
-    }
 
     fn key(ident: u16) -> FragKey {
         FragKey {

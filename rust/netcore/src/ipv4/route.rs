@@ -865,24 +865,10 @@ impl<const N: usize> RouteCache<N> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::testutil::Rng;
     use super::*;
     use std::vec;
     use std::vec::Vec;
-
-    /// A deterministic xorshift64* generator.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
 
     /// Arenas for `routes` routes.
     fn arenas(routes: usize) -> (Vec<Node>, Vec<RouteSlot>) {
