@@ -4,11 +4,13 @@
 use crate::harness::{ensure, ensure_eq, module_path, read, root, sh, TestResult};
 use std::path::Path;
 
-fn loaded() -> bool {
+/// True while rvnet is loaded.
+pub(crate) fn loaded() -> bool {
     Path::new("/sys/module/rvnet").exists()
 }
 
-fn insmod(args: &[&str]) -> Result<String, String> {
+/// Inserts the checkout's rvnet.ko with `args`.
+pub(crate) fn insmod(args: &[&str]) -> Result<String, String> {
     let ko = module_path();
     let ko = ko.to_str().ok_or("module path is not UTF-8")?;
     let mut all = vec![ko];
@@ -16,12 +18,13 @@ fn insmod(args: &[&str]) -> Result<String, String> {
     sh("insmod", &all)
 }
 
-fn rmmod() -> Result<String, String> {
+/// Removes rvnet.
+pub(crate) fn rmmod() -> Result<String, String> {
     sh("rmmod", &["rvnet"])
 }
 
 /// Puts the module back as the tests expect to find it: loaded, default parameters.
-fn restore() -> TestResult {
+pub(crate) fn restore() -> TestResult {
     if loaded() {
         rmmod()?;
     }

@@ -1,27 +1,12 @@
 //! rvnic in a real kernel: pairs, Linux's IPv4/IPv6 stack on both ends, the standard tools.
 
-use crate::harness::{ensure, ensure_eq, module_path, sh, TestResult};
+use crate::harness::{ensure, ensure_eq, sh, TestResult};
+use crate::module::{insmod, loaded, restore, rmmod};
 use crate::topo::{finish, in_ns, shell, spawn_in_ns, Namespaces, Pair};
 use std::path::Path;
 
-fn loaded() -> bool {
-    Path::new("/sys/module/rvnet").exists()
-}
-
-fn ko() -> String {
-    module_path().to_string_lossy().into_owned()
-}
-
-/// Leaves the module loaded with default parameters.
-fn reload_default() -> TestResult {
-    if loaded() {
-        sh("rmmod", &["rvnet"])?;
-    }
-    sh("insmod", &[&ko()]).map(|_| ())
-}
-
 pub fn autoload_and_pair() -> TestResult {
-    sh("rmmod", &["rvnet"])?;
+    rmmod()?;
     // No insmod: `ip link add ... type rvnic` loads the module through its alias.
     let r = (|| {
         shell("ip link add rvt0 type rvnic peer name rvt1")?;
@@ -89,7 +74,7 @@ pub fn autoload_and_pair() -> TestResult {
         )
     })();
     let _ = shell("ip link del rvt0 2>/dev/null");
-    reload_default()?;
+    restore()?;
     r
 }
 
@@ -428,20 +413,17 @@ pub fn sixteen_pairs() -> TestResult {
 }
 
 pub fn pairs_parameter() -> TestResult {
-    sh("rmmod", &["rvnet"])?;
+    rmmod()?;
     let r = (|| {
-        sh("insmod", &[&ko(), "pairs=3"])?;
+        insmod(&["pairs=3"])?;
         let n = shell("ip -o link show type rvnic | wc -l")?;
         ensure_eq(n.trim(), "6", "ports after pairs=3")?;
-        sh("rmmod", &["rvnet"])?;
+        rmmod()?;
         let n = shell("ip -o link show type rvnic 2>/dev/null | wc -l")?;
         ensure_eq(n.trim(), "0", "ports after rmmod")?;
-        ensure(
-            sh("insmod", &[&ko(), "pairs=65"]).is_err(),
-            "pairs=65 accepted",
-        )
+        ensure(insmod(&["pairs=65"]).is_err(), "pairs=65 accepted")
     })();
-    reload_default()?;
+    restore()?;
     r
 }
 
@@ -449,7 +431,7 @@ pub fn rmmod_under_traffic() -> TestResult {
     let _ns = Namespaces::new(&["rma", "rmb"])?;
     for round in 0..20 {
         if !loaded() {
-            sh("insmod", &[&ko()])?;
+            insmod(&[])?;
         }
         shell("ip link add rm0 netns rma numtxqueues 2 numrxqueues 2 type rvnic peer name rm1 netns rmb numtxqueues 2 numrxqueues 2")?;
         in_ns(
@@ -469,7 +451,7 @@ pub fn rmmod_under_traffic() -> TestResult {
             spawn_in_ns("rma", "exec ping -f -s 1400 -w 10 198.18.9.2")?,
         ];
         std::thread::sleep(std::time::Duration::from_millis(500));
-        let r = sh("rmmod", &["rvnet"]);
+        let r = rmmod();
         for c in load.iter_mut() {
             let _ = c.kill();
         }
@@ -484,7 +466,7 @@ pub fn rmmod_under_traffic() -> TestResult {
             format!("round {round}: ports left: {left}"),
         )?;
     }
-    reload_default()
+    restore()
 }
 
 /// Sums every `"KEY": N` in a JSON text (enough for ynl's flat list of stats objects).
