@@ -21,8 +21,8 @@ use crate::net::netdev::{
 };
 use crate::net::skb::{ForwardError, Skb};
 use crate::netcore::nic::{features, ring as ring_math, stats};
-use counters::Counters;
 use core::sync::atomic::{AtomicU32, Ordering};
+use counters::Counters;
 use kernel::prelude::*;
 use ring::{Refused, RxRing};
 
@@ -93,7 +93,9 @@ impl Port {
     /// Puts one frame in the peer's ring; on a full ring with a qdisc, stops our queue and
     /// lets the stack hold the frame.
     fn send_one(dev: &Device<Port>, peer: &Device<Port>, txq: u16, skb: Skb) -> TxOutcome {
-        let Some(tx) = dev.state().tx_stats(txq) else { return TxOutcome::Done };
+        let Some(tx) = dev.state().tx_stats(txq) else {
+            return TxOutcome::Done;
+        };
         let Some(ring) = Self::peer_ring(peer, txq) else {
             tx.inc(stats::tx::DROP_PEER_DOWN);
             return TxOutcome::Done;
@@ -148,7 +150,10 @@ impl NetDriver for Port {
         let nrx = dev.num_rx_queues();
         let mut rxq = KVec::with_capacity(nrx as usize, GFP_KERNEL)?;
         for i in 0..nrx {
-            rxq.push(KBox::pin_init(RxRing::new(i, size)?, GFP_KERNEL)?, GFP_KERNEL)?;
+            rxq.push(
+                KBox::pin_init(RxRing::new(i, size)?, GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
         }
         let ntx = dev.num_tx_queues() as usize;
         let mut txq = KVec::with_capacity(ntx, GFP_KERNEL)?;
@@ -156,7 +161,12 @@ impl NetDriver for Port {
             txq.push(Counters::new(), GFP_KERNEL)?;
         }
         Ok(KBox::pin(
-            Port { peer: PeerLink::new(), rxq, txq, ring_size: AtomicU32::new(size) },
+            Port {
+                peer: PeerLink::new(),
+                rxq,
+                txq,
+                ring_size: AtomicU32::new(size),
+            },
             GFP_KERNEL,
         )?)
     }
@@ -199,7 +209,9 @@ impl NetDriver for Port {
     fn start_xmit(dev: &Device<Port>, mut skb: Skb) -> TxOutcome {
         let port = dev.state();
         let txq = skb.queue_mapping();
-        let Some(tx) = port.tx_stats(txq) else { return TxOutcome::Done };
+        let Some(tx) = port.tx_stats(txq) else {
+            return TxOutcome::Done;
+        };
         let Some(peer) = port.peer.get() else {
             tx.inc(stats::tx::DROP_NO_PEER);
             return TxOutcome::Done;
@@ -239,7 +251,7 @@ impl NetDriver for Port {
             let c = &q.inner.stats;
             s.rx_packets += c.get(stats::rx::PACKETS);
             s.rx_bytes += c.get(stats::rx::BYTES);
-            s.rx_dropped += c.get(stats::rx::DROP_DOWN) + c.get(stats::rx::DROP_RESIZE);
+            s.rx_dropped += rx_drops(c);
         }
         for c in port.txq.iter() {
             s.tx_packets += c.get(stats::tx::PACKETS);
@@ -257,7 +269,10 @@ impl NetDriver for Port {
     }
 
     fn ring_size(dev: &Device<Port>) -> (u32, u32) {
-        (dev.state().ring_size.load(Ordering::Relaxed), ring_math::MAX_SIZE)
+        (
+            dev.state().ring_size.load(Ordering::Relaxed),
+            ring_math::MAX_SIZE,
+        )
     }
 
     fn set_ring_size(dev: &Device<Port>, size: u32) -> Result {
@@ -273,22 +288,32 @@ impl NetDriver for Port {
     }
 
     fn stats_count(dev: &Device<Port>) -> usize {
-        stats::count(dev.real_num_rx_queues() as usize, dev.real_num_tx_queues() as usize)
+        stats::count(
+            dev.real_num_rx_queues() as usize,
+            dev.real_num_tx_queues() as usize,
+        )
     }
 
     fn stats_name(dev: &Device<Port>, index: usize, out: &mut [u8; 32]) -> bool {
-        let (r, t) = (dev.real_num_rx_queues() as usize, dev.real_num_tx_queues() as usize);
+        let (r, t) = (
+            dev.real_num_rx_queues() as usize,
+            dev.real_num_tx_queues() as usize,
+        );
         stats::name_of(index, r, t, out)
     }
 
     fn stats_values(dev: &Device<Port>, out: &mut [u64]) {
         let port = dev.state();
-        let (r, t) = (dev.real_num_rx_queues() as usize, dev.real_num_tx_queues() as usize);
+        let (r, t) = (
+            dev.real_num_rx_queues() as usize,
+            dev.real_num_tx_queues() as usize,
+        );
         for (i, v) in out.iter_mut().enumerate() {
             *v = match stats::stat_at(i, r, t) {
-                Some(stats::Stat::Rx { queue, counter }) => {
-                    port.rxq.get(queue).map_or(0, |q| q.inner.stats.get(counter))
-                }
+                Some(stats::Stat::Rx { queue, counter }) => port
+                    .rxq
+                    .get(queue)
+                    .map_or(0, |q| q.inner.stats.get(counter)),
                 Some(stats::Stat::Tx { queue, counter }) => {
                     port.txq.get(queue).map_or(0, |c| c.get(counter))
                 }
@@ -307,26 +332,37 @@ impl NetDriver for Port {
     }
 
     fn rx_queue_stats(dev: &Device<Port>, q: u32) -> QueueStats {
-        dev.state().rxq.get(q as usize).map_or(QueueStats::default(), |r| {
-            let c = &r.inner.stats;
-            QueueStats {
-                packets: c.get(stats::rx::PACKETS),
-                bytes: c.get(stats::rx::BYTES),
-                drops: c.get(stats::rx::DROP_DOWN) + c.get(stats::rx::DROP_RESIZE),
-                ..QueueStats::default()
-            }
-        })
+        dev.state()
+            .rxq
+            .get(q as usize)
+            .map_or(QueueStats::default(), |r| {
+                let c = &r.inner.stats;
+                QueueStats {
+                    packets: c.get(stats::rx::PACKETS),
+                    bytes: c.get(stats::rx::BYTES),
+                    drops: rx_drops(c),
+                    ..QueueStats::default()
+                }
+            })
     }
 
     fn tx_queue_stats(dev: &Device<Port>, q: u32) -> QueueStats {
-        dev.state().txq.get(q as usize).map_or(QueueStats::default(), |c| QueueStats {
-            packets: c.get(stats::tx::PACKETS),
-            bytes: c.get(stats::tx::BYTES),
-            drops: tx_drops(c),
-            stops: c.get(stats::tx::STOPS),
-            wakes: c.get(stats::tx::WAKES),
-        })
+        dev.state()
+            .txq
+            .get(q as usize)
+            .map_or(QueueStats::default(), |c| QueueStats {
+                packets: c.get(stats::tx::PACKETS),
+                bytes: c.get(stats::tx::BYTES),
+                drops: tx_drops(c),
+                stops: c.get(stats::tx::STOPS),
+                wakes: c.get(stats::tx::WAKES),
+            })
     }
+}
+
+/// Every receive drop (frames freed from the ring), whatever its reason.
+fn rx_drops(c: &Counters<{ stats::rx::COUNT }>) -> u64 {
+    c.get(stats::rx::DROP_DOWN) + c.get(stats::rx::DROP_RESIZE)
 }
 
 /// Every transmit drop, whatever its reason.

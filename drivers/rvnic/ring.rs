@@ -51,7 +51,11 @@ impl Slots {
         for _ in 0..n {
             slots.push(None, GFP_KERNEL)?;
         }
-        Ok(Slots { idx, slots, active: false })
+        Ok(Slots {
+            idx,
+            slots,
+            active: false,
+        })
     }
 
     fn pop(&mut self) -> Option<Frame> {

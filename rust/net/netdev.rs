@@ -129,8 +129,7 @@ impl NetDevice {
     /// True when transmit queue `q` has a qdisc that can hold frames back (not noqueue).
     pub fn tx_has_qdisc(&self, q: u16) -> bool {
         // SAFETY: the device is valid and `q` is one of its queues.
-        u32::from(q) < self.num_tx_queues()
-            && unsafe { ffi::rvnet_tx_has_qdisc(self.as_raw(), q) }
+        u32::from(q) < self.num_tx_queues() && unsafe { ffi::rvnet_tx_has_qdisc(self.as_raw(), q) }
     }
 
     /// Sets the number of receive and transmit queues in use. Needs RTNL, which the ethtool
@@ -171,9 +170,7 @@ impl<T: NetDriver> Device<T> {
     ///
     /// `ptr` must be a valid device created by this driver's link operations (so that its
     /// private area holds a `*const T`), valid for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(
-        ptr: *const bindings::net_device,
-    ) -> Option<&'a Device<T>> {
+    pub(crate) unsafe fn from_raw<'a>(ptr: *const bindings::net_device) -> Option<&'a Device<T>> {
         // SAFETY: per the caller's promise the slot is ours; it is written only while the
         // device is not yet registered or is being destroyed, never concurrently with us.
         let state = unsafe { *Self::state_slot(ptr) };
@@ -204,7 +201,10 @@ pub struct PeerLink<T: NetDriver> {
 impl<T: NetDriver> PeerLink<T> {
     /// An empty link.
     pub const fn new() -> Self {
-        PeerLink { ptr: AtomicPtr::new(core::ptr::null_mut()), _t: PhantomData }
+        PeerLink {
+            ptr: AtomicPtr::new(core::ptr::null_mut()),
+            _t: PhantomData,
+        }
     }
 
     /// The linked device, if any. The reference is bounded by the borrow of the state that
@@ -571,7 +571,9 @@ impl<T: NetDriver> Adapter<T> {
         out: *mut bindings::rtnl_link_stats64,
     ) {
         // SAFETY: the core passes a registered device of ours.
-        let Some(d) = (unsafe { Self::dev(dev) }) else { return };
+        let Some(d) = (unsafe { Self::dev(dev) }) else {
+            return;
+        };
         let mut s = LinkStats::default();
         T::get_stats64(d, &mut s);
         // SAFETY: `out` is the core's buffer, valid for writing.
@@ -633,7 +635,9 @@ impl<T: NetDriver> Adapter<T> {
         _extack: *mut bindings::netlink_ext_ack,
     ) {
         // SAFETY: the core passes a registered device of ours, under RTNL.
-        let Some(d) = (unsafe { Self::dev(dev) }) else { return };
+        let Some(d) = (unsafe { Self::dev(dev) }) else {
+            return;
+        };
         let (cur, max) = T::ring_size(d);
         // SAFETY: `ring` is the core's buffer.
         let ring = unsafe { &mut *ring };
@@ -690,7 +694,9 @@ impl<T: NetDriver> Adapter<T> {
             return;
         }
         // SAFETY: the core passes a registered device of ours.
-        let Some(d) = (unsafe { Self::dev(dev) }) else { return };
+        let Some(d) = (unsafe { Self::dev(dev) }) else {
+            return;
+        };
         let n = T::stats_count(d);
         for i in 0..n {
             let mut name = [0u8; 32];
@@ -713,7 +719,9 @@ impl<T: NetDriver> Adapter<T> {
         data: *mut u64,
     ) {
         // SAFETY: the core passes a registered device of ours.
-        let Some(d) = (unsafe { Self::dev(dev) }) else { return };
+        let Some(d) = (unsafe { Self::dev(dev) }) else {
+            return;
+        };
         // SAFETY: `st` is the core's; `n_stats` is the count it sized `data` for.
         let n = unsafe { (*st).n_stats } as usize;
         // SAFETY: `data` holds `n` u64s.
@@ -753,7 +761,13 @@ impl<T: NetDriver> Adapter<T> {
                 return Err(code::EINVAL);
             }
             d.set_real_num_queues(ch.rx_count, ch.tx_count)?;
-            T::channels_changed(d, Channels { rx: ch.rx_count, tx: ch.tx_count });
+            T::channels_changed(
+                d,
+                Channels {
+                    rx: ch.rx_count,
+                    tx: ch.tx_count,
+                },
+            );
             Ok(0)
         })
     }
@@ -768,7 +782,9 @@ impl<T: NetDriver> Adapter<T> {
         out: *mut bindings::netdev_queue_stats_rx,
     ) {
         // SAFETY: the core passes a registered device of ours and its buffer.
-        let (Some(d), Ok(q)) = (unsafe { Self::dev(dev) }, u32::try_from(idx)) else { return };
+        let (Some(d), Ok(q)) = (unsafe { Self::dev(dev) }, u32::try_from(idx)) else {
+            return;
+        };
         let s = T::rx_queue_stats(d, q);
         // SAFETY: as above.
         let o = unsafe { &mut *out };
@@ -787,7 +803,9 @@ impl<T: NetDriver> Adapter<T> {
         out: *mut bindings::netdev_queue_stats_tx,
     ) {
         // SAFETY: the core passes a registered device of ours and its buffer.
-        let (Some(d), Ok(q)) = (unsafe { Self::dev(dev) }, u32::try_from(idx)) else { return };
+        let (Some(d), Ok(q)) = (unsafe { Self::dev(dev) }, u32::try_from(idx)) else {
+            return;
+        };
         let s = T::tx_queue_stats(d, q);
         // SAFETY: as above.
         let o = unsafe { &mut *out };
@@ -808,7 +826,9 @@ impl<T: NetDriver> Adapter<T> {
         tx: *mut bindings::netdev_queue_stats_tx,
     ) {
         // SAFETY: the core passes a registered device of ours and its buffers.
-        let Some(d) = (unsafe { Self::dev(dev) }) else { return };
+        let Some(d) = (unsafe { Self::dev(dev) }) else {
+            return;
+        };
         // The base holds what the queues in use do not: the queues beyond the real counts.
         let mut r = QueueStats::default();
         for q in d.real_num_rx_queues()..d.num_rx_queues() {

@@ -127,7 +127,6 @@ impl Skb {
             _ => Err(ForwardError::NoMemory),
         }
     }
-
 }
 
 impl Drop for Skb {
