@@ -19,6 +19,7 @@ pub mod netcore;
 #[path = "../rust/net/mod.rs"]
 pub mod net;
 
+mod af_rvnet;
 mod rvnic;
 
 /// The module's version, also in modinfo (see `rust/net/helpers.c`).
@@ -33,11 +34,14 @@ module! {
     alias: ["rtnl-link-rvnic"],
 }
 
-/// The module: while it is loaded, the rvnic link type is registered.
+/// The module: while it is loaded, the rvnic link type and the AF_RVNET family are
+/// registered.
 #[pin_data(PinnedDrop)]
 struct Rvnet {
     #[pin]
     rvnic: rvnic::LinkRegistration<rvnic::Port>,
+    #[pin]
+    af_rvnet: af_rvnet::Registration,
 }
 
 fn selftest() -> Result {
@@ -53,7 +57,7 @@ fn selftest() -> Result {
 }
 
 impl kernel::InPlaceModule for Rvnet {
-    fn init(_module: &'static ThisModule) -> impl PinInit<Self, Error> {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         let pairs = net::params::pairs();
         let checks = || -> Result {
             selftest()?;
@@ -69,6 +73,7 @@ impl kernel::InPlaceModule for Rvnet {
                 ready?;
                 rvnic::LinkRegistration::new()
             },
+            af_rvnet <- af_rvnet::Registration::new(module),
         })
         .pin_chain(move |this| {
             for _ in 0..pairs {

@@ -11,10 +11,13 @@
 //! - [`napi`]: NAPI contexts.
 //! - [`skb`]: owned socket buffers.
 //! - [`params`]: the module parameters.
+//! - [`sock`]: socket families, their per-namespace state, `/proc` files and receive handler.
 
 pub mod bh;
+pub mod mem;
 mod ffi;
 pub mod napi;
 pub mod netdev;
 pub mod params;
 pub mod skb;
+pub mod sock;

@@ -129,6 +129,155 @@ impl Skb {
     }
 }
 
+/// Packet types of `skb->pkt_type`, as the device's receive path classified the frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PktType {
+    /// To our MAC address.
+    Host,
+    /// To the broadcast address.
+    Broadcast,
+    /// To a multicast address.
+    Multicast,
+    /// To another host (promiscuous reception).
+    OtherHost,
+    /// Anything else (outgoing, loopback).
+    Other,
+}
+
+impl Skb {
+    /// Allocates a frame for the stack to send (GFP_ATOMIC): `headroom` bytes reserved for
+    /// the link-layer header, room for `len` bytes of data added with [`Skb::put`].
+    pub fn alloc_tx(len: u32, headroom: u32) -> Result<Skb, Error> {
+        // SAFETY: a plain allocation.
+        let p = unsafe { ffi::rvnet_alloc_skb(len, headroom) };
+        // SAFETY: a fresh skb is ours and on no list.
+        unsafe { Skb::from_raw(p) }.ok_or(code::ENOMEM)
+    }
+
+    /// The linear data (all of it after [`Skb::linearize`]).
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: `data` points to `len - data_len` readable bytes of the skb we own.
+        unsafe {
+            let r = &*self.raw();
+            core::slice::from_raw_parts(ffi::rvnet_skb_data(self.raw()), (r.len - r.data_len) as usize)
+        }
+    }
+
+    /// The linear data, writable. Only for frames whose head is ours alone (fresh ones, or
+    /// received ones the receive handler unshared; clones share the head, so callers do
+    /// not write into those).
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `data`, and `&mut self` makes the access exclusive.
+        unsafe {
+            let r = &*self.raw();
+            core::slice::from_raw_parts_mut(ffi::rvnet_skb_data(self.raw()), (r.len - r.data_len) as usize)
+        }
+    }
+
+    /// Makes all the data linear.
+    pub fn linearize(&mut self) -> kernel::error::Result {
+        // SAFETY: the skb is ours.
+        kernel::error::to_result(unsafe { ffi::rvnet_skb_linearize(self.raw()) })
+    }
+
+    /// Adds `len` zeroed bytes at the end and returns them. The caller allocated the room.
+    pub fn put(&mut self, len: u32) -> &mut [u8] {
+        // SAFETY: the skb is ours; `skb_put` checks the tailroom (and reports, not corrupts,
+        // an overrun) and returns the start of the new bytes.
+        unsafe {
+            let p = ffi::rvnet_skb_put(self.raw(), len);
+            core::ptr::write_bytes(p, 0, len as usize);
+            core::slice::from_raw_parts_mut(p, len as usize)
+        }
+    }
+
+    /// Adds `len` bytes at the front (into the headroom) and returns them.
+    pub fn push(&mut self, len: u32) -> &mut [u8] {
+        // SAFETY: the skb is ours; `skb_push` checks the headroom.
+        unsafe { core::slice::from_raw_parts_mut(ffi::rvnet_skb_push(self.raw(), len), len as usize) }
+    }
+
+    /// Removes `len` bytes from the front (nothing if the linear part is shorter).
+    pub fn pull(&mut self, len: u32) {
+        // SAFETY: the skb is ours; the shim checks the length.
+        unsafe { ffi::rvnet_skb_pull(self.raw(), len) }
+    }
+
+    /// Shortens the frame to `len` bytes (Ethernet padding after an IP datagram).
+    pub fn trim(&mut self, len: u32) -> kernel::error::Result {
+        // SAFETY: the skb is ours.
+        kernel::error::to_result(unsafe { ffi::rvnet_skb_trim(self.raw(), len) })
+    }
+
+    /// A clone sharing the data (for a raw socket's copy).
+    pub fn clone_shared(&self) -> Option<Skb> {
+        // SAFETY: the skb is ours; the clone is a new skb we own.
+        unsafe { Skb::from_raw(ffi::rvnet_skb_clone(self.raw())) }
+    }
+
+    /// True when the transport checksum needs no software check (left to the NIC by the
+    /// sender, or verified by it).
+    pub fn csum_trusted(&self) -> bool {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rvnet_skb_csum_trusted(self.raw()) }
+    }
+
+    /// The link-layer protocol (`skb->protocol`, host order), e.g. 0x0800 for IPv4.
+    pub fn protocol(&self) -> u16 {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rvnet_skb_protocol(self.raw()) }
+    }
+
+    /// How the receiving device classified the frame.
+    pub fn pkt_type(&self) -> PktType {
+        // SAFETY: the skb is ours.
+        match unsafe { ffi::rvnet_skb_pkt_type(self.raw()) } as u32 {
+            bindings::PACKET_HOST => PktType::Host,
+            bindings::PACKET_BROADCAST => PktType::Broadcast,
+            bindings::PACKET_MULTICAST => PktType::Multicast,
+            bindings::PACKET_OTHERHOST => PktType::OtherHost,
+            _ => PktType::Other,
+        }
+    }
+
+    /// The device the frame arrived on or leaves by.
+    pub fn dev(&self) -> Option<&NetDevice> {
+        // SAFETY: the skb is ours; its device, when set, is valid while the frame is in
+        // flight (the receive path holds it).
+        unsafe { ffi::rvnet_skb_dev(self.raw()).as_ref().map(|d| NetDevice::from_raw(d)) }
+    }
+
+    /// Records the sender's address and port (network order) for `recvmsg` to return.
+    pub fn set_source(&mut self, addr: [u8; 4], port: u16) {
+        // SAFETY: the skb is ours; the shim writes into its control block.
+        unsafe {
+            ffi::rvnet_skb_set_source(self.raw(), u32::from_ne_bytes(addr), port.to_be())
+        }
+    }
+
+    /// Reports `err` (a positive errno) to the socket that sent this frame, if any.
+    pub fn report_error(&self, err: i32) {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rvnet_skb_report_error(self.raw(), err) }
+    }
+
+    /// Sends the frame (data at the network header) on `dev` to `dst` with Ethertype
+    /// `proto`: adds the Ethernet header and queues it (`dev_queue_xmit`).
+    pub fn xmit(self, dev: &NetDevice, dst: [u8; 6], proto: u16) -> kernel::error::Result {
+        let raw = self.into_raw();
+        // SAFETY: `raw` is ours and is consumed by the shim in every case.
+        let r = unsafe { ffi::rvnet_xmit(raw, dev.as_raw(), dst.as_ptr(), proto) };
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        // NET_XMIT_DROP and NET_XMIT_CN are positive: the qdisc dropped it.
+        if r == 1 {
+            return Err(Error::from_errno(-105));
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Skb {
     fn drop(&mut self) {
         // SAFETY: `self.0` is a valid skb we own; freeing it ends our ownership. The reason

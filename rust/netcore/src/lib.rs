@@ -8,6 +8,9 @@
 //! attribute below knows it is not the crate root there).
 //!
 //! - [`checksum`]: the Internet checksum (RFC 1071) used by IPv4, ICMP and UDP.
+//! - [`ipv4`]: routing, reassembly, input validation, fragmentation, ICMP building,
+//!   forwarding.
+//! - [`sock`]: socket-address checks, UDP/raw demultiplexing and ephemeral ports.
 //! - [`nic`]: ring index arithmetic for rvnic's receive rings.
 //! - [`wire`]: typed views over packet bytes (check, parse, emit), after smoltcp's `wire`.
 //! - [`selftest`]: known-answer checks that run both under `cargo test` and as KUnit cases.
@@ -26,6 +29,7 @@ pub mod checksum;
 pub mod ipv4;
 pub mod nic;
 pub mod selftest;
+pub mod sock;
 #[cfg(test)]
 mod testutil;
 pub mod wire;

@@ -6,6 +6,7 @@
 //!
 //! Every test leaves the module loaded as it found it, so that tests can run in any order.
 
+mod af_rvnet;
 mod harness;
 mod module;
 mod rvnic;
@@ -43,6 +44,23 @@ const TESTS: &[Test] = tests![
     rvnic_pairs_parameter => rvnic::pairs_parameter,
     rvnic_queue_stats_over_netlink => rvnic::queue_stats_over_netlink,
     rvnic_rmmod_under_traffic => rvnic::rmmod_under_traffic,
+    rvnet_family_param_visible => af_rvnet::family_param_visible,
+    rvnet_linux_pings_rvnet => af_rvnet::linux_pings_rvnet,
+    rvnet_raw_socket_pings_linux => af_rvnet::raw_socket_pings_linux,
+    rvnet_udp_with_linux_both_ways => af_rvnet::udp_with_linux_both_ways,
+    rvnet_udp_fragments_interoperate => af_rvnet::udp_fragments_interoperate,
+    rvnet_socket_errnos_match_inet => af_rvnet::socket_errnos_match_inet,
+    rvnet_blocked_readers_woken => af_rvnet::blocked_readers_woken,
+    rvnet_full_receive_queue_counted => af_rvnet::full_receive_queue_counted,
+    rvnet_port_unreachable_to_linux => af_rvnet::port_unreachable_to_linux,
+    rvnet_unprivileged_user_refused => af_rvnet::unprivileged_user_refused,
+    rvnet_arp_ageing_static_and_reverse => af_rvnet::arp_ageing_static_and_reverse,
+    rvnet_routing_via_linux_gateway => af_rvnet::routing_via_linux_gateway,
+    rvnet_malformed_frames_dropped_and_counted => af_rvnet::malformed_frames_dropped_and_counted,
+    rvnet_two_rvnet_stacks_talk => af_rvnet::two_rvnet_stacks_talk,
+    rvnet_proc_lists_sockets_and_tables => af_rvnet::proc_lists_sockets_and_tables,
+    rvnet_control_requests_checked => af_rvnet::control_requests_checked,
+    rvnet_proxy_arp_answers => af_rvnet::proxy_arp_answers,
 ];
 
 /// Subcommands that the tests run inside namespaces.
@@ -53,6 +71,11 @@ const TOOLS: &[(&str, Tool)] = &[
     ("udp-echo", tools::udp_echo),
     ("udp-client", tools::udp_client),
     ("udp-rr", tools::udp_rr),
+    ("rvnet-udp-echo", tools::rvnet_udp_echo),
+    ("rvnet-udp-client", tools::rvnet_udp_client),
+    ("rvnet-ping", tools::rvnet_ping),
+    ("rvnet-socket", tools::rvnet_socket),
+    ("as-user", tools::as_user),
 ];
 
 fn main() {

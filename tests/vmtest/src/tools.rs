@@ -1,10 +1,12 @@
 //! Traffic programs the tests run inside network namespaces (`ip netns exec NS rvnet-vmtest
 //! SUBCOMMAND ...`): a TCP source and a sink that checks every byte, and a UDP echo pair that
 //! checks every datagram. The data is a position-dependent pattern, so a lost, duplicated,
-//! reordered or corrupted byte is caught at its offset.
+//! reordered or corrupted byte is caught at its offset. The `rvnet-*` programs do the same over
+//! AF_RVNET (rvnet's own IPv4 stack); `as-user` runs a command without privileges.
 
+use rvnet_uapi::Socket;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 /// The byte at stream offset `i`.
@@ -177,4 +179,188 @@ pub fn udp_rr(args: &[String]) -> Result<(), String> {
     };
     println!("p50_us {} p99_us {}", pct(50), pct(99));
     Ok(())
+}
+
+// AF_RVNET programs: the same checks over rvnet's own stack, through rvnet-uapi.
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize, usage: &str) -> Result<T, String> {
+    let a = args.get(i).ok_or_else(|| format!("usage: {usage}"))?;
+    a.parse()
+        .map_err(|_| format!("bad argument {a:?}; usage: {usage}"))
+}
+
+/// The Internet checksum (RFC 1071) of `data`.
+pub fn csum(data: &[u8]) -> u16 {
+    let mut sum: u32 = data
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// `rvnet-udp-echo PORT COUNT`: an AF_RVNET UDP socket on 0.0.0.0:PORT echoes COUNT
+/// datagrams back to their senders (gives up after 30 s).
+pub fn rvnet_udp_echo(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "rvnet-udp-echo PORT COUNT";
+    let port: u16 = arg(args, 0, USAGE)?;
+    let count: usize = arg(args, 1, USAGE)?;
+    let s = Socket::dgram().map_err(|e| format!("socket: {e}"))?;
+    s.bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
+        .map_err(|e| format!("bind port {port}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    println!("listening");
+    let mut buf = vec![0u8; 65536];
+    for i in 0..count {
+        let (n, from) = s
+            .recv_from(&mut buf)
+            .map_err(|e| format!("datagram {i}: {e}"))?;
+        s.send_to(&buf[..n], from)
+            .map_err(|e| format!("echo {n} bytes to {from}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// `rvnet-udp-client ADDR PORT SIZE[,SIZE...] COUNT`: from an AF_RVNET UDP socket, sends
+/// COUNT datagrams of each SIZE (a pattern offset by their index) and checks that the same
+/// bytes come back from ADDR:PORT; prints `ok N`.
+pub fn rvnet_udp_client(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "rvnet-udp-client ADDR PORT SIZE[,SIZE...] COUNT";
+    let ip: Ipv4Addr = arg(args, 0, USAGE)?;
+    let port: u16 = arg(args, 1, USAGE)?;
+    let sizes: String = arg(args, 2, USAGE)?;
+    let count: usize = arg(args, 3, USAGE)?;
+    let to = SocketAddrV4::new(ip, port);
+    let s = Socket::dgram().map_err(|e| format!("socket: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
+    let mut back = vec![0u8; 65536];
+    let mut done = 0;
+    for size in sizes.split(',') {
+        let size: usize = size.parse().map_err(|_| format!("bad SIZE {size:?}"))?;
+        for _ in 0..count {
+            let mut out = vec![0u8; size];
+            fill(&mut out, done as u64 * 7919);
+            s.send_to(&out, to)
+                .map_err(|e| format!("send {size} bytes to {to}: {e}"))?;
+            let (n, from) = s
+                .recv_from(&mut back)
+                .map_err(|e| format!("no echo of {size} bytes: {e}"))?;
+            if from != to {
+                return Err(format!("echo of {size} bytes came from {from}, not {to}"));
+            }
+            if back[..n] != out[..] {
+                return Err(format!("echo of {size} bytes differs ({n} bytes back)"));
+            }
+            done += 1;
+        }
+    }
+    println!("ok {done}");
+    Ok(())
+}
+
+/// `rvnet-ping ADDR COUNT`: ICMP echo over an AF_RVNET raw socket (the kernel builds the IP
+/// header); every reply must match its request's identifier, sequence and payload, with a
+/// valid checksum. Prints `ok COUNT`.
+pub fn rvnet_ping(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "rvnet-ping ADDR COUNT";
+    let ip: Ipv4Addr = arg(args, 0, USAGE)?;
+    let count: u16 = arg(args, 1, USAGE)?;
+    let s = Socket::raw(libc::IPPROTO_ICMP).map_err(|e| format!("raw socket: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_millis(200)))
+        .map_err(|e| e.to_string())?;
+    let id = std::process::id() as u16;
+    let mut buf = vec![0u8; 2048];
+    for seq in 1..=count {
+        let mut req = vec![8u8, 0, 0, 0];
+        req.extend_from_slice(&id.to_be_bytes());
+        req.extend_from_slice(&seq.to_be_bytes());
+        let mut payload = vec![0u8; 56];
+        fill(&mut payload, u64::from(seq) * 131);
+        req.extend_from_slice(&payload);
+        let c = csum(&req);
+        req[2..4].copy_from_slice(&c.to_be_bytes());
+        s.send_to(&req, SocketAddrV4::new(ip, 0))
+            .map_err(|e| format!("send echo {seq}: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            if Instant::now() > deadline {
+                return Err(format!("no reply to echo {seq} from {ip}"));
+            }
+            let (n, from) = match s.recv_from(&mut buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(format!("recv: {e}")),
+            };
+            // A raw socket gets the IP header too (as on AF_INET); skip it if it is there.
+            let mut icmp = &buf[..n];
+            if icmp.first().is_some_and(|b| b >> 4 == 4) {
+                icmp = icmp.get(usize::from(icmp[0] & 0x0f) * 4..).unwrap_or(&[]);
+            }
+            let ours = icmp.len() >= 8
+                && icmp[0] == 0
+                && icmp[4..6] == id.to_be_bytes()
+                && icmp[6..8] == seq.to_be_bytes();
+            if !ours {
+                continue;
+            }
+            if *from.ip() != ip {
+                return Err(format!("reply to echo {seq} from {from}, not {ip}"));
+            }
+            if csum(icmp) != 0 {
+                return Err(format!("reply to echo {seq}: bad ICMP checksum"));
+            }
+            if icmp[8..] != payload[..] {
+                return Err(format!("reply to echo {seq}: payload differs"));
+            }
+            break;
+        }
+    }
+    println!("ok {count}");
+    Ok(())
+}
+
+/// `rvnet-socket dgram|raw PROTO`: tries socket(family, type, PROTO); prints `ok` or
+/// `errno N`.
+pub fn rvnet_socket(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "rvnet-socket dgram|raw PROTO";
+    let ty = match args.first().map(String::as_str) {
+        Some("dgram") => libc::SOCK_DGRAM,
+        Some("raw") => libc::SOCK_RAW,
+        _ => return Err(format!("usage: {USAGE}")),
+    };
+    let proto: i32 = arg(args, 1, USAGE)?;
+    match Socket::new(ty, proto) {
+        Ok(_) => println!("ok"),
+        Err(e) => println!("errno {}", e.raw_os_error().unwrap_or(0)),
+    }
+    Ok(())
+}
+
+/// `as-user UID CMD [ARG...]`: drops to user and group UID with no supplementary groups
+/// (and so every capability), then runs CMD in this process.
+pub fn as_user(args: &[String]) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    const USAGE: &str = "as-user UID CMD [ARG...]";
+    let id: u32 = arg(args, 0, USAGE)?;
+    let cmd = args.get(1).ok_or_else(|| format!("usage: {USAGE}"))?;
+    // SAFETY: plain system calls; this process is single-threaded here.
+    let r = unsafe {
+        if libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(id) != 0 {
+            -1
+        } else {
+            libc::setuid(id)
+        }
+    };
+    if r != 0 {
+        return Err(format!(
+            "dropping to uid {id}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let e = std::process::Command::new(cmd).args(&args[2..]).exec();
+    Err(format!("exec {cmd}: {e}"))
 }

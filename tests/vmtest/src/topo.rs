@@ -209,3 +209,25 @@ impl Drop for Pair {
         ));
     }
 }
+
+/// Runs `f` on a thread that has joined the network namespace `ns`: the sockets it creates
+/// live in `ns` for good, and may be returned and used from any thread.
+pub fn in_netns<T: Send>(
+    ns: &str,
+    f: impl FnOnce() -> Result<T, String> + Send,
+) -> Result<T, String> {
+    use std::os::fd::AsRawFd;
+    let path = format!("/run/netns/{ns}");
+    let file = std::fs::File::open(&path).map_err(|e| format!("{path}: {e}"))?;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: setns on a namespace file we hold open; it affects this thread only.
+            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+                return Err(format!("setns {path}: {}", std::io::Error::last_os_error()));
+            }
+            f()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(format!("the thread in {ns} panicked")))
+    })
+}

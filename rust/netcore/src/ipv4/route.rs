@@ -294,7 +294,51 @@ pub struct Fib<'a> {
     generation: u64,
 }
 
+/// The bookkeeping of a [`Fib`] apart from its arenas, so that an owner can keep the arenas
+/// and this small record side by side and reopen the FIB over them for each use
+/// ([`Fib::state`], [`Fib::reopen`]) instead of holding a borrowing `Fib` for good.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FibState {
+    root: u32,
+    free_node: u32,
+    free_nodes: usize,
+    free_route: u32,
+    free_routes: usize,
+    count: usize,
+    generation: u64,
+}
+
 impl<'a> Fib<'a> {
+    /// The bookkeeping to hand back to [`Fib::reopen`] with the same arenas.
+    pub fn state(&self) -> FibState {
+        FibState {
+            root: self.root,
+            free_node: self.free_node,
+            free_nodes: self.free_nodes,
+            free_route: self.free_route,
+            free_routes: self.free_routes,
+            count: self.count,
+            generation: self.generation,
+        }
+    }
+
+    /// Reopens a FIB over the arenas it was built on, with the state [`Fib::state`] returned
+    /// after its last change. Other arenas, or a stale state, give wrong answers (never
+    /// undefined behaviour: every index is checked).
+    pub fn reopen(nodes: &'a mut [Node], routes: &'a mut [RouteSlot], state: FibState) -> Self {
+        Fib {
+            nodes,
+            routes,
+            root: state.root,
+            free_node: state.free_node,
+            free_nodes: state.free_nodes,
+            free_route: state.free_route,
+            free_routes: state.free_routes,
+            count: state.count,
+            generation: state.generation,
+        }
+    }
+
     /// An empty FIB over the given arenas (their contents are overwritten). It holds up to
     /// `routes.len()` routes as long as there are nodes for them: [`nodes_for`] nodes always
     /// suffice. Takes time linear in the arena sizes.
@@ -865,6 +909,36 @@ impl<const N: usize> RouteCache<N> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reopen_keeps_routes_and_generation() {
+        let mut nodes = [Node::EMPTY; 16];
+        let mut routes = [RouteSlot::EMPTY; 8];
+        let state = {
+            let mut fib = Fib::new(&mut nodes, &mut routes);
+            fib.add(Route::new(
+                Ipv4Address([10, 0, 0, 0]),
+                8,
+                RouteKind::Connected { ifindex: 2 },
+            ))
+            .unwrap();
+            fib.state()
+        };
+        let mut fib = Fib::reopen(&mut nodes, &mut routes, state);
+        assert_eq!(fib.len(), 1);
+        assert_eq!(fib.generation(), state.generation);
+        assert_eq!(
+            fib.lookup(Ipv4Address([10, 1, 2, 3])).map(|r| r.len),
+            Some(8)
+        );
+        fib.add(Route::new(
+            Ipv4Address([0, 0, 0, 0]),
+            0,
+            RouteKind::Connected { ifindex: 3 },
+        ))
+        .unwrap();
+        assert_ne!(fib.generation(), state.generation);
+    }
+
     use super::super::super::testutil::Rng;
     use super::*;
     use std::vec;

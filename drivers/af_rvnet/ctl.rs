@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Configuration and visibility: the SOL_RVNET socket options of
+//! include/uapi/linux/rvnet.h (what `rvnetctl` sends), and `/proc/net/rvnet/*`.
+//!
+//! Every change needs CAP_NET_ADMIN in the socket's namespace and takes RTNL when it
+//! attaches or detaches a device, as `ip addr` and `ip route` do through rtnetlink.
+//! Requests are checked field by field: a short option, a non-zero pad or an impossible
+//! prefix is EINVAL, before anything changes.
+
+use super::output;
+use super::{errno, AfRvnet, Iface, Inner, Stack, C, COUNTER_NAMES, MAX_IFACES};
+use crate::net::sock::{now_ms, OptVal, ProcFile, Rtnl, RtnlHeld, SeqFile, Socket};
+use crate::netcore::arp::cache::{ArpConfig, Refusal, State};
+use crate::netcore::arp::proxy::ProxyError;
+use crate::netcore::ipv4::route::{mask, Fib, FibError, Route, RouteKind};
+use crate::netcore::wire::{EthernetAddress, Ipv4Address};
+use core::fmt::Write;
+use kernel::alloc::flags;
+use kernel::prelude::*;
+
+/// The option level of the control requests.
+pub(crate) const SOL_RVNET: i32 = 400;
+
+const RVNET_ATTACH: i32 = 1;
+const RVNET_DETACH: i32 = 2;
+const RVNET_ADDR_ADD: i32 = 3;
+const RVNET_ADDR_DEL: i32 = 4;
+const RVNET_ROUTE_ADD: i32 = 5;
+const RVNET_ROUTE_DEL: i32 = 6;
+const RVNET_NEIGH_ADD: i32 = 7;
+const RVNET_NEIGH_DEL: i32 = 8;
+const RVNET_PROXY_ADD: i32 = 9;
+const RVNET_PROXY_DEL: i32 = 10;
+const RVNET_SET: i32 = 11;
+const RVNET_NEIGH_FLUSH: i32 = 12;
+const RVNET_NEIGH_REVERSE: i32 = 20;
+const RVNET_GET: i32 = 21;
+
+const CAP_NET_ADMIN: u32 = 12;
+const ENOENT: i32 = 2;
+const EEXIST: i32 = 17;
+const ENOSPC: i32 = 28;
+
+fn ip(b: &[u8]) -> Ipv4Address {
+    Ipv4Address::from_bytes(b).unwrap_or(Ipv4Address::UNSPECIFIED)
+}
+
+fn i32_at(b: &[u8], at: usize) -> i32 {
+    b.get(at..at + 4)
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, i32::from_ne_bytes)
+}
+
+fn zero(pad: &[u8]) -> Result {
+    if pad.iter().all(|&b| b == 0) {
+        Ok(())
+    } else {
+        Err(EINVAL)
+    }
+}
+
+/// True for an address an interface may have.
+fn unicast(a: Ipv4Address) -> bool {
+    !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback())
+}
+
+/// `setsockopt(SOL_RVNET, name)`.
+pub(crate) fn set(sock: &Socket<'_, AfRvnet>, name: i32, val: &OptVal) -> Result {
+    if !sock.netns().capable(CAP_NET_ADMIN) {
+        return Err(EPERM);
+    }
+    let st = sock.net;
+    match name {
+        RVNET_ATTACH | RVNET_DETACH => {
+            let mut b = [0u8; 8];
+            val.read(&mut b)?;
+            zero(&b[4..8])?;
+            let ifindex = i32_at(&b, 0);
+            if name == RVNET_ATTACH {
+                let rtnl = Rtnl::lock();
+                if attached(st, ifindex) {
+                    return Err(errno(EEXIST));
+                }
+                attach(st, &rtnl, ifindex)
+            } else {
+                let rtnl = Rtnl::lock();
+                detach(st, ifindex, |d| rtnl.detach_rx(d))
+            }
+        }
+        RVNET_ADDR_ADD | RVNET_ADDR_DEL => {
+            let mut b = [0u8; 12];
+            val.read(&mut b)?;
+            zero(&b[9..12])?;
+            let (ifindex, addr, len) = (i32_at(&b, 0), ip(&b[4..8]), b[8]);
+            if !(1..=32).contains(&len) || !unicast(addr) {
+                return Err(EINVAL);
+            }
+            if name == RVNET_ADDR_ADD {
+                addr_add(st, ifindex, addr, len)
+            } else {
+                addr_del(st, ifindex, addr, len)
+            }
+        }
+        RVNET_ROUTE_ADD | RVNET_ROUTE_DEL => {
+            let mut b = [0u8; 16];
+            val.read(&mut b)?;
+            zero(&b[5..8])?;
+            let (dst, len, gw, ifindex) = (ip(&b[0..4]), b[4], ip(&b[8..12]), i32_at(&b, 12));
+            if len > 32 || dst.to_u32() & !mask(len) != 0 {
+                return Err(EINVAL);
+            }
+            if name == RVNET_ROUTE_ADD {
+                route_add(st, dst, len, gw, ifindex)
+            } else {
+                let (mut g, _bh) = st.lock();
+                g.fib(|f| f.delete(dst, len)).map(|_| ()).map_err(fib_errno)
+            }
+        }
+        RVNET_NEIGH_ADD | RVNET_NEIGH_DEL => {
+            let mut b = [0u8; 16];
+            val.read(&mut b)?;
+            zero(&b[14..16])?;
+            let addr = ip(&b[0..4]);
+            let mut mac = [0u8; 6];
+            mac.copy_from_slice(&b[8..14]);
+            if name == RVNET_NEIGH_ADD {
+                neigh_add(st, addr, EthernetAddress(mac))
+            } else {
+                let u = {
+                    let (mut g, _bh) = st.lock();
+                    g.arp.remove(addr).ok_or(errno(ENOENT))?
+                };
+                output::unresolved(st, u);
+                Ok(())
+            }
+        }
+        RVNET_PROXY_ADD | RVNET_PROXY_DEL => {
+            let mut b = [0u8; 8];
+            val.read(&mut b)?;
+            zero(&b[5..8])?;
+            let (prefix, len) = (ip(&b[0..4]), b[4]);
+            if len > 32 || prefix.to_u32() & !mask(len) != 0 {
+                return Err(EINVAL);
+            }
+            let (mut g, _bh) = st.lock();
+            if name == RVNET_PROXY_ADD {
+                if g.arp.proxy().iter().any(|p| p == (prefix, len)) {
+                    return Err(errno(EEXIST));
+                }
+                g.arp.add_proxy(prefix, len).map_err(|e| match e {
+                    ProxyError::BadLength => EINVAL,
+                    ProxyError::Full => errno(ENOSPC),
+                })
+            } else if g.arp.remove_proxy(prefix, len) {
+                Ok(())
+            } else {
+                Err(errno(ENOENT))
+            }
+        }
+        RVNET_SET => {
+            let mut b = [0u8; 16];
+            val.read(&mut b)?;
+            zero(&b[4..8])?;
+            let param = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+            let mut v = [0u8; 8];
+            v.copy_from_slice(&b[8..16]);
+            set_param(st, param, u64::from_ne_bytes(v))
+        }
+        RVNET_NEIGH_FLUSH => {
+            let (mut g, _bh) = st.lock();
+            g.arp.flush(false, |u| output::unresolved(st, u));
+            Ok(())
+        }
+        _ => Err(errno(92)),
+    }
+}
+
+/// `getsockopt(SOL_RVNET, name)`.
+pub(crate) fn get(sock: &Socket<'_, AfRvnet>, name: i32, buf: &mut [u8]) -> Result<usize> {
+    let st = sock.net;
+    match name {
+        RVNET_NEIGH_REVERSE => {
+            let b = buf.get_mut(..16).ok_or(EINVAL)?;
+            let mac = EthernetAddress::from_bytes(&b[8..14]).ok_or(EINVAL)?;
+            let (mut g, _bh) = st.lock();
+            let addr = g.arp.reverse(mac).ok_or(errno(ENOENT))?;
+            let ifindex = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
+            b[0..4].copy_from_slice(&addr.0);
+            b[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+            Ok(16)
+        }
+        RVNET_GET => {
+            let b = buf.get_mut(..16).ok_or(EINVAL)?;
+            let param = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
+            let v = get_param(st, param)?;
+            b[8..16].copy_from_slice(&v.to_ne_bytes());
+            Ok(16)
+        }
+        _ => Err(errno(92)),
+    }
+}
+
+fn set_param(st: &Stack, param: u32, v: u64) -> Result {
+    let (mut g, _bh) = st.lock();
+    let mut cfg: ArpConfig = g.arp.config();
+    match param {
+        1 if v > 0 => cfg.ageing_ms = v,
+        2 if v > 0 => cfg.retry_ms = v,
+        3 if v <= 255 => cfg.max_retries = v as u8,
+        4 if v <= 1 => g.forwarding = v == 1,
+        5 if v > 0 => g.reasm.set_timeout_ms(v),
+        6 if (1..=255).contains(&v) => g.default_ttl = v as u8,
+        1..=6 => return Err(EINVAL),
+        _ => return Err(errno(92)),
+    }
+    g.arp.set_config(cfg);
+    Ok(())
+}
+
+fn get_param(st: &Stack, param: u32) -> Result<u64> {
+    let (g, _bh) = st.lock();
+    let cfg = g.arp.config();
+    Ok(match param {
+        1 => cfg.ageing_ms,
+        2 => cfg.retry_ms,
+        3 => u64::from(cfg.max_retries),
+        4 => u64::from(g.forwarding),
+        5 => g.reasm.timeout_ms(),
+        6 => u64::from(g.default_ttl),
+        _ => return Err(errno(92)),
+    })
+}
+
+fn fib_errno(e: FibError) -> Error {
+    match e {
+        FibError::Full => errno(ENOSPC),
+        FibError::Exists => errno(EEXIST),
+        FibError::NotFound => errno(ENOENT),
+        FibError::BadPrefix => EINVAL,
+    }
+}
+
+fn attached(st: &Stack, ifindex: i32) -> bool {
+    let (g, _bh) = st.lock();
+    g.iface(ifindex).is_some()
+}
+
+/// Attaches `ifindex`: its receive handler hands frames to this stack.
+fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
+    let dev = st.netns.device(ifindex).ok_or(ENODEV)?;
+    if !dev.is_ether() {
+        return Err(errno(95));
+    }
+    {
+        let (g, _bh) = st.lock();
+        if g.ifaces.len() >= MAX_IFACES {
+            return Err(errno(ENOSPC));
+        }
+    }
+    rtnl.attach_rx::<AfRvnet>(&dev, st)?;
+    let iface = Iface {
+        ifindex,
+        addr: Ipv4Address::UNSPECIFIED,
+        prefix: 0,
+        dev,
+    };
+    let (mut g, bh) = st.lock();
+    if let Err(e) = g.ifaces.push(iface, flags::GFP_ATOMIC) {
+        drop((g, bh));
+        if let Some(d) = st.netns.device(ifindex) {
+            rtnl.detach_rx(&d);
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Removes `ifindex` from the stack with its address and routes; `detach_rx` then takes
+/// the receive handler off (RTNL held by the caller).
+fn detach(st: &Stack, ifindex: i32, detach_rx: impl FnOnce(&crate::net::netdev::NetDevice)) -> Result {
+    let iface = {
+        let (mut g, _bh) = st.lock();
+        let i = g.ifaces.iter().position(|i| i.ifindex == ifindex).ok_or(ENODEV)?;
+        let iface = g.ifaces.remove(i).map_err(|_| ENODEV)?;
+        g.fib(|f| {
+            if !iface.addr.is_unspecified() {
+                let _ = f.delete(iface.addr, 32);
+            }
+            f.remove_ifindex(ifindex);
+        });
+        iface
+    };
+    detach_rx(&iface.dev);
+    Ok(())
+}
+
+/// A device of this namespace is going away.
+pub(crate) fn detach_dev(st: &Stack, ifindex: i32, rtnl: &RtnlHeld<'_>) {
+    let _ = detach(st, ifindex, |d| rtnl.detach_rx(d));
+}
+
+/// The namespace or the module is going away.
+pub(crate) fn detach_all(st: &Stack, rtnl: &RtnlHeld<'_>) {
+    loop {
+        let next = {
+            let (g, _bh) = st.lock();
+            g.ifaces.first().map(|i| i.ifindex)
+        };
+        let Some(ifindex) = next else { break };
+        let _ = detach(st, ifindex, |d| rtnl.detach_rx(d));
+    }
+    let (mut g, _bh) = st.lock();
+    g.arp.flush(true, |u| output::unresolved(st, u));
+}
+
+fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
+    {
+        let rtnl = Rtnl::lock();
+        if !attached(st, ifindex) {
+            attach(st, &rtnl, ifindex)?;
+        }
+    }
+    let dev = {
+        let (mut g, _bh) = st.lock();
+        if g.is_local(addr) {
+            return Err(errno(EEXIST));
+        }
+        let iface = g.ifaces.iter_mut().find(|i| i.ifindex == ifindex).ok_or(ENODEV)?;
+        if !iface.addr.is_unspecified() {
+            return Err(errno(EEXIST));
+        }
+        iface.addr = addr;
+        iface.prefix = len;
+        let dev = iface.dev.clone();
+        let net = Ipv4Address::from_u32(addr.to_u32() & mask(len));
+        let r = g.fib(|f| {
+            f.add(Route::new(addr, 32, RouteKind::Local))?;
+            match f.add(Route::new(net, len, RouteKind::Connected { ifindex })) {
+                Err(FibError::Exists) | Ok(()) => Ok(()),
+                Err(e) => {
+                    let _ = f.delete(addr, 32);
+                    Err(e)
+                }
+            }
+        });
+        if let Err(e) = r {
+            if let Some(i) = g.ifaces.iter_mut().find(|i| i.ifindex == ifindex) {
+                i.addr = Ipv4Address::UNSPECIFIED;
+                i.prefix = 0;
+            }
+            return Err(fib_errno(e));
+        }
+        dev
+    };
+    output::gratuitous(st, &dev, addr);
+    Ok(())
+}
+
+fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
+    let (mut g, _bh) = st.lock();
+    let iface = g.ifaces.iter_mut().find(|i| i.ifindex == ifindex).ok_or(ENODEV)?;
+    if iface.addr != addr || iface.prefix != len {
+        return Err(errno(99)); // EADDRNOTAVAIL, as ip addr del
+    }
+    iface.addr = Ipv4Address::UNSPECIFIED;
+    iface.prefix = 0;
+    let net = Ipv4Address::from_u32(addr.to_u32() & mask(len));
+    g.fib(|f| {
+        let _ = f.delete(addr, 32);
+        if f.get(net, len).and_then(|r| r.ifindex()) == Some(ifindex) {
+            let _ = f.delete(net, len);
+        }
+    });
+    Ok(())
+}
+
+fn route_add(st: &Stack, dst: Ipv4Address, len: u8, gw: Ipv4Address, ifindex: i32) -> Result {
+    let (mut g, _bh) = st.lock();
+    let kind = if gw.is_unspecified() {
+        if g.iface(ifindex).is_none() {
+            return Err(ENODEV);
+        }
+        RouteKind::Connected { ifindex }
+    } else {
+        if !unicast(gw) {
+            return Err(EINVAL);
+        }
+        let via_if = if ifindex != 0 {
+            ifindex
+        } else {
+            // The interface of the connected network the gateway is on.
+            g.fib(|f: &mut Fib<'_>| {
+                f.lookup(gw).and_then(|r| match r.kind {
+                    RouteKind::Connected { ifindex } => Some(ifindex),
+                    _ => None,
+                })
+            })
+            .ok_or(errno(101))?
+        };
+        if g.iface(via_if).is_none() {
+            return Err(ENODEV);
+        }
+        RouteKind::Gateway { via: gw, ifindex: via_if }
+    };
+    g.fib(|f| f.add(Route::new(dst, len, kind))).map_err(fib_errno)
+}
+
+fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
+    let now = now_ms();
+    let (mut g, bh) = st.lock();
+    if g.arp.entry(addr, now).is_some_and(|e| e.state == State::Static) {
+        return Err(errno(EEXIST));
+    }
+    let released = g.arp.add_static(addr, mac, now).map_err(|e| match e {
+        Refusal::Full => errno(ENOSPC),
+        _ => EINVAL,
+    })?;
+    let dev = g.route(&st.counters, addr).and_then(|nh| g.iface(nh.ifindex)).map(|i| i.dev.clone());
+    drop((g, bh));
+    if let Some(ready) = released.ready {
+        match dev {
+            Some(dev) => ready.drain(|m, skb| output::xmit(st, skb, &dev, m.0)),
+            None => ready.drain(|_, skb| drop(skb)),
+        }
+    }
+    if let Some(e) = released.evicted {
+        output::unresolved(st, e);
+    }
+    Ok(())
+}
+
+fn dev_name(inner_ifaces: &[Iface], ifindex: i32) -> &str {
+    inner_ifaces
+        .iter()
+        .find(|i| i.ifindex == ifindex)
+        .and_then(|i| core::str::from_utf8(i.dev.name()).ok())
+        .unwrap_or("*")
+}
+
+/// Writes one `/proc/net/rvnet` file.
+pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqFile) -> core::fmt::Result {
+    match file {
+        ProcFile::Dev => {
+            writeln!(out, "Device     Ifindex  Address            MAC")?;
+            let (g, _bh) = st.lock();
+            for i in g.ifaces.iter() {
+                let name = core::str::from_utf8(i.dev.name()).unwrap_or("?");
+                let a = alloc_fmt_prefix(i.addr, i.prefix);
+                writeln!(
+                    out,
+                    "{:<10} {:<8} {:<18} {}",
+                    name,
+                    i.ifindex,
+                    a.as_str(),
+                    EthernetAddress(i.dev.mac())
+                )?;
+            }
+        }
+        ProcFile::Arp => {
+            writeln!(
+                out,
+                "IP address       HW type     Flags       HW address            Mask     Device     State"
+            )?;
+            let now = now_ms();
+            let (mut g, _bh) = st.lock();
+            let Inner {
+                arp,
+                nodes,
+                routes,
+                fib_state,
+                ifaces,
+                ..
+            } = &mut *g;
+            let fib = Fib::reopen(nodes, routes, *fib_state);
+            for e in arp.entries(now) {
+                let dev = fib.resolve(e.ip).map_or(0, |nh| nh.ifindex);
+                let state = match e.state {
+                    State::Incomplete => "incomplete",
+                    State::Reachable => "reachable",
+                    State::Static => "static",
+                };
+                writeln!(
+                    out,
+                    "{:<16} 0x1         0x{:<9x} {:<21} *        {:<10} {}",
+                    alloc_fmt_ip(e.ip).as_str(),
+                    e.state.proc_flags(),
+                    alloc_fmt_mac(e.mac).as_str(),
+                    dev_name(ifaces, dev),
+                    state
+                )?;
+            }
+        }
+        ProcFile::Route => {
+            writeln!(out, "Destination        Gateway          Device     Kind")?;
+            let (mut g, _bh) = st.lock();
+            let Inner {
+                nodes,
+                routes,
+                fib_state,
+                ifaces,
+                ..
+            } = &mut *g;
+            let fib = Fib::reopen(nodes, routes, *fib_state);
+            for r in fib.iter() {
+                let (gw, dev, kind) = match r.kind {
+                    RouteKind::Local => {
+                        let d = ifaces.iter().find(|i| i.addr == r.prefix).map_or(0, |i| i.ifindex);
+                        (Ipv4Address::UNSPECIFIED, d, "local")
+                    }
+                    RouteKind::Connected { ifindex } => (Ipv4Address::UNSPECIFIED, ifindex, "connected"),
+                    RouteKind::Gateway { via, ifindex } => (via, ifindex, "gateway"),
+                };
+                writeln!(
+                    out,
+                    "{:<18} {:<16} {:<10} {}",
+                    alloc_fmt_prefix(r.prefix, r.len).as_str(),
+                    alloc_fmt_ip(gw).as_str(),
+                    dev_name(ifaces, dev),
+                    kind
+                )?;
+            }
+        }
+        ProcFile::Sockets => {
+            writeln!(
+                out,
+                "Type  Proto Local                 Remote                Dev        RxQueue  RxBuf    Drops"
+            )?;
+            let (socks, _bh) = st.lock_socks();
+            for e in socks.iter() {
+                super::socket::proc_line(e, out)?;
+            }
+        }
+        ProcFile::Stats => {
+            let hits = st.counters.get(C::route_cache_hits as usize);
+            let lookups = st.counters.get(C::route_lookups as usize);
+            for (i, name) in COUNTER_NAMES.iter().enumerate() {
+                let v = if i == C::route_cache_hit_rate_permille as usize {
+                    hits.saturating_mul(1000).checked_div(lookups).unwrap_or(0)
+                } else {
+                    st.counters.get(i)
+                };
+                writeln!(out, "{} {}", name, v)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A small formatting buffer: padding with `{:<N}` needs a `str`, and the wire types'
+/// `Display` implementations do not pad.
+struct Small {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Small {
+    fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
+    }
+}
+
+impl Write for Small {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+fn small(f: impl FnOnce(&mut Small) -> core::fmt::Result) -> Small {
+    let mut s = Small { buf: [0; 24], len: 0 };
+    let _ = f(&mut s);
+    s
+}
+
+fn alloc_fmt_ip(a: Ipv4Address) -> Small {
+    small(|s| write!(s, "{}", a))
+}
+
+fn alloc_fmt_prefix(a: Ipv4Address, len: u8) -> Small {
+    small(|s| write!(s, "{}/{}", a, len))
+}
+
+fn alloc_fmt_mac(m: EthernetAddress) -> Small {
+    small(|s| write!(s, "{}", m))
+}

@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The receive path: frames arriving on attached devices, as `arp_rcv`, `ip_rcv`,
+//! `ip_local_deliver`, `icmp_rcv`, `udp_rcv` and `raw_v4_input` take them.
+//!
+//! The device's receive handler gives every frame to [`rx`] with its data at the network
+//! header. ARP about our addresses and IPv4 on an attached device are the stack's; anything
+//! else goes back to Linux. An IPv4 datagram is validated (each failure counted under its
+//! own name), reassembled if it is a fragment, forwarded if it is not for us and forwarding
+//! is on, and otherwise delivered: raw sockets of its protocol get a copy, ICMP echo
+//! requests are answered, UDP goes to the best-matching socket's receive queue (which wakes
+//! its readers) or is answered with ICMP port unreachable.
+
+use super::{output, Stack, C};
+use crate::net::skb::{PktType, Skb};
+use crate::net::sock::{now_ms, DevRef};
+use crate::netcore::arp::cache::ReplyKind;
+use crate::netcore::ipv4::forward::{decrement_ttl, ForwardDecision};
+use crate::netcore::ipv4::icmp_out::{self, IcmpError};
+use crate::netcore::ipv4::input::{check, Checked};
+use crate::netcore::ipv4::reasm::FragKey;
+use crate::netcore::ipv4::route::mask;
+use crate::netcore::sock::demux::{self, Incoming};
+use crate::netcore::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
+use crate::netcore::wire::ipv4::{Ipv4Packet, Protocol};
+use crate::netcore::wire::udp::UdpPacket;
+use crate::netcore::wire::{EthernetAddress, Ipv4Address};
+use kernel::prelude::*;
+
+/// Ethertype of IPv4.
+pub(crate) const ETH_P_IP: u16 = 0x0800;
+/// Ethertype of ARP.
+pub(crate) const ETH_P_ARP: u16 = 0x0806;
+const UDP_HLEN: usize = 8;
+const ICMP_ECHO_REQUEST: u8 = 8;
+
+/// Takes a frame from an attached device, or gives it back (`Err`) for Linux.
+pub(crate) fn rx(st: &Stack, skb: Skb) -> Result<(), Skb> {
+    if skb.pkt_type() == PktType::OtherHost || skb.pkt_type() == PktType::Other {
+        return Err(skb);
+    }
+    match skb.protocol() {
+        ETH_P_ARP => arp_rx(st, skb),
+        ETH_P_IP => {
+            st.counters.inc(C::rx_frames);
+            ip_rx(st, skb);
+            Ok(())
+        }
+        _ => {
+            st.counters.inc(C::rx_passed);
+            Err(skb)
+        }
+    }
+}
+
+fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
+    let Some(dev) = skb.dev().map(DevRef::hold) else {
+        return Err(skb);
+    };
+    let dev = &*dev;
+    let ifindex = dev.ifindex();
+    let our_mac = EthernetAddress(dev.mac());
+    if skb.linearize().is_err() {
+        st.counters.inc(C::arp_rx_malformed);
+        return Ok(());
+    }
+    let repr = match ArpPacket::new_checked(skb.data()).and_then(|p| ArpRepr::parse(&p)) {
+        Ok(r) => r,
+        Err(_) => {
+            // Not an Ethernet/IPv4 ARP message we understand: Linux may.
+            st.counters.inc(C::arp_rx_malformed);
+            st.counters.inc(C::rx_passed);
+            return Err(skb);
+        }
+    };
+    st.counters.inc(C::arp_rx);
+    match repr.operation {
+        ArpOperation::Request => st.counters.inc(C::arp_rx_requests),
+        _ => st.counters.inc(C::arp_rx_replies),
+    }
+    let now = now_ms();
+    let (mut g, _bh) = st.lock();
+    let inner = &mut *g;
+    let Some(iface) = inner.iface(ifindex) else {
+        drop(g);
+        return Err(skb);
+    };
+    let our_ip = iface.addr;
+    let for_us = !our_ip.is_unspecified() && repr.target_protocol_addr == our_ip;
+    let ifaces = &inner.ifaces;
+    let action = inner.arp.on_arp(&repr, |a| ifaces.iter().any(|i| i.addr == a), now);
+    drop(g);
+    let action = match action {
+        Ok(a) => a,
+        Err(_) => {
+            st.counters.inc(C::arp_rx_refused);
+            return if for_us { Ok(()) } else { Err(skb) };
+        }
+    };
+    let reply = action.reply_repr(&repr, our_mac);
+    let proxied = action.reply == Some(ReplyKind::Proxy);
+    if let Some(ready) = action.ready {
+        ready.drain(|mac, pkt| output::xmit(st, pkt, dev, mac.0));
+    }
+    if let Some(evicted) = action.evicted {
+        output::unresolved(st, evicted);
+    }
+    if let Some(reply) = reply {
+        output::send_arp(st, dev, &reply, repr.source_hardware_addr.0);
+        st.counters.inc(C::arp_tx_replies);
+    }
+    if for_us || proxied {
+        Ok(())
+    } else {
+        st.counters.inc(C::rx_passed);
+        Err(skb)
+    }
+}
+
+/// True if `dst` is the directed broadcast address of `iface`'s network.
+pub(crate) fn is_subnet_broadcast(iface: &super::Iface, dst: Ipv4Address) -> bool {
+    iface.prefix < 31 && !iface.addr.is_unspecified() && {
+        let m = mask(iface.prefix);
+        dst.to_u32() == (iface.addr.to_u32() & m) | !m
+    }
+}
+
+/// True if `dst` is a broadcast address of the interface `ifindex` (or the limited one).
+fn is_broadcast(inner: &super::Inner, ifindex: i32, dst: Ipv4Address) -> bool {
+    dst == Ipv4Address::BROADCAST
+        || inner.iface(ifindex).is_some_and(|i| is_subnet_broadcast(i, dst))
+}
+
+fn ip_rx(st: &Stack, mut skb: Skb) {
+    st.counters.inc(C::ip_rx);
+    let ifindex = skb.dev().map_or(0, |d| d.ifindex());
+    if skb.linearize().is_err() {
+        st.counters.inc(C::ip_rx_nomem);
+        return;
+    }
+    let ip = match check(skb.data()) {
+        Ok(ip) => ip,
+        Err(why) => {
+            st.counters.inc_named(why.counter_name());
+            return;
+        }
+    };
+    if skb.trim(ip.total_len as u32).is_err() {
+        st.counters.inc(C::ip_rx_nomem);
+        return;
+    }
+    let (local, forwarding) = {
+        let (g, _bh) = st.lock();
+        (g.is_local(ip.dst) || is_broadcast(&g, ifindex, ip.dst), g.forwarding)
+    };
+    if !local {
+        if forwarding && skb.pkt_type() == PktType::Host {
+            forward(st, skb, &ip);
+        } else {
+            st.counters.inc(C::ip_rx_not_ours);
+        }
+        return;
+    }
+    if ip.is_fragment() {
+        st.counters.inc(C::ip_rx_fragments);
+        match reassemble(st, &skb, &ip) {
+            Some(whole) => deliver(st, whole, ifindex),
+            None => {}
+        }
+        return;
+    }
+    deliver(st, skb, ifindex);
+}
+
+/// Adds a fragment; returns the whole datagram (as a new frame) once it is complete.
+fn reassemble(st: &Stack, skb: &Skb, ip: &Checked) -> Option<Skb> {
+    let data = skb.data();
+    let header = data.get(..ip.header_len)?;
+    let payload = data.get(ip.header_len..ip.total_len)?;
+    let key = FragKey {
+        src: ip.src,
+        dst: ip.dst,
+        protocol: ip.protocol.into(),
+        ident: ip.ident,
+    };
+    let now = now_ms();
+    let (mut g, _bh) = st.lock();
+    let done = match g.reasm.add(key, ip.frag_offset, ip.more_frags, payload, now) {
+        Ok(Some(done)) => done,
+        Ok(None) => return None,
+        Err(_) => {
+            st.counters.inc(C::ip_reasm_failed);
+            return None;
+        }
+    };
+    let hlen = ip.header_len.min(60);
+    let total = hlen + done.len;
+    let mut whole = match Skb::alloc_tx(total as u32, 0) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = g.reasm.take(done.slot);
+            st.counters.inc(C::ip_rx_nomem);
+            return None;
+        }
+    };
+    let buf = whole.put(total as u32);
+    let (h, p) = buf.split_at_mut(hlen);
+    h.copy_from_slice(header.get(..hlen)?);
+    if let Some(bytes) = g.reasm.take(done.slot) {
+        if let Some(dst) = p.get_mut(..bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+    }
+    drop(g);
+    let mut hdr = Ipv4Packet::new_unchecked(&mut buf[..]);
+    hdr.set_total_len(total as u16);
+    hdr.clear_flags();
+    hdr.set_frag_offset(0);
+    hdr.fill_checksum();
+    st.counters.inc(C::ip_reasm_ok);
+    Some(whole)
+}
+
+/// Local delivery of a whole datagram (data at the IP header).
+pub(crate) fn deliver(st: &Stack, skb: Skb, ifindex: i32) {
+    let Ok(ip) = check(skb.data()) else {
+        return;
+    };
+    let raw_taken = deliver_raw(st, &skb, &ip, ifindex);
+    match ip.protocol {
+        Protocol::Icmp => icmp_rx(st, skb, &ip),
+        Protocol::Udp => udp_rx(st, skb, &ip, ifindex),
+        _ => {
+            if !raw_taken {
+                st.counters.inc(C::ip_rx_unknown_proto);
+                output::icmp_error(st, skb.data(), IcmpError::ProtoUnreachable, ip.dst);
+            }
+        }
+    }
+}
+
+/// Gives a copy to every raw socket of the datagram's protocol whose binding matches.
+fn deliver_raw(st: &Stack, skb: &Skb, ip: &Checked, ifindex: i32) -> bool {
+    let proto: u8 = ip.protocol.into();
+    let p = Incoming {
+        src: ip.src,
+        src_port: 0,
+        dst: ip.dst,
+        dst_port: 0,
+        ifindex,
+    };
+    let mut taken = false;
+    // Sockets are collected under the lock and served after it, a few at a time.
+    let mut start = 0;
+    loop {
+        let mut batch: [Option<crate::net::sock::SockRef>; 8] = Default::default();
+        let mut n = 0;
+        let mut next = start;
+        {
+            let (socks, _bh) = st.lock_socks();
+            for (i, e) in socks.iter().enumerate().skip(start) {
+                next = i + 1;
+                if !e.raw || e.binding.local_port != u16::from(proto) {
+                    continue;
+                }
+                let mut b = e.binding;
+                b.ifindex = e.sk.bound_dev_if();
+                if demux::raw_matches(&b, &p) {
+                    batch[n] = Some(e.sk.clone());
+                    n += 1;
+                    if n == batch.len() {
+                        break;
+                    }
+                }
+            }
+        }
+        for sk in batch.iter().flatten() {
+            taken = true;
+            let Some(mut copy) = skb.clone_shared() else {
+                st.counters.inc(C::raw_rx_queue_full);
+                continue;
+            };
+            copy.set_source(ip.src.0, 0);
+            match sk.queue_rcv(copy) {
+                Ok(()) => st.counters.inc(C::raw_rx),
+                Err(_) => st.counters.inc(C::raw_rx_queue_full),
+            }
+        }
+        if n < 8 {
+            break;
+        }
+        start = next;
+    }
+    taken
+}
+
+fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked) {
+    st.counters.inc(C::icmp_rx);
+    let Some(icmp) = skb.data().get(ip.header_len..) else {
+        st.counters.inc(C::icmp_rx_malformed);
+        return;
+    };
+    if icmp.len() < 8 {
+        st.counters.inc(C::icmp_rx_malformed);
+        return;
+    }
+    if icmp[0] != ICMP_ECHO_REQUEST || ip.dst == Ipv4Address::BROADCAST {
+        return;
+    }
+    st.counters.inc(C::icmp_rx_echo_requests);
+    let len = ip.total_len.max(20);
+    let (ident, ttl) = {
+        let (mut g, _bh) = st.lock();
+        let ttl = g.default_ttl;
+        (g.ident.next(ip.dst, ip.src, Protocol::Icmp), ttl)
+    };
+    let Ok(mut reply) = Skb::alloc_tx(len as u32, output::HEADROOM) else {
+        st.counters.inc(C::ip_rx_nomem);
+        return;
+    };
+    let out = reply.put(len as u32);
+    match icmp_out::echo_reply(skb.data(), ip.dst, ident, ttl, out) {
+        Ok(n) if n == len => {
+            drop(skb);
+            if output::send_ip(st, reply, ip.src, None).is_ok() {
+                st.counters.inc(C::icmp_tx_echo_replies);
+            }
+        }
+        _ => st.counters.inc(C::icmp_rx_malformed),
+    }
+}
+
+fn udp_rx(st: &Stack, mut skb: Skb, ip: &Checked, ifindex: i32) {
+    let data = skb.data();
+    let Some(seg) = data.get(ip.header_len..ip.total_len) else {
+        st.counters.inc(C::udp_rx_malformed);
+        return;
+    };
+    let Ok(udp) = UdpPacket::new_checked(seg) else {
+        st.counters.inc(C::udp_rx_malformed);
+        return;
+    };
+    let udp_len = usize::from(udp.len());
+    if udp.checksum() != 0 && !skb.csum_trusted() && !udp.verify_checksum(ip.src, ip.dst) {
+        st.counters.inc(C::udp_rx_bad_csum);
+        return;
+    }
+    let p = Incoming {
+        src: ip.src,
+        src_port: udp.src_port(),
+        dst: ip.dst,
+        dst_port: udp.dst_port(),
+        ifindex,
+    };
+    let sk = {
+        let (socks, _bh) = st.lock_socks();
+        let best = demux::best(
+            socks.iter().enumerate().filter(|(_, e)| !e.raw).map(|(i, e)| {
+                let mut b = e.binding;
+                b.ifindex = e.sk.bound_dev_if();
+                (b, i)
+            }),
+            &p,
+        );
+        best.and_then(|i| socks.get(i)).map(|e| e.sk.clone())
+    };
+    let Some(sk) = sk else {
+        st.counters.inc(C::udp_rx_no_port);
+        if ip.dst != Ipv4Address::BROADCAST {
+            output::icmp_error(st, skb.data(), IcmpError::PortUnreachable, ip.dst);
+        }
+        return;
+    };
+    let src_port = udp.src_port();
+    if skb.trim((ip.header_len + udp_len) as u32).is_err() {
+        st.counters.inc(C::ip_rx_nomem);
+        return;
+    }
+    skb.pull((ip.header_len + UDP_HLEN) as u32);
+    skb.set_source(ip.src.0, src_port);
+    match sk.queue_rcv(skb) {
+        Ok(()) => st.counters.inc(C::udp_rx),
+        Err(_) => st.counters.inc(C::udp_rx_queue_full),
+    }
+}
+
+/// Forwards a datagram not addressed to us, as the seed notes' router does: TTL decremented
+/// (ICMP time exceeded when it runs out), then out through the route's interface.
+fn forward(st: &Stack, mut skb: Skb, ip: &Checked) {
+    if ip.dst.is_multicast() || ip.dst == Ipv4Address::BROADCAST {
+        st.counters.inc(C::ip_rx_not_ours);
+        return;
+    }
+    if decrement_ttl(skb.data_mut()) == ForwardDecision::TtlExceeded {
+        st.counters.inc(C::ip_rx_ttl_exceeded);
+        let our = output::source_for(st, ip.src).unwrap_or(ip.dst);
+        output::icmp_error(st, skb.data(), IcmpError::TtlExceeded, our);
+        return;
+    }
+    if output::send_ip(st, skb, ip.dst, None).is_ok() {
+        st.counters.inc(C::ip_forwarded);
+    }
+}

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! AF_RVNET: a socket family with its own small IPv4 stack.
+//!
+//! Each network namespace has one [`Stack`]: the interfaces attached to it, each with one
+//! IPv4 address, the ARP cache, the FIB and its route cache, the reassembly buffers, the
+//! bound sockets and the counters. Frames reach the stack through a receive handler on each
+//! attached device (`input.rs`); datagrams leave through `output.rs`; sockets are in
+//! `socket.rs`; configuration and `/proc/net/rvnet` are in `ctl.rs`. The protocol decisions
+//! (validation, ARP, routing, reassembly, demultiplexing, ICMP) are netcore's; this glue
+//! moves sk_buffs, takes the locks and counts.
+//!
+//! Locking: `inner` (interfaces, ARP, FIB, route cache, reassembly, IDs) and `socks` (the
+//! socket table) are spinlocks taken with bottom halves off, never both at once, and never
+//! across a transmit: everything that leaves the lock comes out by value first.
+
+mod ctl;
+mod input;
+mod output;
+mod socket;
+
+use crate::net::bh;
+use crate::net::mem::zeroed_vbox;
+use crate::net::netdev::NetDevice;
+use crate::net::skb::Skb;
+use crate::net::sock::{
+    self, DevRef, Family, NetNs, ProcFile, RtnlHeld, SeqFile, SockRef, SockType, Socket,
+};
+use crate::netcore::arp::cache::{ArpCache, ArpConfig};
+use crate::netcore::ipv4::output::IdentGenerator;
+use crate::netcore::ipv4::reasm::Reassembler;
+use crate::netcore::ipv4::route::{nodes_for, Fib, FibState, Node, RouteCache, RouteSlot};
+use crate::netcore::sock::demux::Binding;
+use crate::netcore::wire::Ipv4Address;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::alloc::{flags, KVec, VBox};
+use kernel::new_spinlock;
+use kernel::prelude::*;
+use kernel::sync::{SpinLock, SpinLockGuard};
+
+pub(crate) use socket::SockState;
+
+/// ARP cache entries per namespace.
+const ARP_ENTRIES: usize = 128;
+/// Packets that may wait for one resolution.
+const ARP_QUEUE: usize = 4;
+/// Routes per namespace.
+const MAX_ROUTES: usize = 256;
+/// Route cache sets (two entries each).
+const ROUTE_CACHE_SETS: usize = 64;
+/// Datagrams reassembled at once.
+const REASM_SLOTS: usize = 4;
+/// IP ID buckets.
+const IDENT_BUCKETS: usize = 256;
+/// Interfaces one stack may attach.
+pub(crate) const MAX_IFACES: usize = 16;
+
+type Arp = ArpCache<ARP_ENTRIES, ARP_QUEUE, Skb>;
+type Reasm = Reassembler<REASM_SLOTS, 65535>;
+
+macro_rules! counters {
+    ($($name:ident),* $(,)?) => {
+        /// The stack's counters; `/proc/net/rvnet/stats` prints them by these names.
+        #[allow(non_camel_case_types, dead_code)]
+        #[derive(Clone, Copy)]
+        #[repr(usize)]
+        pub(crate) enum C { $($name),* }
+        const COUNTER_NAMES: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+counters!(
+    rx_frames,
+    rx_passed,
+    arp_rx,
+    arp_rx_malformed,
+    arp_rx_requests,
+    arp_rx_replies,
+    arp_rx_refused,
+    arp_tx_requests,
+    arp_tx_replies,
+    arp_tx_gratuitous,
+    arp_resolve_failed,
+    arp_queue_drops,
+    ip_rx,
+    ip_rx_truncated,
+    ip_rx_bad_version,
+    ip_rx_bad_header_len,
+    ip_rx_bad_total_len,
+    ip_rx_bad_csum,
+    ip_rx_bad_src,
+    ip_rx_not_ours,
+    ip_rx_unknown_proto,
+    ip_rx_nomem,
+    ip_rx_fragments,
+    ip_reasm_ok,
+    ip_reasm_failed,
+    ip_reasm_timeouts,
+    ip_tx,
+    ip_tx_fragments,
+    ip_tx_no_route,
+    ip_tx_errors,
+    ip_forwarded,
+    ip_rx_ttl_exceeded,
+    icmp_rx,
+    icmp_rx_malformed,
+    icmp_rx_echo_requests,
+    icmp_tx_echo_replies,
+    icmp_tx_unreachable,
+    icmp_tx_time_exceeded,
+    udp_rx,
+    udp_rx_malformed,
+    udp_rx_bad_csum,
+    udp_rx_no_port,
+    udp_rx_queue_full,
+    udp_tx,
+    raw_rx,
+    raw_rx_queue_full,
+    raw_tx,
+    route_lookups,
+    route_cache_hits,
+    route_cache_misses,
+    route_cache_hit_rate_permille,
+);
+
+const N_COUNTERS: usize = COUNTER_NAMES.len();
+
+/// Event counters, lock-free.
+pub(crate) struct Counters([AtomicU64; N_COUNTERS]);
+
+impl Counters {
+    fn new() -> Self {
+        Counters([const { AtomicU64::new(0) }; N_COUNTERS])
+    }
+
+    /// Counts one event.
+    pub(crate) fn inc(&self, c: C) {
+        if let Some(a) = self.0.get(c as usize) {
+            a.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts one event by its netcore name (drop reasons name their counter).
+    pub(crate) fn inc_named(&self, name: &str) {
+        if let Some(i) = COUNTER_NAMES.iter().position(|n| *n == name) {
+            if let Some(a) = self.0.get(i) {
+                a.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn get(&self, i: usize) -> u64 {
+        self.0.get(i).map_or(0, |a| a.load(Ordering::Relaxed))
+    }
+}
+
+/// An attached interface.
+pub(crate) struct Iface {
+    /// The device, held.
+    pub(crate) dev: DevRef,
+    /// Its index.
+    pub(crate) ifindex: i32,
+    /// Its address (unspecified until one is added).
+    pub(crate) addr: Ipv4Address,
+    /// The address's prefix length.
+    pub(crate) prefix: u8,
+}
+
+/// The state behind `Stack::inner`.
+pub(crate) struct Inner {
+    /// Attached interfaces.
+    pub(crate) ifaces: KVec<Iface>,
+    /// The ARP cache; packets waiting for resolution are held in it.
+    pub(crate) arp: KBox<Arp>,
+    nodes: KVec<Node>,
+    routes: KVec<RouteSlot>,
+    fib_state: FibState,
+    /// The route cache.
+    pub(crate) rcache: KBox<RouteCache<ROUTE_CACHE_SETS>>,
+    /// Reassembly buffers.
+    pub(crate) reasm: VBox<Reasm>,
+    /// Per-destination IP IDs.
+    pub(crate) ident: IdentGenerator<IDENT_BUCKETS>,
+    /// Forward between attached interfaces.
+    pub(crate) forwarding: bool,
+    /// TTL of datagrams we originate.
+    pub(crate) default_ttl: u8,
+}
+
+impl Inner {
+    /// The FIB, reopened over its arenas; `f`'s changes are kept.
+    pub(crate) fn fib<R>(&mut self, f: impl FnOnce(&mut Fib<'_>) -> R) -> R {
+        let mut fib = Fib::reopen(&mut self.nodes, &mut self.routes, self.fib_state);
+        let r = f(&mut fib);
+        self.fib_state = fib.state();
+        r
+    }
+
+    /// The FIB's generation: it changes with every route change.
+    pub(crate) fn fib_generation(&mut self) -> u64 {
+        self.fib(|f| f.generation())
+    }
+
+    /// The interface with `ifindex`.
+    pub(crate) fn iface(&self, ifindex: i32) -> Option<&Iface> {
+        self.ifaces.iter().find(|i| i.ifindex == ifindex)
+    }
+
+    /// True if `a` is one of our addresses.
+    pub(crate) fn is_local(&self, a: Ipv4Address) -> bool {
+        !a.is_unspecified() && self.ifaces.iter().any(|i| i.addr == a)
+    }
+
+    /// Resolves `dst` through the route cache, counting.
+    pub(crate) fn route(
+        &mut self,
+        counters: &Counters,
+        dst: Ipv4Address,
+    ) -> Option<crate::netcore::ipv4::route::NextHop> {
+        let before = self.rcache.stats().hits;
+        let mut rcache = core::mem::replace(&mut *self.rcache, RouteCache::new());
+        let r = self.fib(|fib| rcache.resolve(fib, dst));
+        *self.rcache = rcache;
+        counters.inc(C::route_lookups);
+        if self.rcache.stats().hits != before {
+            counters.inc(C::route_cache_hits);
+        } else {
+            counters.inc(C::route_cache_misses);
+        }
+        r.ok()
+    }
+}
+
+/// A socket in the namespace's table: its binding, and a reference for the receive path.
+pub(crate) struct SockEntry {
+    /// Local and remote addresses.
+    pub(crate) binding: Binding,
+    /// Raw socket (protocol in `binding.local_port`) or UDP.
+    pub(crate) raw: bool,
+    /// The socket.
+    pub(crate) sk: SockRef,
+}
+
+/// The AF_RVNET stack of one network namespace.
+#[pin_data]
+pub(crate) struct Stack {
+    /// The namespace.
+    pub(crate) netns: NetNs,
+    /// Counters.
+    pub(crate) counters: Counters,
+    /// Interfaces, ARP, routes, reassembly.
+    #[pin]
+    pub(crate) inner: SpinLock<Inner>,
+    /// Bound sockets.
+    #[pin]
+    pub(crate) socks: SpinLock<KVec<SockEntry>>,
+}
+
+impl Stack {
+    /// Locks `inner` with bottom halves off (the receive path takes it in softirq context).
+    pub(crate) fn lock(&self) -> (SpinLockGuard<'_, Inner>, bh::BhDisabled) {
+        let bh = bh::disable();
+        (self.inner.lock(), bh)
+    }
+
+    /// Locks the socket table with bottom halves off.
+    pub(crate) fn lock_socks(&self) -> (SpinLockGuard<'_, KVec<SockEntry>>, bh::BhDisabled) {
+        let bh = bh::disable();
+        (self.socks.lock(), bh)
+    }
+}
+
+fn new_inner() -> Result<Inner> {
+    let mut nodes = KVec::with_capacity(nodes_for(MAX_ROUTES), flags::GFP_KERNEL)?;
+    for _ in 0..nodes_for(MAX_ROUTES) {
+        nodes.push(Node::EMPTY, flags::GFP_KERNEL)?;
+    }
+    let mut routes = KVec::with_capacity(MAX_ROUTES, flags::GFP_KERNEL)?;
+    for _ in 0..MAX_ROUTES {
+        routes.push(RouteSlot::EMPTY, flags::GFP_KERNEL)?;
+    }
+    let fib_state = Fib::new(&mut nodes, &mut routes).state();
+    Ok(Inner {
+        ifaces: KVec::new(),
+        arp: KBox::new(Arp::new(ArpConfig::default()), flags::GFP_KERNEL)?,
+        nodes,
+        routes,
+        fib_state,
+        rcache: KBox::new(RouteCache::new(), flags::GFP_KERNEL)?,
+        reasm: zeroed_vbox::<Reasm>()?,
+        ident: IdentGenerator::new(sock::random_u32()),
+        forwarding: false,
+        default_ttl: 64,
+    })
+}
+
+/// The AF_RVNET family.
+pub(crate) struct AfRvnet;
+
+impl Family for AfRvnet {
+    type Net = Stack;
+    type Sock = SockState;
+
+    fn net_new(netns: NetNs) -> Result<Pin<KBox<Stack>>> {
+        let inner = new_inner()?;
+        KBox::pin_init(
+            try_pin_init!(Stack {
+                netns,
+                counters: Counters::new(),
+                inner <- new_spinlock!(inner, "rvnet_stack"),
+                socks <- new_spinlock!(KVec::new(), "rvnet_socks"),
+            }),
+            flags::GFP_KERNEL,
+        )
+    }
+
+    fn net_detach_all(net: &Stack, rtnl: &RtnlHeld<'_>) {
+        ctl::detach_all(net, rtnl);
+    }
+
+    fn net_tick(net: &Stack) -> u64 {
+        output::tick(net)
+    }
+
+    fn proc_show(net: &Stack, file: ProcFile, out: &mut SeqFile) {
+        let _ = ctl::proc_show(net, file, out);
+    }
+
+    fn netdev_unregister(net: &Stack, dev: &NetDevice, rtnl: &RtnlHeld<'_>) {
+        ctl::detach_dev(net, dev.ifindex(), rtnl);
+    }
+
+    fn rx(net: &Stack, skb: Skb) -> Result<(), Skb> {
+        input::rx(net, skb)
+    }
+
+    fn sock_new(
+        net: &Stack,
+        kind: SockType,
+        protocol: i32,
+        may_raw: bool,
+    ) -> Result<Pin<KBox<SockState>>> {
+        socket::new(net, kind, protocol, may_raw)
+    }
+
+    fn init(sock: &Socket<'_, Self>) {
+        socket::init(sock)
+    }
+
+    fn release(sock: &Socket<'_, Self>) {
+        socket::release(sock)
+    }
+
+    fn bind(sock: &Socket<'_, Self>, addr: &[u8]) -> Result {
+        socket::bind(sock, addr)
+    }
+
+    fn connect(sock: &Socket<'_, Self>, addr: &[u8]) -> Result {
+        socket::connect(sock, addr)
+    }
+
+    fn getname(sock: &Socket<'_, Self>, peer: bool, out: &mut [u8; 16]) -> Result<usize> {
+        socket::getname(sock, peer, out)
+    }
+
+    fn sendmsg(sock: &Socket<'_, Self>, msg: &mut sock::Msg<'_>, len: usize) -> Result<usize> {
+        socket::sendmsg(sock, msg, len)
+    }
+
+    fn setsockopt(sock: &Socket<'_, Self>, level: i32, name: i32, val: &sock::OptVal) -> Result {
+        socket::setsockopt(sock, level, name, val)
+    }
+
+    fn getsockopt(sock: &Socket<'_, Self>, level: i32, name: i32, buf: &mut [u8]) -> Result<usize> {
+        socket::getsockopt(sock, level, name, buf)
+    }
+}
+
+/// A netcore errno (positive) as a kernel error.
+pub(crate) fn errno(e: i32) -> Error {
+    Error::from_errno(-e)
+}
+
+/// The family registration type the module holds.
+pub(crate) type Registration = sock::FamilyRegistration<AfRvnet>;

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The transmit path: routing, ARP resolution and the hand-off to the device, as
+//! `ip_route_output`, `ip_finish_output2`, `neigh_output` and `arp_send` do it; and the
+//! timers (ARP retries and ageing, reassembly timeouts).
+//!
+//! A datagram leaves as a whole IPv4 packet in an skb. [`send_ip`] finds the next hop (the
+//! route cache first), then asks the ARP cache for its MAC address: known, the frame goes to
+//! the device now; unknown, the frame waits in the cache (bounded) while a request goes out,
+//! and leaves when the reply comes (`input.rs`), or is freed after the last retry and its
+//! socket told EHOSTUNREACH.
+
+use super::{errno, Stack, C};
+use crate::net::netdev::NetDevice;
+use crate::net::skb::Skb;
+use crate::net::sock::{now_ms, DevRef};
+use crate::netcore::arp::cache::{Resolve, TimerEvent, Unresolved};
+use crate::netcore::ipv4::icmp_out::{self, IcmpError};
+use crate::netcore::ipv4::route::NextHop;
+use crate::netcore::wire::arp::{ArpOperation, ArpRepr};
+use crate::netcore::wire::{EthernetAddress, Ipv4Address};
+use kernel::prelude::*;
+
+use super::input::{ETH_P_ARP, ETH_P_IP};
+
+/// Headroom reserved in frames the stack builds (Ethernet header, aligned).
+pub(crate) const HEADROOM: u32 = 32;
+const EHOSTUNREACH: i32 = 113;
+const ARP_LEN: u32 = 28;
+
+/// Hands a frame to `dev` for `mac`.
+pub(crate) fn xmit(st: &Stack, skb: Skb, dev: &NetDevice, mac: [u8; 6]) {
+    match skb.xmit(dev, mac, ETH_P_IP) {
+        Ok(()) => st.counters.inc(C::ip_tx),
+        Err(_) => st.counters.inc(C::ip_tx_errors),
+    }
+}
+
+/// Packets whose resolution failed or was evicted: their senders learn EHOSTUNREACH.
+pub(crate) fn unresolved<const Q: usize>(st: &Stack, u: Unresolved<Q, Skb>) {
+    for skb in u.packets {
+        st.counters.inc(C::arp_resolve_failed);
+        skb.report_error(EHOSTUNREACH);
+    }
+}
+
+/// Sends an ARP message on `dev` to `dst_mac`.
+pub(crate) fn send_arp(st: &Stack, dev: &NetDevice, repr: &ArpRepr, dst_mac: [u8; 6]) {
+    let Ok(mut skb) = Skb::alloc_tx(ARP_LEN, HEADROOM) else {
+        st.counters.inc(C::ip_tx_errors);
+        return;
+    };
+    if repr.emit(skb.put(ARP_LEN)).is_err() {
+        return;
+    }
+    if skb.xmit(dev, dst_mac, ETH_P_ARP).is_err() {
+        st.counters.inc(C::ip_tx_errors);
+    }
+}
+
+/// Broadcasts a request for `target` from `dev`, whose address is `ours`.
+pub(crate) fn send_request(st: &Stack, dev: &NetDevice, ours: Ipv4Address, target: Ipv4Address) {
+    let req = ArpRepr {
+        operation: ArpOperation::Request,
+        source_hardware_addr: EthernetAddress(dev.mac()),
+        source_protocol_addr: ours,
+        target_hardware_addr: EthernetAddress::ZERO,
+        target_protocol_addr: target,
+    };
+    send_arp(st, dev, &req, EthernetAddress::BROADCAST.0);
+}
+
+/// Announces `addr` on `dev` (a gratuitous ARP request, RFC 5227's announcement).
+pub(crate) fn gratuitous(st: &Stack, dev: &NetDevice, addr: Ipv4Address) {
+    send_request(st, dev, addr, addr);
+    st.counters.inc(C::arp_tx_gratuitous);
+}
+
+/// Our address on the interface that routes to `dst` (the source of what we send there).
+pub(crate) fn source_for(st: &Stack, dst: Ipv4Address) -> Option<Ipv4Address> {
+    let (mut g, _bh) = st.lock();
+    let nh = g.route(&st.counters, dst)?;
+    g.iface(nh.ifindex).map(|i| i.addr).filter(|a| !a.is_unspecified())
+}
+
+/// Sends a whole IPv4 packet (data at its header) to `dst` by `nh`, or by a route lookup.
+pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop>) -> Result {
+    let now = now_ms();
+    let (mut g, bh) = st.lock();
+    let nh = match nh.or_else(|| g.route(&st.counters, dst)) {
+        Some(nh) => nh,
+        None => {
+            drop((g, bh));
+            st.counters.inc(C::ip_tx_no_route);
+            return Err(errno(101));
+        }
+    };
+    if nh.local {
+        drop((g, bh));
+        super::input::deliver(st, skb, 0);
+        return Ok(());
+    }
+    let Some(iface) = g.iface(nh.ifindex) else {
+        drop((g, bh));
+        st.counters.inc(C::ip_tx_no_route);
+        return Err(errno(101));
+    };
+    let dev = iface.dev.clone();
+    let ours = iface.addr;
+    let neighbour = nh.neighbor(dst);
+    if dst == Ipv4Address::BROADCAST || super::input::is_subnet_broadcast(iface, dst) {
+        drop((g, bh));
+        xmit(st, skb, &dev, EthernetAddress::BROADCAST.0);
+        return Ok(());
+    }
+    let r = g.arp.resolve_or_queue(neighbour, skb, now);
+    drop((g, bh));
+    match r {
+        Resolve::Send(mac, skb) => xmit(st, skb, &dev, mac.0),
+        Resolve::Request { evicted, dropped } => {
+            if let Some(e) = evicted {
+                unresolved(st, e);
+            }
+            if dropped.is_some() {
+                st.counters.inc(C::arp_queue_drops);
+            }
+            send_request(st, &dev, ours, neighbour);
+            st.counters.inc(C::arp_tx_requests);
+        }
+        Resolve::Queued { dropped } => {
+            if dropped.is_some() {
+                st.counters.inc(C::arp_queue_drops);
+            }
+        }
+        Resolve::Refused { packet, .. } => {
+            drop(packet);
+            st.counters.inc(C::arp_queue_drops);
+            return Err(errno(113));
+        }
+    }
+    Ok(())
+}
+
+
+
+/// Sends the ICMP error `kind` about `offending` (a whole IP packet we received) from
+/// `our_addr`, if RFC 1122 allows one.
+pub(crate) fn icmp_error(st: &Stack, offending: &[u8], kind: IcmpError, our_addr: Ipv4Address) {
+    if !icmp_out::error_allowed(offending) {
+        return;
+    }
+    let Some(src) = offending.get(12..16).and_then(Ipv4Address::from_bytes) else {
+        return;
+    };
+    let (ident, ttl) = {
+        let (mut g, _bh) = st.lock();
+        let ttl = g.default_ttl;
+        (g.ident.next(our_addr, src, crate::netcore::wire::ipv4::Protocol::Icmp), ttl)
+    };
+    let len = icmp_out::MAX_ERROR_LEN as u32;
+    let Ok(mut skb) = Skb::alloc_tx(len, HEADROOM) else {
+        return;
+    };
+    let out = skb.put(len);
+    let Ok(n) = icmp_out::error_message(kind, offending, our_addr, ident, ttl, out) else {
+        return;
+    };
+    if skb.trim(n as u32).is_err() {
+        return;
+    }
+    if send_ip(st, skb, src, None).is_ok() {
+        match kind {
+            IcmpError::TtlExceeded | IcmpError::ReasmTimeExceeded => {
+                st.counters.inc(C::icmp_tx_time_exceeded)
+            }
+            _ => st.counters.inc(C::icmp_tx_unreachable),
+        }
+    }
+}
+
+/// Runs the timers: ARP retries, failures and ageing; reassembly timeouts. Returns the
+/// milliseconds until the next run.
+pub(crate) fn tick(st: &Stack) -> u64 {
+    let now = now_ms();
+    let mut retries: [Option<(Ipv4Address, Ipv4Address, DevRef)>; 8] = Default::default();
+    let mut n = 0;
+    let next = {
+        let (mut g, _bh) = st.lock();
+        let inner = &mut *g;
+        let mut failed = 0u64;
+        // Events are taken one at a time so that requests can be sent after the lock.
+        while n < retries.len() {
+            let Some(ev) = inner.arp.poll_timers(now) else {
+                break;
+            };
+            match ev {
+                TimerEvent::Retry(ip) => {
+                    let nh = inner.route(&st.counters, ip);
+                    if let Some(iface) = nh.and_then(|nh| inner.iface(nh.ifindex)) {
+                        retries[n] = Some((iface.addr, ip, iface.dev.clone()));
+                        n += 1;
+                    }
+                }
+                TimerEvent::Failed(u) => {
+                    for skb in u.packets {
+                        failed += 1;
+                        skb.report_error(EHOSTUNREACH);
+                    }
+                }
+                TimerEvent::AgedOut(_) => {}
+            }
+        }
+        for _ in 0..failed {
+            st.counters.inc(C::arp_resolve_failed);
+        }
+        let expired = inner.reasm.expire(now);
+        for _ in 0..expired {
+            st.counters.inc(C::ip_reasm_timeouts);
+        }
+        inner.arp.next_timer_in(now).unwrap_or(1000)
+    };
+    for (ours, ip, dev) in retries.iter().flatten() {
+        send_request(st, dev, *ours, *ip);
+        st.counters.inc(C::arp_tx_requests);
+    }
+    if n == retries.len() {
+        10
+    } else {
+        next.clamp(10, 1000)
+    }
+}
