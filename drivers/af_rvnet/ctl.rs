@@ -113,7 +113,7 @@ pub(crate) fn set(sock: &Socket<'_, AfRvnet>, name: i32, val: &OptVal) -> Result
             if name == RVNET_ROUTE_ADD {
                 route_add(st, dst, len, gw, ifindex)
             } else {
-                let (mut g, _bh) = st.lock();
+                let mut g = st.lock();
                 g.fib(|f| f.delete(dst, len)).map(|_| ()).map_err(fib_errno)
             }
         }
@@ -128,7 +128,7 @@ pub(crate) fn set(sock: &Socket<'_, AfRvnet>, name: i32, val: &OptVal) -> Result
                 neigh_add(st, addr, EthernetAddress(mac))
             } else {
                 let u = {
-                    let (mut g, _bh) = st.lock();
+                    let mut g = st.lock();
                     g.arp.remove(addr).ok_or(errno(ENOENT))?
                 };
                 output::unresolved(st, u);
@@ -143,7 +143,7 @@ pub(crate) fn set(sock: &Socket<'_, AfRvnet>, name: i32, val: &OptVal) -> Result
             if len > 32 || prefix.to_u32() & !mask(len) != 0 {
                 return Err(EINVAL);
             }
-            let (mut g, _bh) = st.lock();
+            let mut g = st.lock();
             if name == RVNET_PROXY_ADD {
                 if g.arp.proxy().iter().any(|p| p == (prefix, len)) {
                     return Err(errno(EEXIST));
@@ -168,7 +168,7 @@ pub(crate) fn set(sock: &Socket<'_, AfRvnet>, name: i32, val: &OptVal) -> Result
             set_param(st, param, u64::from_ne_bytes(v))
         }
         RVNET_NEIGH_FLUSH => {
-            let (mut g, _bh) = st.lock();
+            let mut g = st.lock();
             g.arp.flush(false, |u| output::unresolved(st, u));
             Ok(())
         }
@@ -183,7 +183,7 @@ pub(crate) fn get(sock: &Socket<'_, AfRvnet>, name: i32, buf: &mut [u8]) -> Resu
         RVNET_NEIGH_REVERSE => {
             let b = buf.get_mut(..16).ok_or(EINVAL)?;
             let mac = EthernetAddress::from_bytes(&b[8..14]).ok_or(EINVAL)?;
-            let (mut g, _bh) = st.lock();
+            let mut g = st.lock();
             let addr = g.arp.reverse(mac).ok_or(errno(ENOENT))?;
             let ifindex = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
             b[0..4].copy_from_slice(&addr.0);
@@ -202,7 +202,7 @@ pub(crate) fn get(sock: &Socket<'_, AfRvnet>, name: i32, buf: &mut [u8]) -> Resu
 }
 
 fn set_param(st: &Stack, param: u32, v: u64) -> Result {
-    let (mut g, _bh) = st.lock();
+    let mut g = st.lock();
     let mut cfg: ArpConfig = g.arp.config();
     match param {
         1 if v > 0 => cfg.ageing_ms = v,
@@ -219,7 +219,7 @@ fn set_param(st: &Stack, param: u32, v: u64) -> Result {
 }
 
 fn get_param(st: &Stack, param: u32) -> Result<u64> {
-    let (g, _bh) = st.lock();
+    let g = st.lock();
     let cfg = g.arp.config();
     Ok(match param {
         1 => cfg.ageing_ms,
@@ -242,7 +242,7 @@ fn fib_errno(e: FibError) -> Error {
 }
 
 fn attached(st: &Stack, ifindex: i32) -> bool {
-    let (g, _bh) = st.lock();
+    let g = st.lock();
     g.iface(ifindex).is_some()
 }
 
@@ -253,7 +253,7 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
         return Err(errno(95));
     }
     {
-        let (g, _bh) = st.lock();
+        let g = st.lock();
         if g.ifaces.len() >= MAX_IFACES {
             return Err(errno(ENOSPC));
         }
@@ -265,9 +265,9 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
         prefix: 0,
         dev,
     };
-    let (mut g, bh) = st.lock();
+    let mut g = st.lock();
     if let Err(e) = g.ifaces.push(iface, flags::GFP_ATOMIC) {
-        drop((g, bh));
+        drop(g);
         if let Some(d) = st.netns.device(ifindex) {
             rtnl.detach_rx(&d);
         }
@@ -280,7 +280,7 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
 /// the receive handler off (RTNL held by the caller).
 fn detach(st: &Stack, ifindex: i32, detach_rx: impl FnOnce(&crate::net::netdev::NetDevice)) -> Result {
     let iface = {
-        let (mut g, _bh) = st.lock();
+        let mut g = st.lock();
         let i = g.ifaces.iter().position(|i| i.ifindex == ifindex).ok_or(ENODEV)?;
         let iface = g.ifaces.remove(i).map_err(|_| ENODEV)?;
         g.fib(|f| {
@@ -304,13 +304,13 @@ pub(crate) fn detach_dev(st: &Stack, ifindex: i32, rtnl: &RtnlHeld<'_>) {
 pub(crate) fn detach_all(st: &Stack, rtnl: &RtnlHeld<'_>) {
     loop {
         let next = {
-            let (g, _bh) = st.lock();
+            let g = st.lock();
             g.ifaces.first().map(|i| i.ifindex)
         };
         let Some(ifindex) = next else { break };
         let _ = detach(st, ifindex, |d| rtnl.detach_rx(d));
     }
-    let (mut g, _bh) = st.lock();
+    let mut g = st.lock();
     g.arp.flush(true, |u| output::unresolved(st, u));
 }
 
@@ -322,7 +322,7 @@ fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
         }
     }
     let dev = {
-        let (mut g, _bh) = st.lock();
+        let mut g = st.lock();
         if g.is_local(addr) {
             return Err(errno(EEXIST));
         }
@@ -358,7 +358,7 @@ fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
 }
 
 fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
-    let (mut g, _bh) = st.lock();
+    let mut g = st.lock();
     let iface = g.ifaces.iter_mut().find(|i| i.ifindex == ifindex).ok_or(ENODEV)?;
     if iface.addr != addr || iface.prefix != len {
         return Err(errno(99)); // EADDRNOTAVAIL, as ip addr del
@@ -376,7 +376,7 @@ fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
 }
 
 fn route_add(st: &Stack, dst: Ipv4Address, len: u8, gw: Ipv4Address, ifindex: i32) -> Result {
-    let (mut g, _bh) = st.lock();
+    let mut g = st.lock();
     let kind = if gw.is_unspecified() {
         if g.iface(ifindex).is_none() {
             return Err(ENODEV);
@@ -408,7 +408,7 @@ fn route_add(st: &Stack, dst: Ipv4Address, len: u8, gw: Ipv4Address, ifindex: i3
 
 fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
     let now = now_ms();
-    let (mut g, bh) = st.lock();
+    let mut g = st.lock();
     if g.arp.entry(addr, now).is_some_and(|e| e.state == State::Static) {
         return Err(errno(EEXIST));
     }
@@ -417,7 +417,7 @@ fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
         _ => EINVAL,
     })?;
     let dev = g.route(&st.counters, addr).and_then(|nh| g.iface(nh.ifindex)).map(|i| i.dev.clone());
-    drop((g, bh));
+    drop(g);
     if let Some(ready) = released.ready {
         match dev {
             Some(dev) => ready.drain(|m, skb| output::xmit(st, skb, &dev, m.0)),
@@ -443,7 +443,7 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqFile) -> core::
     match file {
         ProcFile::Dev => {
             writeln!(out, "Device     Ifindex  Address            MAC")?;
-            let (g, _bh) = st.lock();
+            let g = st.lock();
             for i in g.ifaces.iter() {
                 let name = core::str::from_utf8(i.dev.name()).unwrap_or("?");
                 let a = alloc_fmt_prefix(i.addr, i.prefix);
@@ -463,7 +463,7 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqFile) -> core::
                 "IP address       HW type     Flags       HW address            Mask     Device     State"
             )?;
             let now = now_ms();
-            let (mut g, _bh) = st.lock();
+            let mut g = st.lock();
             let Inner {
                 arp,
                 nodes,
@@ -493,7 +493,7 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqFile) -> core::
         }
         ProcFile::Route => {
             writeln!(out, "Destination        Gateway          Device     Kind")?;
-            let (mut g, _bh) = st.lock();
+            let mut g = st.lock();
             let Inner {
                 nodes,
                 routes,
@@ -526,7 +526,7 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqFile) -> core::
                 out,
                 "Type  Proto Local                 Remote                Dev        RxQueue  RxBuf    Drops"
             )?;
-            let (socks, _bh) = st.lock_socks();
+            let socks = st.lock_socks();
             for e in socks.iter() {
                 super::socket::proc_line(e, out)?;
             }

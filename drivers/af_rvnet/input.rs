@@ -79,7 +79,7 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
         _ => st.counters.inc(C::arp_rx_replies),
     }
     let now = now_ms();
-    let (mut g, _bh) = st.lock();
+    let mut g = st.lock();
     let inner = &mut *g;
     let Some(iface) = inner.iface(ifindex) else {
         drop(g);
@@ -150,7 +150,7 @@ fn ip_rx(st: &Stack, mut skb: Skb) {
         return;
     }
     let (local, forwarding) = {
-        let (g, _bh) = st.lock();
+        let g = st.lock();
         (g.is_local(ip.dst) || is_broadcast(&g, ifindex, ip.dst), g.forwarding)
     };
     if !local {
@@ -184,7 +184,7 @@ fn reassemble(st: &Stack, skb: &Skb, ip: &Checked) -> Option<Skb> {
         ident: ip.ident,
     };
     let now = now_ms();
-    let (mut g, _bh) = st.lock();
+    let mut g = st.lock();
     let done = match g.reasm.add(key, ip.frag_offset, ip.more_frags, payload, now) {
         Ok(Some(done)) => done,
         Ok(None) => return None,
@@ -257,7 +257,7 @@ fn deliver_raw(st: &Stack, skb: &Skb, ip: &Checked, ifindex: i32) -> bool {
         let mut n = 0;
         let mut next = start;
         {
-            let (socks, _bh) = st.lock_socks();
+            let socks = st.lock_socks();
             for (i, e) in socks.iter().enumerate().skip(start) {
                 next = i + 1;
                 if !e.raw || e.binding.local_port != u16::from(proto) {
@@ -310,7 +310,7 @@ fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked) {
     st.counters.inc(C::icmp_rx_echo_requests);
     let len = ip.total_len.max(20);
     let (ident, ttl) = {
-        let (mut g, _bh) = st.lock();
+        let mut g = st.lock();
         let ttl = g.default_ttl;
         (g.ident.next(ip.dst, ip.src, Protocol::Icmp), ttl)
     };
@@ -353,7 +353,7 @@ fn udp_rx(st: &Stack, mut skb: Skb, ip: &Checked, ifindex: i32) {
         ifindex,
     };
     let sk = {
-        let (socks, _bh) = st.lock_socks();
+        let socks = st.lock_socks();
         let best = demux::best(
             socks.iter().enumerate().filter(|(_, e)| !e.raw).map(|(i, e)| {
                 let mut b = e.binding;

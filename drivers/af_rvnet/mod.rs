@@ -256,17 +256,44 @@ pub(crate) struct Stack {
     pub(crate) socks: SpinLock<KVec<SockEntry>>,
 }
 
+/// A lock held with bottom halves off. The guard is a field before the bottom-half guard,
+/// so the lock is released before softirqs may run again (a `(guard, bh)` pair bound with
+/// `let` would drop in the wrong order).
+pub(crate) struct Locked<'a, T> {
+    guard: SpinLockGuard<'a, T>,
+    _bh: bh::BhDisabled,
+}
+
+impl<T> core::ops::Deref for Locked<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T: Unpin> core::ops::DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
 impl Stack {
     /// Locks `inner` with bottom halves off (the receive path takes it in softirq context).
-    pub(crate) fn lock(&self) -> (SpinLockGuard<'_, Inner>, bh::BhDisabled) {
+    pub(crate) fn lock(&self) -> Locked<'_, Inner> {
         let bh = bh::disable();
-        (self.inner.lock(), bh)
+        Locked {
+            guard: self.inner.lock(),
+            _bh: bh,
+        }
     }
 
     /// Locks the socket table with bottom halves off.
-    pub(crate) fn lock_socks(&self) -> (SpinLockGuard<'_, KVec<SockEntry>>, bh::BhDisabled) {
+    pub(crate) fn lock_socks(&self) -> Locked<'_, KVec<SockEntry>> {
         let bh = bh::disable();
-        (self.socks.lock(), bh)
+        Locked {
+            guard: self.socks.lock(),
+            _bh: bh,
+        }
     }
 }
 

@@ -78,7 +78,7 @@ pub(crate) fn gratuitous(st: &Stack, dev: &NetDevice, addr: Ipv4Address) {
 
 /// Our address on the interface that routes to `dst` (the source of what we send there).
 pub(crate) fn source_for(st: &Stack, dst: Ipv4Address) -> Option<Ipv4Address> {
-    let (mut g, _bh) = st.lock();
+    let mut g = st.lock();
     let nh = g.route(&st.counters, dst)?;
     g.iface(nh.ifindex).map(|i| i.addr).filter(|a| !a.is_unspecified())
 }
@@ -86,22 +86,22 @@ pub(crate) fn source_for(st: &Stack, dst: Ipv4Address) -> Option<Ipv4Address> {
 /// Sends a whole IPv4 packet (data at its header) to `dst` by `nh`, or by a route lookup.
 pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop>) -> Result {
     let now = now_ms();
-    let (mut g, bh) = st.lock();
+    let mut g = st.lock();
     let nh = match nh.or_else(|| g.route(&st.counters, dst)) {
         Some(nh) => nh,
         None => {
-            drop((g, bh));
+            drop(g);
             st.counters.inc(C::ip_tx_no_route);
             return Err(errno(101));
         }
     };
     if nh.local {
-        drop((g, bh));
+        drop(g);
         super::input::deliver(st, skb, 0);
         return Ok(());
     }
     let Some(iface) = g.iface(nh.ifindex) else {
-        drop((g, bh));
+        drop(g);
         st.counters.inc(C::ip_tx_no_route);
         return Err(errno(101));
     };
@@ -109,12 +109,12 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
     let ours = iface.addr;
     let neighbour = nh.neighbor(dst);
     if dst == Ipv4Address::BROADCAST || super::input::is_subnet_broadcast(iface, dst) {
-        drop((g, bh));
+        drop(g);
         xmit(st, skb, &dev, EthernetAddress::BROADCAST.0);
         return Ok(());
     }
     let r = g.arp.resolve_or_queue(neighbour, skb, now);
-    drop((g, bh));
+    drop(g);
     match r {
         Resolve::Send(mac, skb) => xmit(st, skb, &dev, mac.0),
         Resolve::Request { evicted, dropped } => {
@@ -153,7 +153,7 @@ pub(crate) fn icmp_error(st: &Stack, offending: &[u8], kind: IcmpError, our_addr
         return;
     };
     let (ident, ttl) = {
-        let (mut g, _bh) = st.lock();
+        let mut g = st.lock();
         let ttl = g.default_ttl;
         (g.ident.next(our_addr, src, crate::netcore::wire::ipv4::Protocol::Icmp), ttl)
     };
@@ -185,7 +185,7 @@ pub(crate) fn tick(st: &Stack) -> u64 {
     let mut retries: [Option<(Ipv4Address, Ipv4Address, DevRef)>; 8] = Default::default();
     let mut n = 0;
     let next = {
-        let (mut g, _bh) = st.lock();
+        let mut g = st.lock();
         let inner = &mut *g;
         let mut failed = 0u64;
         // Events are taken one at a time so that requests can be sent after the lock.

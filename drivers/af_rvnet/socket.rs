@@ -116,20 +116,20 @@ pub(crate) fn init(sock: &Socket<'_, super::AfRvnet>) {
         raw: true,
         sk: sock.to_ref(),
     };
-    let (mut socks, _bh) = sock.net.lock_socks();
+    let mut socks = sock.net.lock_socks();
     // On allocation failure the socket simply receives nothing; sends still work.
     let _ = socks.push(entry, flags::GFP_ATOMIC);
 }
 
 /// Forgets the socket.
 pub(crate) fn release(sock: &Socket<'_, super::AfRvnet>) {
-    let (mut socks, _bh) = sock.net.lock_socks();
+    let mut socks = sock.net.lock_socks();
     socks.retain(|e| !e.sk.is(sock));
 }
 
 /// Updates the socket's entry in the table.
 fn set_binding(sock: &Socket<'_, super::AfRvnet>, f: impl FnOnce(&mut Binding)) {
-    let (mut socks, _bh) = sock.net.lock_socks();
+    let mut socks = sock.net.lock_socks();
     if let Some(e) = socks.iter_mut().find(|e| e.sk.is(sock)) {
         f(&mut e.binding);
     }
@@ -143,7 +143,7 @@ fn claim_port(sock: &Socket<'_, super::AfRvnet>, addr: Ipv4Address, port: u16) -
         ifindex: sock.bound_dev_if(),
         ..Binding::default()
     };
-    let (mut socks, _bh) = sock.net.lock_socks();
+    let mut socks = sock.net.lock_socks();
     let in_use = |p: u16, socks: &KVec<SockEntry>| {
         let b = Binding { local_port: p, ..new };
         socks.iter().any(|e| !e.raw && demux::conflicts(&e.binding, &b))
@@ -172,7 +172,7 @@ fn local_ok(st: &Stack, a: Ipv4Address) -> bool {
     if a.is_unspecified() || a == Ipv4Address::BROADCAST || a.is_multicast() {
         return true;
     }
-    let (g, _bh) = st.lock();
+    let g = st.lock();
     g.is_local(a)
 }
 
@@ -216,7 +216,7 @@ fn autobind(sock: &Socket<'_, super::AfRvnet>) -> Result {
 
 /// The next hop for `dst`, and our address on its interface.
 fn route(st: &Stack, dst: Ipv4Address) -> Result<(NextHop, Ipv4Address, u64)> {
-    let (mut g, _bh) = st.lock();
+    let mut g = st.lock();
     let nh = g.route(&st.counters, dst).ok_or_else(|| {
         st.counters.inc(C::ip_tx_no_route);
         errno(101)
@@ -321,7 +321,7 @@ fn flow(sock: &Socket<'_, super::AfRvnet>, dst: Ipv4Address, cached: Option<(Nex
         let s = sock.state.addrs.lock();
         (s.local.addr, s.ttl, s.dont_frag)
     };
-    let (mut g, _bh) = st.lock();
+    let mut g = st.lock();
     let generation = g.fib_generation();
     let nh = match cached {
         Some((nh, gen)) if gen == generation => {
@@ -534,7 +534,7 @@ pub(crate) fn getsockopt(sock: &Socket<'_, super::AfRvnet>, level: i32, name: i3
         match name {
             IP_TTL => {
                 if s.ttl == 0 {
-                    let (g, _bh) = sock.net.lock();
+                    let g = sock.net.lock();
                     i32::from(g.default_ttl)
                 } else {
                     i32::from(s.ttl)

@@ -7,6 +7,7 @@
  * in Rust, through the callbacks of struct rvnet_family_ops that rust/net/sock.rs fills.
  */
 #include <linux/capability.h>
+#include <linux/if_arp.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/module.h>

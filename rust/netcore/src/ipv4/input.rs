@@ -11,8 +11,8 @@
 //! 3. IHL at least 5 ([`InputDrop::BadHeaderLen`]);
 //! 4. the whole header, options included, present ([`InputDrop::Truncated`]);
 //! 5. the header checksum ([`InputDrop::BadChecksum`]);
-//! 6. total length at least the header length and at most the bytes present
-//!    ([`InputDrop::BadTotalLen`]);
+//! 6. total length at most the bytes present ([`InputDrop::Truncated`], Linux's
+//!    IpInTruncatedPkts) and at least the header length ([`InputDrop::BadTotalLen`]);
 //! 7. a source that can be a single host ([`InputDrop::BadSource`]): not multicast
 //!    (224/4), not the limited broadcast 255.255.255.255, not loopback (127/8, which never
 //!    arrives on a real interface), and not in 0/8 unless the packet goes to the limited
@@ -137,7 +137,12 @@ pub fn check(packet: &[u8]) -> Result<Checked, InputDrop> {
         return Err(InputDrop::BadChecksum);
     }
     let total_len = usize::from(p.total_len());
-    if total_len < header_len || total_len > packet.len() {
+    // As ip_rcv_core: a datagram longer than the frame is truncated (IpInTruncatedPkts);
+    // one shorter than its own header is a header error.
+    if total_len > packet.len() {
+        return Err(InputDrop::Truncated);
+    }
+    if total_len < header_len {
         return Err(InputDrop::BadTotalLen);
     }
     let (src, dst) = (p.src_addr(), p.dst_addr());
@@ -271,7 +276,7 @@ mod tests {
         }
         // Header present but total length past the end.
         for len in 20..84 {
-            assert_eq!(check(&b[..len]), Err(InputDrop::BadTotalLen), "len {len}");
+            assert_eq!(check(&b[..len]), Err(InputDrop::Truncated), "len {len}");
         }
     }
 
@@ -300,11 +305,17 @@ mod tests {
 
     #[test]
     fn bad_total_len() {
-        for total in [0u16, 1, 19, 85, 1000, 65535] {
+        for total in [0u16, 1, 19] {
             let mut b = ping();
             b[2..4].copy_from_slice(&total.to_be_bytes());
             Ipv4Packet::new_unchecked(&mut b[..]).fill_checksum();
             assert_eq!(check(&b), Err(InputDrop::BadTotalLen), "total {total}");
+        }
+        for total in [85u16, 1000, 65535] {
+            let mut b = ping();
+            b[2..4].copy_from_slice(&total.to_be_bytes());
+            Ipv4Packet::new_unchecked(&mut b[..]).fill_checksum();
+            assert_eq!(check(&b), Err(InputDrop::Truncated), "total {total}");
         }
         // Exactly a header is fine.
         let mut b = ping();
