@@ -278,10 +278,18 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
 
 /// Removes `ifindex` from the stack with its address and routes; `detach_rx` then takes
 /// the receive handler off (RTNL held by the caller).
-fn detach(st: &Stack, ifindex: i32, detach_rx: impl FnOnce(&crate::net::netdev::NetDevice)) -> Result {
+fn detach(
+    st: &Stack,
+    ifindex: i32,
+    detach_rx: impl FnOnce(&crate::net::netdev::NetDevice),
+) -> Result {
     let iface = {
         let mut g = st.lock();
-        let i = g.ifaces.iter().position(|i| i.ifindex == ifindex).ok_or(ENODEV)?;
+        let i = g
+            .ifaces
+            .iter()
+            .position(|i| i.ifindex == ifindex)
+            .ok_or(ENODEV)?;
         let iface = g.ifaces.remove(i).map_err(|_| ENODEV)?;
         g.fib(|f| {
             if !iface.addr.is_unspecified() {
@@ -326,7 +334,11 @@ fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
         if g.is_local(addr) {
             return Err(errno(EEXIST));
         }
-        let iface = g.ifaces.iter_mut().find(|i| i.ifindex == ifindex).ok_or(ENODEV)?;
+        let iface = g
+            .ifaces
+            .iter_mut()
+            .find(|i| i.ifindex == ifindex)
+            .ok_or(ENODEV)?;
         if !iface.addr.is_unspecified() {
             return Err(errno(EEXIST));
         }
@@ -359,7 +371,11 @@ fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
 
 fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
     let mut g = st.lock();
-    let iface = g.ifaces.iter_mut().find(|i| i.ifindex == ifindex).ok_or(ENODEV)?;
+    let iface = g
+        .ifaces
+        .iter_mut()
+        .find(|i| i.ifindex == ifindex)
+        .ok_or(ENODEV)?;
     if iface.addr != addr || iface.prefix != len {
         return Err(errno(99)); // EADDRNOTAVAIL, as ip addr del
     }
@@ -401,22 +417,32 @@ fn route_add(st: &Stack, dst: Ipv4Address, len: u8, gw: Ipv4Address, ifindex: i3
         if g.iface(via_if).is_none() {
             return Err(ENODEV);
         }
-        RouteKind::Gateway { via: gw, ifindex: via_if }
+        RouteKind::Gateway {
+            via: gw,
+            ifindex: via_if,
+        }
     };
-    g.fib(|f| f.add(Route::new(dst, len, kind))).map_err(fib_errno)
+    g.fib(|f| f.add(Route::new(dst, len, kind)))
+        .map_err(fib_errno)
 }
 
 fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
     let now = now_ms();
     let mut g = st.lock();
-    if g.arp.entry(addr, now).is_some_and(|e| e.state == State::Static) {
+    if g.arp
+        .entry(addr, now)
+        .is_some_and(|e| e.state == State::Static)
+    {
         return Err(errno(EEXIST));
     }
     let released = g.arp.add_static(addr, mac, now).map_err(|e| match e {
         Refusal::Full => errno(ENOSPC),
         _ => EINVAL,
     })?;
-    let dev = g.route(&st.counters, addr).and_then(|nh| g.iface(nh.ifindex)).map(|i| i.dev.clone());
+    let dev = g
+        .route(&st.counters, addr)
+        .and_then(|nh| g.iface(nh.ifindex))
+        .map(|i| i.dev.clone());
     drop(g);
     if let Some(ready) = released.ready {
         match dev {
@@ -505,10 +531,15 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqFile) -> core::
             for r in fib.iter() {
                 let (gw, dev, kind) = match r.kind {
                     RouteKind::Local => {
-                        let d = ifaces.iter().find(|i| i.addr == r.prefix).map_or(0, |i| i.ifindex);
+                        let d = ifaces
+                            .iter()
+                            .find(|i| i.addr == r.prefix)
+                            .map_or(0, |i| i.ifindex);
                         (Ipv4Address::UNSPECIFIED, d, "local")
                     }
-                    RouteKind::Connected { ifindex } => (Ipv4Address::UNSPECIFIED, ifindex, "connected"),
+                    RouteKind::Connected { ifindex } => {
+                        (Ipv4Address::UNSPECIFIED, ifindex, "connected")
+                    }
                     RouteKind::Gateway { via, ifindex } => (via, ifindex, "gateway"),
                 };
                 writeln!(
@@ -571,7 +602,10 @@ impl Write for Small {
 }
 
 fn small(f: impl FnOnce(&mut Small) -> core::fmt::Result) -> Small {
-    let mut s = Small { buf: [0; 24], len: 0 };
+    let mut s = Small {
+        buf: [0; 24],
+        len: 0,
+    };
     let _ = f(&mut s);
     s
 }

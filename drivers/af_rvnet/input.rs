@@ -88,7 +88,9 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     let our_ip = iface.addr;
     let for_us = !our_ip.is_unspecified() && repr.target_protocol_addr == our_ip;
     let ifaces = &inner.ifaces;
-    let action = inner.arp.on_arp(&repr, |a| ifaces.iter().any(|i| i.addr == a), now);
+    let action = inner
+        .arp
+        .on_arp(&repr, |a| ifaces.iter().any(|i| i.addr == a), now);
     drop(g);
     let action = match action {
         Ok(a) => a,
@@ -128,7 +130,9 @@ pub(crate) fn is_subnet_broadcast(iface: &super::Iface, dst: Ipv4Address) -> boo
 /// True if `dst` is a broadcast address of the interface `ifindex` (or the limited one).
 fn is_broadcast(inner: &super::Inner, ifindex: i32, dst: Ipv4Address) -> bool {
     dst == Ipv4Address::BROADCAST
-        || inner.iface(ifindex).is_some_and(|i| is_subnet_broadcast(i, dst))
+        || inner
+            .iface(ifindex)
+            .is_some_and(|i| is_subnet_broadcast(i, dst))
 }
 
 fn ip_rx(st: &Stack, mut skb: Skb) {
@@ -151,7 +155,10 @@ fn ip_rx(st: &Stack, mut skb: Skb) {
     }
     let (local, forwarding) = {
         let g = st.lock();
-        (g.is_local(ip.dst) || is_broadcast(&g, ifindex, ip.dst), g.forwarding)
+        (
+            g.is_local(ip.dst) || is_broadcast(&g, ifindex, ip.dst),
+            g.forwarding,
+        )
     };
     if !local {
         if forwarding && skb.pkt_type() == PktType::Host {
@@ -163,9 +170,8 @@ fn ip_rx(st: &Stack, mut skb: Skb) {
     }
     if ip.is_fragment() {
         st.counters.inc(C::ip_rx_fragments);
-        match reassemble(st, &skb, &ip) {
-            Some(whole) => deliver(st, whole, ifindex),
-            None => {}
+        if let Some(whole) = reassemble(st, &skb, &ip) {
+            deliver(st, whole, ifindex);
         }
         return;
     }
@@ -185,7 +191,10 @@ fn reassemble(st: &Stack, skb: &Skb, ip: &Checked) -> Option<Skb> {
     };
     let now = now_ms();
     let mut g = st.lock();
-    let done = match g.reasm.add(key, ip.frag_offset, ip.more_frags, payload, now) {
+    let done = match g
+        .reasm
+        .add(key, ip.frag_offset, ip.more_frags, payload, now)
+    {
         Ok(Some(done)) => done,
         Ok(None) => return None,
         Err(_) => {
@@ -355,11 +364,15 @@ fn udp_rx(st: &Stack, mut skb: Skb, ip: &Checked, ifindex: i32) {
     let sk = {
         let socks = st.lock_socks();
         let best = demux::best(
-            socks.iter().enumerate().filter(|(_, e)| !e.raw).map(|(i, e)| {
-                let mut b = e.binding;
-                b.ifindex = e.sk.bound_dev_if();
-                (b, i)
-            }),
+            socks
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| !e.raw)
+                .map(|(i, e)| {
+                    let mut b = e.binding;
+                    b.ifindex = e.sk.bound_dev_if();
+                    (b, i)
+                }),
             &p,
         );
         best.and_then(|i| socks.get(i)).map(|e| e.sk.clone())
@@ -385,19 +398,42 @@ fn udp_rx(st: &Stack, mut skb: Skb, ip: &Checked, ifindex: i32) {
 }
 
 /// Forwards a datagram not addressed to us, as the seed notes' router does: TTL decremented
-/// (ICMP time exceeded when it runs out), then out through the route's interface.
+/// (ICMP time exceeded when it runs out), the route looked up (ICMP net unreachable without
+/// one), and out through the route's interface: whole if it fits the MTU, in fragments if
+/// not, or refused with ICMP fragmentation needed when DF is set (RFC 1191).
 fn forward(st: &Stack, mut skb: Skb, ip: &Checked) {
     if ip.dst.is_multicast() || ip.dst == Ipv4Address::BROADCAST {
         st.counters.inc(C::ip_rx_not_ours);
         return;
     }
+    let our = output::source_for(st, ip.src).unwrap_or(ip.dst);
     if decrement_ttl(skb.data_mut()) == ForwardDecision::TtlExceeded {
         st.counters.inc(C::ip_rx_ttl_exceeded);
-        let our = output::source_for(st, ip.src).unwrap_or(ip.dst);
         output::icmp_error(st, skb.data(), IcmpError::TtlExceeded, our);
         return;
     }
-    if output::send_ip(st, skb, ip.dst, None).is_ok() {
+    let route = {
+        let mut g = st.lock();
+        g.route(&st.counters, ip.dst)
+            .and_then(|nh| g.iface(nh.ifindex).map(|i| (nh, i.dev.mtu() as usize)))
+    };
+    let Some((nh, mtu)) = route else {
+        st.counters.inc(C::ip_tx_no_route);
+        output::icmp_error(st, skb.data(), IcmpError::NetUnreachable, our);
+        return;
+    };
+    if ip.total_len <= mtu {
+        if output::send_ip(st, skb, ip.dst, Some(nh)).is_ok() {
+            st.counters.inc(C::ip_forwarded);
+        }
+        return;
+    }
+    if ip.dont_frag {
+        let mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
+        output::icmp_error(st, skb.data(), IcmpError::FragNeeded { mtu }, our);
+        return;
+    }
+    if output::send_fragments(st, skb.data(), ip, nh, mtu).is_ok() {
         st.counters.inc(C::ip_forwarded);
     }
 }

@@ -218,9 +218,15 @@ impl Inner {
         dst: Ipv4Address,
     ) -> Option<crate::netcore::ipv4::route::NextHop> {
         let before = self.rcache.stats().hits;
-        let mut rcache = core::mem::replace(&mut *self.rcache, RouteCache::new());
-        let r = self.fib(|fib| rcache.resolve(fib, dst));
-        *self.rcache = rcache;
+        let Inner {
+            rcache,
+            nodes,
+            routes,
+            fib_state,
+            ..
+        } = self;
+        let fib = Fib::reopen(nodes, routes, *fib_state);
+        let r = rcache.resolve(&fib, dst);
         counters.inc(C::route_lookups);
         if self.rcache.stats().hits != before {
             counters.inc(C::route_cache_hits);

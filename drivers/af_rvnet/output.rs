@@ -16,8 +16,10 @@ use crate::net::skb::Skb;
 use crate::net::sock::{now_ms, DevRef};
 use crate::netcore::arp::cache::{Resolve, TimerEvent, Unresolved};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
+use crate::netcore::ipv4::output::plan;
 use crate::netcore::ipv4::route::NextHop;
 use crate::netcore::wire::arp::{ArpOperation, ArpRepr};
+use crate::netcore::wire::ipv4::Ipv4Packet;
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
 use kernel::prelude::*;
 
@@ -80,7 +82,9 @@ pub(crate) fn gratuitous(st: &Stack, dev: &NetDevice, addr: Ipv4Address) {
 pub(crate) fn source_for(st: &Stack, dst: Ipv4Address) -> Option<Ipv4Address> {
     let mut g = st.lock();
     let nh = g.route(&st.counters, dst)?;
-    g.iface(nh.ifindex).map(|i| i.addr).filter(|a| !a.is_unspecified())
+    g.iface(nh.ifindex)
+        .map(|i| i.addr)
+        .filter(|a| !a.is_unspecified())
 }
 
 /// Sends a whole IPv4 packet (data at its header) to `dst` by `nh`, or by a route lookup.
@@ -141,7 +145,40 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
     Ok(())
 }
 
-
+/// Cuts a whole IPv4 packet (`packet`, described by `ip`) into fragments that fit `mtu` and
+/// sends them by `nh`, as ip_fragment does for a forwarded datagram. A packet that is itself
+/// a fragment keeps its place: offsets add to its own, and its MF flag stays on the last
+/// piece. Options are not copied (every fragment gets a 20-byte header).
+pub(crate) fn send_fragments(
+    st: &Stack,
+    packet: &[u8],
+    ip: &crate::netcore::ipv4::input::Checked,
+    nh: NextHop,
+    mtu: usize,
+) -> Result {
+    const HLEN: usize = 20;
+    let header = packet.get(..HLEN).ok_or(EINVAL)?;
+    let payload = packet.get(ip.header_len..ip.total_len).ok_or(EINVAL)?;
+    let frags = plan(HLEN, payload.len(), mtu, false).map_err(|_| errno(90))?;
+    for f in frags {
+        let total = HLEN + f.len;
+        let mut skb = Skb::alloc_tx(total as u32, HEADROOM)?;
+        let buf = skb.put(total as u32);
+        buf[..HLEN].copy_from_slice(header);
+        let piece = payload.get(f.offset..f.offset + f.len).ok_or(EINVAL)?;
+        buf[HLEN..].copy_from_slice(piece);
+        let mut p = Ipv4Packet::new_unchecked(&mut buf[..]);
+        p.set_header_len(HLEN);
+        p.set_total_len(total as u16);
+        p.clear_flags();
+        p.set_more_frags(f.more || ip.more_frags);
+        p.set_frag_offset((ip.frag_offset + f.offset) as u16);
+        p.fill_checksum();
+        send_ip(st, skb, ip.dst, Some(nh))?;
+        st.counters.inc(C::ip_tx_fragments);
+    }
+    Ok(())
+}
 
 /// Sends the ICMP error `kind` about `offending` (a whole IP packet we received) from
 /// `our_addr`, if RFC 1122 allows one.
@@ -155,7 +192,11 @@ pub(crate) fn icmp_error(st: &Stack, offending: &[u8], kind: IcmpError, our_addr
     let (ident, ttl) = {
         let mut g = st.lock();
         let ttl = g.default_ttl;
-        (g.ident.next(our_addr, src, crate::netcore::wire::ipv4::Protocol::Icmp), ttl)
+        (
+            g.ident
+                .next(our_addr, src, crate::netcore::wire::ipv4::Protocol::Icmp),
+            ttl,
+        )
     };
     let len = icmp_out::MAX_ERROR_LEN as u32;
     let Ok(mut skb) = Skb::alloc_tx(len, HEADROOM) else {

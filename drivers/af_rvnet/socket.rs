@@ -66,7 +66,12 @@ fn family() -> u16 {
 }
 
 /// Creates a socket's state: checks the protocol and, for raw sockets, CAP_NET_RAW.
-pub(crate) fn new(_st: &Stack, kind: SockType, protocol: i32, may_raw: bool) -> Result<Pin<KBox<SockState>>> {
+pub(crate) fn new(
+    _st: &Stack,
+    kind: SockType,
+    protocol: i32,
+    may_raw: bool,
+) -> Result<Pin<KBox<SockState>>> {
     let protocol = match kind {
         SockType::Dgram if protocol == 0 || protocol == IPPROTO_UDP => IPPROTO_UDP as u8,
         SockType::Dgram => return Err(errno(93)),
@@ -145,12 +150,19 @@ fn claim_port(sock: &Socket<'_, super::AfRvnet>, addr: Ipv4Address, port: u16) -
     };
     let mut socks = sock.net.lock_socks();
     let in_use = |p: u16, socks: &KVec<SockEntry>| {
-        let b = Binding { local_port: p, ..new };
-        socks.iter().any(|e| !e.raw && demux::conflicts(&e.binding, &b))
+        let b = Binding {
+            local_port: p,
+            ..new
+        };
+        socks
+            .iter()
+            .any(|e| !e.raw && demux::conflicts(&e.binding, &b))
     };
     let port = if port == 0 {
-        demux::pick_ephemeral(EPHEMERAL_LO, EPHEMERAL_HI, sock::random_u32(), |p| in_use(p, &socks))
-            .ok_or(errno(98))?
+        demux::pick_ephemeral(EPHEMERAL_LO, EPHEMERAL_HI, sock::random_u32(), |p| {
+            in_use(p, &socks)
+        })
+        .ok_or(errno(98))?
     } else if in_use(port, &socks) {
         return Err(errno(98));
     } else {
@@ -158,7 +170,10 @@ fn claim_port(sock: &Socket<'_, super::AfRvnet>, addr: Ipv4Address, port: u16) -
     };
     socks.push(
         SockEntry {
-            binding: Binding { local_port: port, ..new },
+            binding: Binding {
+                local_port: port,
+                ..new
+            },
             raw: false,
             sk: sock.to_ref(),
         },
@@ -224,7 +239,9 @@ fn route(st: &Stack, dst: Ipv4Address) -> Result<(NextHop, Ipv4Address, u64)> {
     let src = if nh.local {
         dst
     } else {
-        g.iface(nh.ifindex).map(|i| i.addr).unwrap_or(Ipv4Address::UNSPECIFIED)
+        g.iface(nh.ifindex)
+            .map(|i| i.addr)
+            .unwrap_or(Ipv4Address::UNSPECIFIED)
     };
     Ok((nh, src, g.fib_generation()))
 }
@@ -264,7 +281,11 @@ pub(crate) fn connect(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result 
 }
 
 /// `getsockname(2)` / `getpeername(2)`.
-pub(crate) fn getname(sock: &Socket<'_, super::AfRvnet>, peer: bool, out: &mut [u8; 16]) -> Result<usize> {
+pub(crate) fn getname(
+    sock: &Socket<'_, super::AfRvnet>,
+    peer: bool,
+    out: &mut [u8; 16],
+) -> Result<usize> {
     let s = sock.state.addrs.lock();
     let a = if peer {
         s.remote.ok_or(errno(107))?
@@ -315,7 +336,11 @@ struct Flow {
     dont_frag: bool,
 }
 
-fn flow(sock: &Socket<'_, super::AfRvnet>, dst: Ipv4Address, cached: Option<(NextHop, u64)>) -> Result<Flow> {
+fn flow(
+    sock: &Socket<'_, super::AfRvnet>,
+    dst: Ipv4Address,
+    cached: Option<(NextHop, u64)>,
+) -> Result<Flow> {
     let st = sock.net;
     let (local, ttl, dont_frag) = {
         let s = sock.state.addrs.lock();
@@ -348,11 +373,23 @@ fn flow(sock: &Socket<'_, super::AfRvnet>, dst: Ipv4Address, cached: Option<(Nex
     let ttl = if ttl == 0 { g.default_ttl } else { ttl };
     let proto = Protocol::from(sock.state.protocol);
     let ident = g.ident.next(src, dst, proto);
-    Ok(Flow { dst, src, nh, mtu, ttl, ident, dont_frag })
+    Ok(Flow {
+        dst,
+        src,
+        nh,
+        mtu,
+        ttl,
+        ident,
+        dont_frag,
+    })
 }
 
 /// `sendmsg(2)`.
-pub(crate) fn sendmsg(sock: &Socket<'_, super::AfRvnet>, msg: &mut Msg<'_>, len: usize) -> Result<usize> {
+pub(crate) fn sendmsg(
+    sock: &Socket<'_, super::AfRvnet>,
+    msg: &mut Msg<'_>,
+    len: usize,
+) -> Result<usize> {
     let noblock = msg.flags() & MSG_DONTWAIT != 0;
     let (dst, cached) = match msg.name() {
         Some(n) if sock.state.kind == SockType::Raw => {
@@ -407,7 +444,16 @@ fn send_udp(
         let buf = skb.put((IP_HLEN + udp_len) as u32);
         msg.copy_into(&mut buf[IP_HLEN + UDP_HLEN..])?;
         fill_udp(&mut buf[IP_HLEN..]);
-        ip_header(buf, f.src, f.dst, Protocol::Udp, f.ident, f.ttl, IP_HLEN + udp_len, (0, false, f.dont_frag));
+        ip_header(
+            buf,
+            f.src,
+            f.dst,
+            Protocol::Udp,
+            f.ident,
+            f.ttl,
+            IP_HLEN + udp_len,
+            (0, false, f.dont_frag),
+        );
         output::send_ip(sock.net, skb, f.dst, Some(f.nh))?;
         sock.net.counters.inc(C::udp_tx);
         return Ok(len);
@@ -420,9 +466,20 @@ fn send_udp(
         let total = IP_HLEN + frag.len;
         let mut skb = sock.alloc_send_skb(total as u32, HEADROOM, noblock)?;
         let buf = skb.put(total as u32);
-        let piece = whole.get(frag.offset..frag.offset + frag.len).ok_or(EINVAL)?;
+        let piece = whole
+            .get(frag.offset..frag.offset + frag.len)
+            .ok_or(EINVAL)?;
         buf[IP_HLEN..].copy_from_slice(piece);
-        ip_header(buf, f.src, f.dst, Protocol::Udp, f.ident, f.ttl, total, (frag.offset, frag.more, false));
+        ip_header(
+            buf,
+            f.src,
+            f.dst,
+            Protocol::Udp,
+            f.ident,
+            f.ttl,
+            total,
+            (frag.offset, frag.more, false),
+        );
         output::send_ip(sock.net, skb, f.dst, Some(f.nh))?;
         sock.net.counters.inc(C::ip_tx_fragments);
     }
@@ -478,7 +535,16 @@ fn send_raw(
     let buf = skb.put(total as u32);
     msg.copy_into(&mut buf[IP_HLEN..])?;
     let proto = Protocol::from(sock.state.protocol);
-    ip_header(buf, f.src, f.dst, proto, f.ident, f.ttl, total, (0, false, f.dont_frag));
+    ip_header(
+        buf,
+        f.src,
+        f.dst,
+        proto,
+        f.ident,
+        f.ttl,
+        total,
+        (0, false, f.dont_frag),
+    );
     output::send_ip(sock.net, skb, f.dst, Some(f.nh))?;
     sock.net.counters.inc(C::raw_tx);
     Ok(len)
@@ -496,7 +562,12 @@ fn read_int(val: &OptVal) -> Result<i32> {
 }
 
 /// `setsockopt(2)` for SOL_IP and SOL_RVNET.
-pub(crate) fn setsockopt(sock: &Socket<'_, super::AfRvnet>, level: i32, name: i32, val: &OptVal) -> Result {
+pub(crate) fn setsockopt(
+    sock: &Socket<'_, super::AfRvnet>,
+    level: i32,
+    name: i32,
+    val: &OptVal,
+) -> Result {
     if level == ctl::SOL_RVNET {
         return ctl::set(sock, name, val);
     }
@@ -522,7 +593,12 @@ pub(crate) fn setsockopt(sock: &Socket<'_, super::AfRvnet>, level: i32, name: i3
 }
 
 /// `getsockopt(2)` for SOL_IP and SOL_RVNET.
-pub(crate) fn getsockopt(sock: &Socket<'_, super::AfRvnet>, level: i32, name: i32, buf: &mut [u8]) -> Result<usize> {
+pub(crate) fn getsockopt(
+    sock: &Socket<'_, super::AfRvnet>,
+    level: i32,
+    name: i32,
+    buf: &mut [u8],
+) -> Result<usize> {
     if level == ctl::SOL_RVNET {
         return ctl::get(sock, name, buf);
     }

@@ -7,9 +7,9 @@
 //! not FFI-safe; behind a pointer that is harmless, as in the kernel's own bindings crate.
 #![allow(improper_ctypes)]
 
+use kernel::bindings::{msghdr, net, proto_ops, seq_file, sock, socket, sockptr_t};
 use kernel::bindings::{napi_struct, net_device, netlink_ext_ack, rtnl_link_ops};
 use kernel::bindings::{rtnl_newlink_params, sk_buff};
-use kernel::bindings::{msghdr, net, proto_ops, seq_file, sock, sockptr_t, socket};
 use kernel::ffi::{c_int, c_ulong, c_void};
 
 pub(crate) const RVNET_PROC_DEV: u32 = 0;
@@ -90,8 +90,12 @@ extern "C" {
     pub(crate) fn rvnet_net_state(net: *const net) -> *mut c_void;
     pub(crate) fn rvnet_socket_sk(sock: *const socket) -> *mut sock;
     pub(crate) fn rvnet_sock_release(sock: *mut socket) -> c_int;
-    pub(crate) fn rvnet_sock_recvmsg(sock: *mut socket, msg: *mut msghdr, len: usize, flags: c_int)
-        -> c_int;
+    pub(crate) fn rvnet_sock_recvmsg(
+        sock: *mut socket,
+        msg: *mut msghdr,
+        len: usize,
+        flags: c_int,
+    ) -> c_int;
     pub(crate) fn rvnet_rx_attach(dev: *mut net_device, state: *mut c_void) -> c_int;
     pub(crate) fn rvnet_rx_detach(dev: *mut net_device);
     pub(crate) fn rvnet_seq_write(seq: *mut seq_file, data: *const c_void, len: usize) -> c_int;
@@ -106,8 +110,12 @@ extern "C" {
     ) -> *mut sk_buff;
     pub(crate) fn rvnet_alloc_skb(len: u32, headroom: u32) -> *mut sk_buff;
     pub(crate) fn rvnet_skb_report_error(skb: *mut sk_buff, err: c_int);
-    pub(crate) fn rvnet_xmit(skb: *mut sk_buff, dev: *mut net_device, dst: *const u8, proto: u16)
-        -> c_int;
+    pub(crate) fn rvnet_xmit(
+        skb: *mut sk_buff,
+        dev: *mut net_device,
+        dst: *const u8,
+        proto: u16,
+    ) -> c_int;
     pub(crate) fn rvnet_ll_headroom(dev: *const net_device) -> u32;
     pub(crate) fn rvnet_skb_pkt_type(skb: *const sk_buff) -> u8;
     pub(crate) fn rvnet_skb_protocol(skb: *const sk_buff) -> u16;
@@ -143,6 +151,9 @@ extern "C" {
     pub(crate) fn rvnet_dev_put(dev: *mut net_device);
     pub(crate) fn rvnet_dev_hold(dev: *mut net_device);
     pub(crate) fn rvnet_skb_csum_trusted(skb: *const sk_buff) -> bool;
-    pub(crate) fn rvnet_copy_from_sockptr(dst: *mut c_void, src: *const sockptr_t, len: usize)
-        -> c_int;
+    pub(crate) fn rvnet_copy_from_sockptr(
+        dst: *mut c_void,
+        src: *const sockptr_t,
+        len: usize,
+    ) -> c_int;
 }

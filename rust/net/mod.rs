@@ -14,8 +14,8 @@
 //! - [`sock`]: socket families, their per-namespace state, `/proc` files and receive handler.
 
 pub mod bh;
-pub mod mem;
 mod ffi;
+pub mod mem;
 pub mod napi;
 pub mod netdev;
 pub mod params;

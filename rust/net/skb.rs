@@ -159,7 +159,10 @@ impl Skb {
         // SAFETY: `data` points to `len - data_len` readable bytes of the skb we own.
         unsafe {
             let r = &*self.raw();
-            core::slice::from_raw_parts(ffi::rvnet_skb_data(self.raw()), (r.len - r.data_len) as usize)
+            core::slice::from_raw_parts(
+                ffi::rvnet_skb_data(self.raw()),
+                (r.len - r.data_len) as usize,
+            )
         }
     }
 
@@ -170,7 +173,10 @@ impl Skb {
         // SAFETY: as in `data`, and `&mut self` makes the access exclusive.
         unsafe {
             let r = &*self.raw();
-            core::slice::from_raw_parts_mut(ffi::rvnet_skb_data(self.raw()), (r.len - r.data_len) as usize)
+            core::slice::from_raw_parts_mut(
+                ffi::rvnet_skb_data(self.raw()),
+                (r.len - r.data_len) as usize,
+            )
         }
     }
 
@@ -194,7 +200,9 @@ impl Skb {
     /// Adds `len` bytes at the front (into the headroom) and returns them.
     pub fn push(&mut self, len: u32) -> &mut [u8] {
         // SAFETY: the skb is ours; `skb_push` checks the headroom.
-        unsafe { core::slice::from_raw_parts_mut(ffi::rvnet_skb_push(self.raw(), len), len as usize) }
+        unsafe {
+            core::slice::from_raw_parts_mut(ffi::rvnet_skb_push(self.raw(), len), len as usize)
+        }
     }
 
     /// Removes `len` bytes from the front (nothing if the linear part is shorter).
@@ -231,7 +239,7 @@ impl Skb {
     /// How the receiving device classified the frame.
     pub fn pkt_type(&self) -> PktType {
         // SAFETY: the skb is ours.
-        match unsafe { ffi::rvnet_skb_pkt_type(self.raw()) } as u32 {
+        match u32::from(unsafe { ffi::rvnet_skb_pkt_type(self.raw()) }) {
             bindings::PACKET_HOST => PktType::Host,
             bindings::PACKET_BROADCAST => PktType::Broadcast,
             bindings::PACKET_MULTICAST => PktType::Multicast,
@@ -244,15 +252,17 @@ impl Skb {
     pub fn dev(&self) -> Option<&NetDevice> {
         // SAFETY: the skb is ours; its device, when set, is valid while the frame is in
         // flight (the receive path holds it).
-        unsafe { ffi::rvnet_skb_dev(self.raw()).as_ref().map(|d| NetDevice::from_raw(d)) }
+        unsafe {
+            ffi::rvnet_skb_dev(self.raw())
+                .as_ref()
+                .map(|d| NetDevice::from_raw(d))
+        }
     }
 
     /// Records the sender's address and port (network order) for `recvmsg` to return.
     pub fn set_source(&mut self, addr: [u8; 4], port: u16) {
         // SAFETY: the skb is ours; the shim writes into its control block.
-        unsafe {
-            ffi::rvnet_skb_set_source(self.raw(), u32::from_ne_bytes(addr), port.to_be())
-        }
+        unsafe { ffi::rvnet_skb_set_source(self.raw(), u32::from_ne_bytes(addr), port.to_be()) }
     }
 
     /// Reports `err` (a positive errno) to the socket that sent this frame, if any.

@@ -20,8 +20,8 @@ use super::netdev::NetDevice;
 use super::skb::Skb;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
-use kernel::bindings;
 use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::bindings;
 use kernel::error::{from_result, to_result, Error};
 use kernel::prelude::*;
 use kernel::uaccess::{UserPtr, UserSlice};
@@ -128,7 +128,7 @@ impl NetDevice {
     /// The interface name.
     pub fn name(&self) -> &[u8] {
         // SAFETY: `name` is a NUL-terminated array inside the valid device.
-        let s = unsafe { core::ffi::CStr::from_ptr(ffi::rvnet_netdev_name(self.as_raw()).cast()) };
+        let s = unsafe { CStr::from_char_ptr(ffi::rvnet_netdev_name(self.as_raw())) };
         s.to_bytes()
     }
 
@@ -179,7 +179,10 @@ impl Rtnl {
         // SAFETY: RTNL is held (`self`); `net` outlives the attachment, because the family
         // detaches every device before its per-namespace state is freed.
         to_result(unsafe {
-            ffi::rvnet_rx_attach(dev.as_raw(), (net as *const T::Net).cast_mut().cast())
+            ffi::rvnet_rx_attach(
+                dev.as_raw(),
+                core::ptr::from_ref::<T::Net>(net).cast_mut().cast(),
+            )
         })
     }
 
@@ -364,7 +367,13 @@ impl<T: Family> Socket<'_, T> {
         // SAFETY: the socket is valid; `err` is written on failure.
         let p = unsafe { ffi::rvnet_sock_alloc_send(self.raw(), len, headroom, noblock, &mut err) };
         // SAFETY: a fresh skb is ours and on no list.
-        unsafe { Skb::from_raw(p) }.ok_or_else(|| if err < 0 { Error::from_errno(err) } else { Error::from_errno(-105) })
+        unsafe { Skb::from_raw(p) }.ok_or_else(|| {
+            if err < 0 {
+                Error::from_errno(err)
+            } else {
+                Error::from_errno(-105)
+            }
+        })
     }
 
     /// Marks the socket shut down for `how` (SHUT_RD 0, SHUT_WR 1, SHUT_RDWR 2) and wakes
@@ -419,7 +428,8 @@ impl Msg<'_> {
     pub fn copy_into(&mut self, out: &mut [u8]) -> Result {
         let len = i32::try_from(out.len()).map_err(|_| EMSGSIZE)?;
         // SAFETY: the msghdr is valid; `out` has room for `len` bytes.
-        let r = unsafe { ffi::rvnet_memcpy_from_msg(out.as_mut_ptr().cast(), self.msg.as_ptr(), len) };
+        let r =
+            unsafe { ffi::rvnet_memcpy_from_msg(out.as_mut_ptr().cast(), self.msg.as_ptr(), len) };
         to_result(r)
     }
 
@@ -453,7 +463,9 @@ impl OptVal {
             return Err(EINVAL);
         }
         // SAFETY: `ptr` is the caller's sockptr of at least `out.len()` bytes.
-        to_result(unsafe { ffi::rvnet_copy_from_sockptr(out.as_mut_ptr().cast(), &self.ptr, out.len()) })
+        to_result(unsafe {
+            ffi::rvnet_copy_from_sockptr(out.as_mut_ptr().cast(), &self.ptr, out.len())
+        })
     }
 }
 
@@ -480,8 +492,12 @@ pub trait Family: Sized + Send + Sync + 'static {
 
     /// Creates a socket's state; `may_raw` says whether the creator has CAP_NET_RAW (or is
     /// the kernel).
-    fn sock_new(net: &Self::Net, kind: SockType, protocol: i32, may_raw: bool)
-        -> Result<Pin<KBox<Self::Sock>>>;
+    fn sock_new(
+        net: &Self::Net,
+        kind: SockType,
+        protocol: i32,
+        may_raw: bool,
+    ) -> Result<Pin<KBox<Self::Sock>>>;
     /// The socket exists (its state is `sock.state`): raw sockets join the tables here.
     fn init(sock: &Socket<'_, Self>);
     /// The socket is being closed: forget it.
@@ -528,6 +544,11 @@ impl<T: Family> Adapter<T> {
         Some(Socket { sk, state, net })
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn net_init(net: *mut bindings::net) -> *mut kernel::ffi::c_void {
         let Some(net) = NonNull::new(net) else {
             return core::ptr::null_mut();
@@ -541,6 +562,11 @@ impl<T: Family> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn net_detach_all(state: *mut kernel::ffi::c_void) {
         // SAFETY: `family.c` passes the live state, with RTNL held.
         if let Some(net) = unsafe { Self::net(state) } {
@@ -548,6 +574,11 @@ impl<T: Family> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn net_free(state: *mut kernel::ffi::c_void) {
         if !state.is_null() {
             // SAFETY: `state` came from `KBox::into_raw` in `net_init` and no one uses it
@@ -557,6 +588,11 @@ impl<T: Family> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn net_tick(state: *mut kernel::ffi::c_void) -> kernel::ffi::c_ulong {
         // SAFETY: `family.c` passes the live state.
         match unsafe { Self::net(state) } {
@@ -565,6 +601,11 @@ impl<T: Family> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn proc_show(
         state: *mut kernel::ffi::c_void,
         file: kernel::ffi::c_int,
@@ -584,6 +625,11 @@ impl<T: Family> Adapter<T> {
         0
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn netdev_unregister(
         state: *mut kernel::ffi::c_void,
         dev: *mut bindings::net_device,
@@ -591,10 +637,19 @@ impl<T: Family> Adapter<T> {
         // SAFETY: `family.c` passes the live state and a valid device, with RTNL held.
         if let Some(net) = unsafe { Self::net(state) } {
             // SAFETY: the device is valid during the notifier call.
-            T::netdev_unregister(net, unsafe { NetDevice::from_raw(dev) }, &RtnlHeld(PhantomData));
+            T::netdev_unregister(
+                net,
+                unsafe { NetDevice::from_raw(dev) },
+                &RtnlHeld(PhantomData),
+            );
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn rx(
         state: *mut kernel::ffi::c_void,
         skb: *mut bindings::sk_buff,
@@ -614,6 +669,11 @@ impl<T: Family> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn sock_new(
         state: *mut kernel::ffi::c_void,
         kind: kernel::ffi::c_int,
@@ -644,6 +704,11 @@ impl<T: Family> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn sock_init(_state: *mut kernel::ffi::c_void, sk: *mut bindings::sock) {
         let Some(sk) = NonNull::new(sk) else { return };
         // SAFETY: called from create with a fully set up socket of ours.
@@ -655,6 +720,11 @@ impl<T: Family> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn sock_release(
         _state: *mut kernel::ffi::c_void,
         sk: *mut bindings::sock,
@@ -670,6 +740,11 @@ impl<T: Family> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by `family.c`, with what `struct rvnet_family_ops` promises: the state
+    /// pointer is null or one `net_init` returned and `net_free` has not freed, and every
+    /// other pointer is valid for the whole call.
     unsafe extern "C" fn sock_free(state: *mut kernel::ffi::c_void) {
         if !state.is_null() {
             // SAFETY: `state` came from `KBox::into_raw` in `sock_new`; the socket is being
@@ -678,6 +753,10 @@ impl<T: Family> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called only by the socket layer through our `proto_ops`, with a socket of this family
+    /// and (kernel-side copies of) the caller's arguments valid for the whole call.
     unsafe extern "C" fn bind(
         sock: *mut bindings::socket,
         addr: *mut bindings::sockaddr_unsized,
@@ -694,6 +773,10 @@ impl<T: Family> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called only by the socket layer through our `proto_ops`, with a socket of this family
+    /// and (kernel-side copies of) the caller's arguments valid for the whole call.
     unsafe extern "C" fn connect(
         sock: *mut bindings::socket,
         addr: *mut bindings::sockaddr_unsized,
@@ -711,6 +794,10 @@ impl<T: Family> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called only by the socket layer through our `proto_ops`, with a socket of this family
+    /// and (kernel-side copies of) the caller's arguments valid for the whole call.
     unsafe extern "C" fn getname(
         sock: *mut bindings::socket,
         addr: *mut bindings::sockaddr,
@@ -727,6 +814,10 @@ impl<T: Family> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called only by the socket layer through our `proto_ops`, with a socket of this family
+    /// and (kernel-side copies of) the caller's arguments valid for the whole call.
     unsafe extern "C" fn sendmsg(
         sock: *mut bindings::socket,
         msg: *mut bindings::msghdr,
@@ -745,6 +836,10 @@ impl<T: Family> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called only by the socket layer through our `proto_ops`, with a socket of this family
+    /// and (kernel-side copies of) the caller's arguments valid for the whole call.
     unsafe extern "C" fn setsockopt(
         sock: *mut bindings::socket,
         level: kernel::ffi::c_int,
@@ -755,11 +850,23 @@ impl<T: Family> Adapter<T> {
         from_result(|| {
             // SAFETY: called by the socket layer for one of our sockets.
             let s = unsafe { Self::socket(sock) }.ok_or(EINVAL)?;
-            T::setsockopt(&s, level, name, &OptVal { ptr: val, len: len as usize })?;
+            T::setsockopt(
+                &s,
+                level,
+                name,
+                &OptVal {
+                    ptr: val,
+                    len: len as usize,
+                },
+            )?;
             Ok(0)
         })
     }
 
+    /// # Safety
+    ///
+    /// Called only by the socket layer through our `proto_ops`, with a socket of this family
+    /// and (kernel-side copies of) the caller's arguments valid for the whole call.
     unsafe extern "C" fn getsockopt(
         sock: *mut bindings::socket,
         level: kernel::ffi::c_int,
@@ -775,14 +882,22 @@ impl<T: Family> Adapter<T> {
             let len = usize::try_from(len).map_err(|_| EINVAL)?.min(64);
             let mut buf = [0u8; 64];
             let uval = UserPtr::from_ptr(val.cast());
-            UserSlice::new(uval, len).reader().read_slice(&mut buf[..len])?;
+            UserSlice::new(uval, len)
+                .reader()
+                .read_slice(&mut buf[..len])?;
             let n = T::getsockopt(&s, level, name, &mut buf[..len])?.min(len);
             UserSlice::new(uval, n).writer().write_slice(&buf[..n])?;
-            UserSlice::new(lenp, 4).writer().write_slice(&(n as i32).to_ne_bytes())?;
+            UserSlice::new(lenp, 4)
+                .writer()
+                .write_slice(&(n as i32).to_ne_bytes())?;
             Ok(0)
         })
     }
 
+    /// # Safety
+    ///
+    /// Called only by the socket layer through our `proto_ops`, with a socket of this family
+    /// and (kernel-side copies of) the caller's arguments valid for the whole call.
     unsafe extern "C" fn shutdown(
         sock: *mut bindings::socket,
         how: kernel::ffi::c_int,
@@ -795,6 +910,10 @@ impl<T: Family> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called only by the socket layer through our `proto_ops`, with a socket of this family
+    /// and (kernel-side copies of) the caller's arguments valid for the whole call.
     unsafe extern "C" fn ioctl(
         _sock: *mut bindings::socket,
         _cmd: kernel::ffi::c_uint,
