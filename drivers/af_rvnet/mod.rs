@@ -56,6 +56,13 @@ const IDENT_BUCKETS: usize = 256;
 pub(crate) const MAX_IFACES: usize = 16;
 
 type Arp = ArpCache<ARP_ENTRIES, ARP_QUEUE, Skb>;
+
+/// The ARP timing a namespace starts with (the seed notes' 20-minute ageing).
+const ARP_CONFIG: ArpConfig = ArpConfig {
+    ageing_ms: crate::netcore::arp::cache::DEFAULT_AGEING_MS,
+    retry_ms: crate::netcore::arp::cache::DEFAULT_RETRY_MS,
+    max_retries: crate::netcore::arp::cache::DEFAULT_MAX_RETRIES,
+};
 type Reasm = Reassembler<REASM_SLOTS, 65535>;
 
 macro_rules! counters {
@@ -315,11 +322,13 @@ fn new_inner() -> Result<Inner> {
     let fib_state = Fib::new(&mut nodes, &mut routes).state();
     Ok(Inner {
         ifaces: KVec::new(),
-        arp: KBox::new(Arp::new(ArpConfig::default()), flags::GFP_KERNEL)?,
+        // Built in place from the constant image: the cache is far larger than a stack frame
+        // should be (see rust/netcore/src/arp/cache.rs).
+        arp: KBox::new_uninit(flags::GFP_KERNEL)?.write(const { Arp::new(ARP_CONFIG) }),
         nodes,
         routes,
         fib_state,
-        rcache: KBox::new(RouteCache::new(), flags::GFP_KERNEL)?,
+        rcache: KBox::new_uninit(flags::GFP_KERNEL)?.write(const { RouteCache::new() }),
         reasm: zeroed_vbox::<Reasm>()?,
         ident: IdentGenerator::new(sock::random_u32()),
         forwarding: false,

@@ -316,6 +316,22 @@ pub struct ArpCounters {
     pub bad_sender_drops: u64,
 }
 
+impl ArpCounters {
+    /// All zero.
+    pub const ZERO: ArpCounters = ArpCounters {
+        requests_sent: 0,
+        replies_sent: 0,
+        learned: 0,
+        evicted: 0,
+        aged_out: 0,
+        failed_resolutions: 0,
+        queued: 0,
+        queue_drops: 0,
+        unresolved_drops: 0,
+        bad_sender_drops: 0,
+    };
+}
+
 fn bump(c: &mut u64) {
     *c = c.wrapping_add(1);
 }
@@ -410,13 +426,14 @@ impl<const N: usize, const Q: usize, P> Default for ArpCache<N, Q, P> {
 }
 
 impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
-    /// An empty cache.
-    pub fn new(config: ArpConfig) -> Self {
+    /// An empty cache. A `const fn`, so that a kernel can copy it into allocated memory
+    /// from its constant image instead of building it on a small stack.
+    pub const fn new(config: ArpConfig) -> Self {
         ArpCache {
             config,
-            entries: core::array::from_fn(|_| None),
+            entries: [const { None }; N],
             proxy: ProxyTable::new(),
-            counters: ArpCounters::default(),
+            counters: ArpCounters::ZERO,
         }
     }
 

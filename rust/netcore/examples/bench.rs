@@ -1,0 +1,247 @@
+//! Host micro-benchmarks of the protocol core, printed by `make bench` before the VM part:
+//!
+//! ```sh
+//! cd rust/netcore && cargo run --release --example bench
+//! ```
+//!
+//! - the FIB's longest-prefix match with 100k routes: the route mix, seed and generator of
+//!   `ipv4::route`'s ignored test `bench_100k_routes_1m_lookups` (so the figures compare),
+//!   and the route cache in front of it;
+//! - ARP cache lookups at the size the module uses (128 entries, all `Reachable`);
+//! - the receive-side parse of an IPv4+UDP packet as `drivers/af_rvnet/input.rs` does it
+//!   (`ipv4::input::check`, then `UdpPacket::new_checked`, with and without the UDP checksum).
+//!
+//! One thread, wall-clock time (`Instant`), each figure the best of 3 rounds. Only the order
+//! of magnitude and changes between runs on the same machine mean anything.
+
+use netcore::arp::cache::{ArpCache, Lookup};
+use netcore::ipv4::input::check;
+use netcore::ipv4::route::{mask, nodes_for, Fib, Node, Route, RouteCache, RouteKind, RouteSlot};
+use netcore::wire::{
+    ArpOperation, ArpRepr, EthernetAddress, Ipv4Address, Ipv4Repr, Protocol, UdpPacket, UdpRepr,
+};
+use std::hint::black_box;
+use std::time::Instant;
+
+/// The xorshift64* generator of the crate's tests (`testutil::Rng`), so that seed 7 gives the
+/// routes and destinations of the route test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Nanoseconds per item of the fastest of three runs of `f` over `n` items.
+fn best_ns(n: usize, mut f: impl FnMut() -> u64) -> f64 {
+    let mut best = f64::MAX;
+    let mut sink = 0u64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        sink = sink.wrapping_add(f());
+        best = best.min(t.elapsed().as_nanos() as f64 / n as f64);
+    }
+    black_box(sink);
+    best
+}
+
+fn row(name: &str, ns: f64, extra: &str) {
+    println!("{name:<46} {ns:>9.1} ns {extra}");
+}
+
+fn fib() {
+    const ROUTES: usize = 100_000;
+    let mut nodes = vec![Node::EMPTY; nodes_for(ROUTES)];
+    let mut slots = vec![RouteSlot::EMPTY; ROUTES];
+    let mut fib = Fib::new(&mut nodes, &mut slots);
+    let mut rng = Rng(7);
+    let t = Instant::now();
+    while fib.len() < ROUTES {
+        // A BGP-like mix: mostly /24, some /16../23, a few longer.
+        let len = match rng.below(10) {
+            0..=5 => 24,
+            6..=8 => 16 + rng.below(8) as u8,
+            _ => 25 + rng.below(8) as u8,
+        };
+        let key = rng.next() as u32 & mask(len);
+        let route = Route::new(
+            Ipv4Address::from_u32(key),
+            len,
+            RouteKind::Connected { ifindex: 1 },
+        );
+        fib.insert(route).expect("the arenas hold 100k routes");
+    }
+    let insert = t.elapsed().as_nanos() as f64 / ROUTES as f64;
+    row("FIB insert (100k routes)", insert, "per route");
+
+    let dsts: Vec<Ipv4Address> = (0..1_000_000)
+        .map(|_| Ipv4Address::from_u32(rng.next() as u32))
+        .collect();
+    let mut found = 0;
+    let ns = best_ns(dsts.len(), || {
+        found = dsts
+            .iter()
+            .filter(|&&d| fib.lookup(black_box(d)).is_some())
+            .count() as u64;
+        found
+    });
+    row(
+        "FIB LPM lookup, 100k routes, random dst",
+        ns,
+        &format!("per lookup ({found} of 1M matched)"),
+    );
+
+    let mut cache = Box::new(RouteCache::<2048>::new());
+    let hot: Vec<Ipv4Address> = (0..1_000_000).map(|i| dsts[i % 1000]).collect();
+    let ns = best_ns(hot.len(), || {
+        hot.iter()
+            .filter(|&&d| cache.lookup(&fib, black_box(d)).is_some())
+            .count() as u64
+    });
+    row(
+        "route cache, 1000 hot dst, 100k routes",
+        ns,
+        &format!(
+            "per lookup (hit rate {} permille)",
+            cache.hit_rate_permille()
+        ),
+    );
+}
+
+fn arp() {
+    // The module's size: ARP_ENTRIES = 128, ARP_QUEUE = 4 (drivers/af_rvnet/mod.rs).
+    const N: usize = 128;
+    let mut cache: Box<ArpCache<N, 4, u32>> = Box::default();
+    let ours = Ipv4Address::new(10, 0, 0, 1);
+    let neighbour = |i: usize| Ipv4Address::new(10, 0, (i >> 8) as u8, (i & 0xff) as u8 + 2);
+    // Filled as a link fills it: every neighbour asked for our address (learned Reachable).
+    for i in 0..N {
+        let request = ArpRepr {
+            operation: ArpOperation::Request,
+            source_hardware_addr: EthernetAddress([2, 0, 0, 0, (i >> 8) as u8, i as u8]),
+            source_protocol_addr: neighbour(i),
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: ours,
+        };
+        cache
+            .on_arp(&request, |a| a == ours, 0)
+            .expect("a valid request");
+    }
+    assert_eq!(cache.len(), N);
+    let mut rng = Rng(11);
+    let hits: Vec<Ipv4Address> = (0..1_000_000)
+        .map(|_| neighbour(rng.below(N as u64) as usize))
+        .collect();
+    let ns = best_ns(hits.len(), || {
+        hits.iter()
+            .filter(|&&ip| matches!(cache.lookup(black_box(ip), 1000), Lookup::Found(_)))
+            .count() as u64
+    });
+    row(
+        "ARP cache lookup, 128 entries, hit",
+        ns,
+        "per lookup (random entry)",
+    );
+    let misses: Vec<Ipv4Address> = (0..1_000_000)
+        .map(|i| Ipv4Address::new(10, 1, (i >> 8) as u8, i as u8))
+        .collect();
+    let ns = best_ns(misses.len(), || {
+        misses
+            .iter()
+            .filter(|&&ip| matches!(cache.lookup(black_box(ip), 1000), Lookup::Missing))
+            .count() as u64
+    });
+    row(
+        "ARP cache lookup, 128 entries, miss",
+        ns,
+        "per lookup (full scan)",
+    );
+}
+
+/// An IPv4 packet (no options) carrying a UDP datagram of `payload` bytes, checksums filled.
+fn udp_packet(payload: usize) -> Vec<u8> {
+    let (src, dst) = (
+        Ipv4Address::new(198, 18, 0, 1),
+        Ipv4Address::new(198, 18, 0, 2),
+    );
+    let udp = UdpRepr {
+        src_port: 40000,
+        dst_port: 7000,
+        payload_len: payload,
+    };
+    let ip = Ipv4Repr {
+        src,
+        dst,
+        protocol: Protocol::Udp,
+        payload_len: udp.buffer_len(),
+        ttl: 64,
+        ident: 0x1234,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+    };
+    let mut b = vec![0u8; ip.buffer_len()];
+    ip.emit(&mut b).expect("a 20-byte header");
+    let data: Vec<u8> = (0..payload).map(|i| i as u8).collect();
+    udp.emit(&mut b[ip.header_len()..], src, dst, &data)
+        .expect("room for the datagram");
+    b
+}
+
+/// What `udp_rx` reads of a packet: the IPv4 checks, the UDP header, optionally the UDP
+/// checksum; the ports and length, or 0 for a packet that would be dropped.
+fn parse(packet: &[u8], verify: bool) -> u64 {
+    let Ok(ip) = check(packet) else { return 0 };
+    let Some(seg) = packet.get(ip.header_len..ip.total_len) else {
+        return 0;
+    };
+    let Ok(udp) = UdpPacket::new_checked(seg) else {
+        return 0;
+    };
+    if verify && udp.checksum() != 0 && !udp.verify_checksum(ip.src, ip.dst) {
+        return 0;
+    }
+    u64::from(udp.src_port()) + u64::from(udp.dst_port()) + u64::from(udp.len())
+}
+
+fn parser() {
+    const ROUNDS: usize = 1_000_000;
+    for payload in [64, 1400] {
+        let p = udp_packet(payload);
+        assert_ne!(parse(&p, true), 0, "the packet parses");
+        for verify in [false, true] {
+            let ns = best_ns(ROUNDS, || {
+                let mut sum = 0u64;
+                for _ in 0..ROUNDS {
+                    sum = sum.wrapping_add(parse(black_box(&p), verify));
+                }
+                sum
+            });
+            let what = if verify {
+                "UDP csum verified"
+            } else {
+                "UDP csum trusted"
+            };
+            row(
+                &format!("IPv4+UDP parse, {payload} B payload, {what}"),
+                ns,
+                &format!("per packet ({:.1} Mpps)", 1e3 / ns),
+            );
+        }
+    }
+}
+
+fn main() {
+    println!("netcore on the host (release, one thread, best of 3)");
+    fib();
+    arp();
+    parser();
+}
