@@ -43,8 +43,7 @@ pub(crate) fn rx(st: &Stack, skb: Skb) -> Result<(), Skb> {
         ETH_P_ARP => arp_rx(st, skb),
         ETH_P_IP => {
             st.counters.inc(C::rx_frames);
-            ip_rx(st, skb);
-            Ok(())
+            ip_rx(st, skb)
         }
         _ => {
             st.counters.inc(C::rx_passed);
@@ -135,24 +134,22 @@ fn is_broadcast(inner: &super::Inner, ifindex: i32, dst: Ipv4Address) -> bool {
             .is_some_and(|i| is_subnet_broadcast(i, dst))
 }
 
-fn ip_rx(st: &Stack, mut skb: Skb) {
+/// IPv4 on an attached device: validated and counted here (the device's IPv4 is the
+/// stack's); a valid datagram that is neither ours nor to be forwarded goes back to Linux.
+fn ip_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     st.counters.inc(C::ip_rx);
     let ifindex = skb.dev().map_or(0, |d| d.ifindex());
     if skb.linearize().is_err() {
         st.counters.inc(C::ip_rx_nomem);
-        return;
+        return Ok(());
     }
     let ip = match check(skb.data()) {
         Ok(ip) => ip,
         Err(why) => {
             st.counters.inc_named(why.counter_name());
-            return;
+            return Ok(());
         }
     };
-    if skb.trim(ip.total_len as u32).is_err() {
-        st.counters.inc(C::ip_rx_nomem);
-        return;
-    }
     let (local, forwarding) = {
         let g = st.lock();
         (
@@ -160,22 +157,27 @@ fn ip_rx(st: &Stack, mut skb: Skb) {
             g.forwarding,
         )
     };
-    if !local {
-        if forwarding && skb.pkt_type() == PktType::Host {
-            forward(st, skb, &ip);
-        } else {
-            st.counters.inc(C::ip_rx_not_ours);
-        }
-        return;
+    let forward_it = !local && forwarding && skb.pkt_type() == PktType::Host;
+    if !local && !forward_it {
+        st.counters.inc(C::ip_rx_not_ours);
+        st.counters.inc(C::rx_passed);
+        return Err(skb);
     }
-    if ip.is_fragment() {
+    if skb.trim(ip.total_len as u32).is_err() {
+        st.counters.inc(C::ip_rx_nomem);
+        return Ok(());
+    }
+    if !local {
+        forward(st, skb, &ip);
+    } else if ip.is_fragment() {
         st.counters.inc(C::ip_rx_fragments);
         if let Some(whole) = reassemble(st, &skb, &ip) {
             deliver(st, whole, ifindex);
         }
-        return;
+    } else {
+        deliver(st, skb, ifindex);
     }
-    deliver(st, skb, ifindex);
+    Ok(())
 }
 
 /// Adds a fragment; returns the whole datagram (as a new frame) once it is complete.

@@ -16,6 +16,7 @@
 
 mod ctl;
 mod input;
+mod kunit;
 mod output;
 mod socket;
 
@@ -156,7 +157,7 @@ impl Counters {
         }
     }
 
-    fn get(&self, i: usize) -> u64 {
+    pub(crate) fn get(&self, i: usize) -> u64 {
         self.0.get(i).map_or(0, |a| a.load(Ordering::Relaxed))
     }
 }

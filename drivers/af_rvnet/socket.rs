@@ -325,6 +325,46 @@ fn ip_header(
     p.fill_checksum();
 }
 
+/// Fills the UDP header at the start of `seg` (header and payload, the payload in place)
+/// and its checksum over the pseudo-header.
+fn udp_header(seg: &mut [u8], src: Ipv4Address, dst: Ipv4Address, sport: u16, dport: u16) {
+    let len = seg.len() as u16;
+    let mut u = UdpPacket::new_unchecked(seg);
+    u.set_src_port(sport);
+    u.set_dst_port(dport);
+    u.set_len(len);
+    u.fill_checksum(src, dst);
+}
+
+/// Fills the IPv4 and UDP headers of a whole, unfragmented datagram in `buf`, whose
+/// payload is already in place after the 28 header bytes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build_udp(
+    buf: &mut [u8],
+    src: Ipv4Address,
+    dst: Ipv4Address,
+    sport: u16,
+    dport: u16,
+    ident: u16,
+    ttl: u8,
+    dont_frag: bool,
+) {
+    let total = buf.len();
+    if let Some(seg) = buf.get_mut(IP_HLEN..) {
+        udp_header(seg, src, dst, sport, dport);
+    }
+    ip_header(
+        buf,
+        src,
+        dst,
+        Protocol::Udp,
+        ident,
+        ttl,
+        total,
+        (0, false, dont_frag),
+    );
+}
+
 /// What one send needs: where to, from where, how.
 struct Flow {
     dst: Ipv4Address,
@@ -432,27 +472,20 @@ fn send_udp(
         FragError::NeedsFragmentation { .. } | FragError::TooBig => EMSGSIZE,
         FragError::MtuTooSmall => EINVAL,
     })?;
-    let fill_udp = |seg: &mut [u8]| {
-        let mut u = UdpPacket::new_unchecked(seg);
-        u.set_src_port(sport);
-        u.set_dst_port(dst.port);
-        u.set_len(udp_len as u16);
-        u.fill_checksum(f.src, f.dst);
-    };
+    let fill_udp = |seg: &mut [u8]| udp_header(seg, f.src, f.dst, sport, dst.port);
     if !frags.is_fragmented() {
         let mut skb = sock.alloc_send_skb((IP_HLEN + udp_len) as u32, HEADROOM, noblock)?;
         let buf = skb.put((IP_HLEN + udp_len) as u32);
         msg.copy_into(&mut buf[IP_HLEN + UDP_HLEN..])?;
-        fill_udp(&mut buf[IP_HLEN..]);
-        ip_header(
+        build_udp(
             buf,
             f.src,
             f.dst,
-            Protocol::Udp,
+            sport,
+            dst.port,
             f.ident,
             f.ttl,
-            IP_HLEN + udp_len,
-            (0, false, f.dont_frag),
+            f.dont_frag,
         );
         output::send_ip(sock.net, skb, f.dst, Some(f.nh))?;
         sock.net.counters.inc(C::udp_tx);

@@ -619,3 +619,30 @@ bool rvnet_skb_csum_trusted(const struct sk_buff *skb)
 {
 	return skb->ip_summed == CHECKSUM_PARTIAL || skb->ip_summed == CHECKSUM_UNNECESSARY;
 }
+
+/* A socket of this family in the initial namespace, as the kernel itself would open one
+ * (KUnit uses it to exercise the receive queue). */
+int rvnet_kernel_socket(int type, struct socket **res)
+{
+	return sock_create_kern(&init_net, family, type, 0, res);
+}
+
+void rvnet_kernel_socket_release(struct socket *sock)
+{
+	sock_release(sock);
+}
+
+void rvnet_sock_set_rcvbuf(struct sock *sk, int val)
+{
+	sock_set_rcvbuf(sk, val);
+}
+
+void *rvnet_init_net_state(void)
+{
+	return rvnet_net_state(&init_net);
+}
+
+void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto)
+{
+	skb->protocol = htons(proto);
+}

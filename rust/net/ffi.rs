@@ -151,6 +151,11 @@ extern "C" {
     pub(crate) fn rvnet_dev_put(dev: *mut net_device);
     pub(crate) fn rvnet_dev_hold(dev: *mut net_device);
     pub(crate) fn rvnet_skb_csum_trusted(skb: *const sk_buff) -> bool;
+    pub(crate) fn rvnet_kernel_socket(kind: c_int, res: *mut *mut socket) -> c_int;
+    pub(crate) fn rvnet_kernel_socket_release(sock: *mut socket);
+    pub(crate) fn rvnet_sock_set_rcvbuf(sk: *mut sock, val: c_int);
+    pub(crate) fn rvnet_init_net_state() -> *mut c_void;
+    pub(crate) fn rvnet_skb_set_protocol(skb: *mut sk_buff, proto: u16);
     pub(crate) fn rvnet_copy_from_sockptr(
         dst: *mut c_void,
         src: *const sockptr_t,

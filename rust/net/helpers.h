@@ -143,6 +143,11 @@ void rvnet_dev_put(struct net_device *dev);
 void rvnet_dev_hold(struct net_device *dev);
 #include <linux/sockptr.h>
 bool rvnet_skb_csum_trusted(const struct sk_buff *skb);
+int rvnet_kernel_socket(int type, struct socket **res);
+void rvnet_kernel_socket_release(struct socket *sock);
+void rvnet_sock_set_rcvbuf(struct sock *sk, int val);
+void *rvnet_init_net_state(void);
+void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto);
 int rvnet_copy_from_sockptr(void *dst, const sockptr_t *src, size_t len);
 
 #endif

@@ -230,6 +230,12 @@ impl Skb {
         unsafe { ffi::rvnet_skb_csum_trusted(self.raw()) }
     }
 
+    /// Sets the link-layer protocol (host order), as `eth_type_trans` would on receive.
+    pub fn set_protocol(&mut self, proto: u16) {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rvnet_skb_set_protocol(self.raw(), proto) }
+    }
+
     /// The link-layer protocol (`skb->protocol`, host order), e.g. 0x0800 for IPv4.
     pub fn protocol(&self) -> u16 {
         // SAFETY: the skb is ours.

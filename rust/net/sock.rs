@@ -314,6 +314,64 @@ impl Drop for SockRef {
     }
 }
 
+/// A socket of this module's family opened by the kernel itself in the initial namespace
+/// (`sock_create_kern`): what KUnit cases use to reach the socket paths without user space.
+///
+/// # Invariants
+///
+/// `sock` is a socket we created and have not released.
+pub struct KernelSocket {
+    sock: NonNull<bindings::socket>,
+}
+
+impl KernelSocket {
+    /// Opens a socket of `kind`. May sleep.
+    pub fn new(kind: SockType) -> Result<KernelSocket> {
+        let t = match kind {
+            SockType::Dgram => bindings::sock_type_SOCK_DGRAM,
+            SockType::Raw => bindings::sock_type_SOCK_RAW,
+        };
+        let mut p: *mut bindings::socket = core::ptr::null_mut();
+        // SAFETY: `p` receives the new socket on success.
+        to_result(unsafe { ffi::rvnet_kernel_socket(t as i32, &mut p) })?;
+        // INVARIANT: created above.
+        NonNull::new(p)
+            .map(|sock| KernelSocket { sock })
+            .ok_or(EINVAL)
+    }
+
+    /// A counted reference to the socket's `sock`.
+    pub fn sk(&self) -> Result<SockRef> {
+        // SAFETY: the socket is live; its `sk` is valid while it is.
+        let sk = NonNull::new(unsafe { ffi::rvnet_socket_sk(self.sock.as_ptr()) }).ok_or(EINVAL)?;
+        // SAFETY: `sk` is valid; the reference is released when the `SockRef` drops.
+        unsafe { ffi::rvnet_sock_hold(sk.as_ptr()) };
+        Ok(SockRef(sk))
+    }
+
+    /// Sets SO_RCVBUF (the kernel doubles it, as setsockopt does).
+    pub fn set_rcvbuf(&self, bytes: i32) -> Result {
+        let sk = self.sk()?;
+        // SAFETY: the sock is held.
+        unsafe { ffi::rvnet_sock_set_rcvbuf(sk.raw(), bytes) };
+        Ok(())
+    }
+}
+
+impl Drop for KernelSocket {
+    fn drop(&mut self) {
+        // SAFETY: created in `new`, released once here.
+        unsafe { ffi::rvnet_kernel_socket_release(self.sock.as_ptr()) }
+    }
+}
+
+/// The family's state for the initial namespace, for KUnit cases.
+pub fn init_net_state<T: Family>() -> Option<&'static T::Net> {
+    // SAFETY: the initial namespace never goes away, and its state lives while the family is
+    // registered, which is as long as the module (and its KUnit cases) runs.
+    unsafe { ffi::rvnet_init_net_state().cast::<T::Net>().as_ref() }
+}
+
 /// A socket of family `T`, borrowed for one system call.
 ///
 /// # Invariants
