@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make check: every test, and one verdict.
-#  1. host: cargo test of the pure protocol crate and the user-space workspace;
-#  2. lint: the module built with clippy (warnings fail);
+#  1. host: cargo test of the pure protocol crate and the user-space workspace; rustfmt;
+#  2. lint: the module built with clippy (warnings fail), and no stack frame over 2 KiB;
 #  3. guest, in one boot of the test (debug) kernel: the KUnit suites at insmod, the VM tests,
 #     rmmod, and a kmemleak scan;
 #  4. the guest's kernel log, which must hold no BUG, WARNING, Oops, KASAN, lockdep, UBSAN or
@@ -40,6 +40,14 @@ for dir in rust/netcore tests; do
   rm -f "$log"
 done
 
+# rustfmt over all the Rust: the pure crate, the user-space workspace, the kernel side.
+if make -s fmt-check >/dev/null 2>&1; then
+  tally "lint: rustfmt" 1 0
+else
+  make -s fmt-check 2>&1 | head -n 40
+  tally "lint: rustfmt" 0 1
+fi
+
 # 2. Kernel, module (with clippy) and the guest programs.
 if ! CLIPPY=1 scripts/build-module test; then
   broken "build: rvnet.ko (clippy clean)" "build or lint failed"
@@ -47,6 +55,12 @@ if ! CLIPPY=1 scripts/build-module test; then
   exit 1
 fi
 tally "build: rvnet.ko (clippy clean)" 1 0
+if scripts/frame-check >/dev/null; then
+  tally "build: no stack frame over 2 KiB" 1 0
+else
+  scripts/frame-check || true
+  tally "build: no stack frame over 2 KiB" 0 1
+fi
 scripts/build-tools || { broken "build: tests/" "build failed"; echo "$passed passed, $failed failed"; exit 1; }
 
 # 3. One boot of the test kernel.
