@@ -209,7 +209,12 @@ fn set_param(st: &Stack, param: u32, v: u64) -> Result {
         2 if v > 0 => cfg.retry_ms = v,
         3 if v <= 255 => cfg.max_retries = v as u8,
         4 if v <= 1 => g.forwarding = v == 1,
-        5 if v > 0 => g.reasm.set_timeout_ms(v),
+        5 if v > 0 => {
+            g.reasm_timeout_ms = v;
+            if let Some(r) = g.reasm.as_mut() {
+                r.set_timeout_ms(v);
+            }
+        }
         6 if (1..=255).contains(&v) => g.default_ttl = v as u8,
         1..=6 => return Err(EINVAL),
         _ => return Err(errno(92)),
@@ -226,7 +231,7 @@ fn get_param(st: &Stack, param: u32) -> Result<u64> {
         2 => cfg.retry_ms,
         3 => u64::from(cfg.max_retries),
         4 => u64::from(g.forwarding),
-        5 => g.reasm.timeout_ms(),
+        5 => g.reasm_timeout_ms,
         6 => u64::from(g.default_ttl),
         _ => return Err(errno(92)),
     })
@@ -249,6 +254,7 @@ fn attached(st: &Stack, ifindex: i32) -> bool {
 /// Attaches `ifindex`: its receive handler hands frames to this stack.
 fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
     let dev = st.netns.device(ifindex).ok_or(ENODEV)?;
+    st.ensure_reasm()?;
     if !dev.is_ether() {
         return Err(errno(95));
     }

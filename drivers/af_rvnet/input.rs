@@ -33,6 +33,7 @@ pub(crate) const ETH_P_IP: u16 = 0x0800;
 pub(crate) const ETH_P_ARP: u16 = 0x0806;
 const UDP_HLEN: usize = 8;
 const ICMP_ECHO_REQUEST: u8 = 8;
+const ICMP_DEST_UNREACH: u8 = 3;
 
 /// Takes a frame from an attached device, or gives it back (`Err`) for Linux.
 pub(crate) fn rx(st: &Stack, skb: Skb) -> Result<(), Skb> {
@@ -193,10 +194,11 @@ fn reassemble(st: &Stack, skb: &Skb, ip: &Checked) -> Option<Skb> {
     };
     let now = now_ms();
     let mut g = st.lock();
-    let done = match g
-        .reasm
-        .add(key, ip.frag_offset, ip.more_frags, payload, now)
-    {
+    let Some(reasm) = g.reasm.as_mut() else {
+        st.counters.inc(C::ip_reasm_failed);
+        return None;
+    };
+    let done = match reasm.add(key, ip.frag_offset, ip.more_frags, payload, now) {
         Ok(Some(done)) => done,
         Ok(None) => return None,
         Err(_) => {
@@ -204,26 +206,26 @@ fn reassemble(st: &Stack, skb: &Skb, ip: &Checked) -> Option<Skb> {
             return None;
         }
     };
-    let hlen = ip.header_len.min(60);
-    let total = hlen + done.len;
-    let mut whole = match Skb::alloc_tx(total as u32, 0) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = g.reasm.take(done.slot);
-            st.counters.inc(C::ip_rx_nomem);
-            return None;
-        }
+    // The first fragment's header, without options, heads the whole datagram.
+    let total = 20 + done.len;
+    let whole = if total <= 65535 {
+        Skb::alloc_tx(total as u32, 0).ok()
+    } else {
+        None
+    };
+    let bytes = reasm.take(done.slot);
+    let (Some(mut whole), Some(bytes), Some(h)) = (whole, bytes, header.get(..20)) else {
+        st.counters.inc(C::ip_reasm_failed);
+        return None;
     };
     let buf = whole.put(total as u32);
-    let (h, p) = buf.split_at_mut(hlen);
-    h.copy_from_slice(header.get(..hlen)?);
-    if let Some(bytes) = g.reasm.take(done.slot) {
-        if let Some(dst) = p.get_mut(..bytes.len()) {
-            dst.copy_from_slice(bytes);
-        }
+    buf[..20].copy_from_slice(h);
+    if let Some(dst) = buf.get_mut(20..20 + bytes.len()) {
+        dst.copy_from_slice(bytes);
     }
     drop(g);
     let mut hdr = Ipv4Packet::new_unchecked(&mut buf[..]);
+    hdr.set_header_len(20);
     hdr.set_total_len(total as u16);
     hdr.clear_flags();
     hdr.set_frag_offset(0);
@@ -315,6 +317,10 @@ fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked) {
         st.counters.inc(C::icmp_rx_malformed);
         return;
     }
+    if icmp[0] == ICMP_DEST_UNREACH {
+        icmp_error_rx(st, icmp[1], &icmp[8..]);
+        return;
+    }
     if icmp[0] != ICMP_ECHO_REQUEST || ip.dst == Ipv4Address::BROADCAST {
         return;
     }
@@ -338,6 +344,45 @@ fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked) {
             }
         }
         _ => st.counters.inc(C::icmp_rx_malformed),
+    }
+}
+
+/// An ICMP destination unreachable about a datagram we sent (`quoted`: its IP header and at
+/// least 8 bytes of UDP): as `__udp4_lib_err` without IP_RECVERR, only the hard errors (port
+/// or protocol unreachable) and only for a connected socket, whose next call returns it.
+fn icmp_error_rx(st: &Stack, code: u8, quoted: &[u8]) {
+    let errno = match code {
+        3 => 111, // ECONNREFUSED
+        2 => 92,  // ENOPROTOOPT
+        _ => return,
+    };
+    let Ok(q) = Ipv4Packet::new_checked(quoted) else {
+        return;
+    };
+    let hl = q.header_len();
+    if q.protocol() != Protocol::Udp || quoted.len() < hl + 8 {
+        return;
+    }
+    let sport = u16::from_be_bytes([quoted[hl], quoted[hl + 1]]);
+    let dport = u16::from_be_bytes([quoted[hl + 2], quoted[hl + 3]]);
+    let (src, dst) = (q.src_addr(), q.dst_addr());
+    let sk = {
+        let socks = st.lock_socks();
+        socks
+            .iter()
+            .find(|e| {
+                let b = &e.binding;
+                !e.raw
+                    && b.local_port == sport
+                    && b.remote == dst
+                    && b.remote_port == dport
+                    && (b.local.is_unspecified() || b.local == src)
+            })
+            .map(|e| e.sk.clone())
+    };
+    if let Some(sk) = sk {
+        sk.report_error(errno);
+        st.counters.inc(C::icmp_rx_errors_reported);
     }
 }
 

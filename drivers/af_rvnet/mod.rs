@@ -113,6 +113,7 @@ counters!(
     icmp_rx,
     icmp_rx_malformed,
     icmp_rx_echo_requests,
+    icmp_rx_errors_reported,
     icmp_tx_echo_replies,
     icmp_tx_unreachable,
     icmp_tx_time_exceeded,
@@ -185,8 +186,11 @@ pub(crate) struct Inner {
     fib_state: FibState,
     /// The route cache.
     pub(crate) rcache: KBox<RouteCache<ROUTE_CACHE_SETS>>,
-    /// Reassembly buffers.
-    pub(crate) reasm: VBox<Reasm>,
+    /// Reassembly buffers (about 260 KiB), allocated when the first device is attached:
+    /// every namespace has a stack, and most never use it.
+    pub(crate) reasm: Option<VBox<Reasm>>,
+    /// The reassembly timeout, kept here while `reasm` is not allocated.
+    pub(crate) reasm_timeout_ms: u64,
     /// Per-destination IP IDs.
     pub(crate) ident: IdentGenerator<IDENT_BUCKETS>,
     /// Forward between attached interfaces.
@@ -292,6 +296,27 @@ impl<T: Unpin> core::ops::DerefMut for Locked<'_, T> {
 }
 
 impl Stack {
+    /// Gives the stack its reassembly buffers if it has none yet. May sleep.
+    pub(crate) fn ensure_reasm(&self) -> Result {
+        if self.lock().reasm.is_some() {
+            return Ok(());
+        }
+        let mut fresh = Some(zeroed_vbox::<Reasm>()?);
+        {
+            let mut g = self.lock();
+            if g.reasm.is_none() {
+                let timeout = g.reasm_timeout_ms;
+                if let Some(r) = fresh.as_mut() {
+                    r.set_timeout_ms(timeout);
+                }
+                g.reasm = fresh.take();
+            }
+        }
+        // Another attach won the race: free ours outside the lock (vfree may sleep).
+        drop(fresh);
+        Ok(())
+    }
+
     /// Locks `inner` with bottom halves off (the receive path takes it in softirq context).
     pub(crate) fn lock(&self) -> Locked<'_, Inner> {
         let bh = bh::disable();
@@ -330,7 +355,8 @@ fn new_inner() -> Result<Inner> {
         routes,
         fib_state,
         rcache: KBox::new_uninit(flags::GFP_KERNEL)?.write(const { RouteCache::new() }),
-        reasm: zeroed_vbox::<Reasm>()?,
+        reasm: None,
+        reasm_timeout_ms: crate::netcore::ipv4::reasm::DEFAULT_TIMEOUT_MS,
         ident: IdentGenerator::new(sock::random_u32()),
         forwarding: false,
         default_ttl: 64,

@@ -254,7 +254,7 @@ pub(crate) fn tick(st: &Stack) -> u64 {
         for _ in 0..failed {
             st.counters.inc(C::arp_resolve_failed);
         }
-        let expired = inner.reasm.expire(now);
+        let expired = inner.reasm.as_mut().map_or(0, |r| r.expire(now));
         for _ in 0..expired {
             st.counters.inc(C::ip_reasm_timeouts);
         }

@@ -106,8 +106,10 @@ static int rvnet_create(struct net *net, struct socket *sock, int protocol, int 
 		return -ESOCKTNOSUPPORT;
 	if (!net_state)
 		return -ENOMEM;
-	/* Rust checks the protocol and the capability, and allocates the per-socket state. */
-	state = fops->sock_new(net_state, sock->type, protocol, kern, &err);
+	/* Rust checks the protocol and the capability (CAP_NET_RAW in the namespace's user
+	 * namespace, as inet_create asks), and allocates the per-socket state. */
+	state = fops->sock_new(net_state, sock->type, protocol,
+			       kern || ns_capable(net->user_ns, CAP_NET_RAW), &err);
 	if (!state)
 		return err;
 	sk = sk_alloc(net, family, GFP_KERNEL, &rvnet_proto, kern);
@@ -645,4 +647,12 @@ void *rvnet_init_net_state(void)
 void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto)
 {
 	skb->protocol = htons(proto);
+}
+
+/* An asynchronous error on @sk (ICMP port unreachable for a connected socket): the next
+ * send or receive returns it, and poll reports EPOLLERR. */
+void rvnet_sock_report_error(struct sock *sk, int err)
+{
+	WRITE_ONCE(sk->sk_err, err);
+	sk_error_report(sk);
 }

@@ -82,7 +82,7 @@ struct rvnet_family_ops {
 	int (*proc_show)(void *net_state, int file, struct seq_file *seq);
 	void (*netdev_unregister)(void *net_state, struct net_device *dev); /* RTNL held */
 	struct sk_buff *(*rx)(void *net_state, struct sk_buff *skb); /* NULL: consumed */
-	void *(*sock_new)(void *net_state, int type, int protocol, int kern, int *err);
+	void *(*sock_new)(void *net_state, int type, int protocol, int may_raw, int *err);
 	void (*sock_init)(void *net_state, struct sock *sk);
 	void (*sock_release)(void *net_state, struct sock *sk, void *sock_state);
 	void (*sock_free)(void *sock_state);
@@ -148,6 +148,7 @@ void rvnet_kernel_socket_release(struct socket *sock);
 void rvnet_sock_set_rcvbuf(struct sock *sk, int val);
 void *rvnet_init_net_state(void);
 void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto);
+void rvnet_sock_report_error(struct sock *sk, int err);
 int rvnet_copy_from_sockptr(void *dst, const sockptr_t *src, size_t len);
 
 #endif

@@ -269,6 +269,12 @@ impl SockRef {
         }
     }
 
+    /// Sets the socket's pending error (`err`, a positive errno) and wakes its waiters.
+    pub fn report_error(&self, err: i32) {
+        // SAFETY: the socket is held.
+        unsafe { ffi::rvnet_sock_report_error(self.raw(), err) }
+    }
+
     /// Bytes queued for reading (charged to SO_RCVBUF).
     pub fn rmem(&self) -> u32 {
         // SAFETY: the socket is held.
@@ -736,7 +742,7 @@ impl<T: Family> Adapter<T> {
         state: *mut kernel::ffi::c_void,
         kind: kernel::ffi::c_int,
         protocol: kernel::ffi::c_int,
-        kern: kernel::ffi::c_int,
+        may_raw: kernel::ffi::c_int,
         err: *mut kernel::ffi::c_int,
     ) -> *mut kernel::ffi::c_void {
         let r = (|| -> Result<Pin<KBox<T::Sock>>> {
@@ -747,9 +753,7 @@ impl<T: Family> Adapter<T> {
             } else {
                 SockType::Dgram
             };
-            // SAFETY: a capability check of the current task.
-            let may_raw = kern != 0 || unsafe { bindings::capable(bindings::CAP_NET_RAW as i32) };
-            T::sock_new(net, kind, protocol, may_raw)
+            T::sock_new(net, kind, protocol, may_raw != 0)
         })();
         match r {
             // SAFETY: the state stays pinned: only `sock_free` rebuilds the box, to drop it.
