@@ -551,11 +551,6 @@ u32 rvnet_sock_drops(const struct sock *sk)
 	return sk_drops_read(sk);
 }
 
-void rvnet_sock_count_drop(struct sock *sk)
-{
-	sk_drops_inc(sk);
-}
-
 int rvnet_sock_bound_dev(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_bound_dev_if);

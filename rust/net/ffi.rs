@@ -139,7 +139,6 @@ extern "C" {
     pub(crate) fn rvnet_sock_rmem(sk: *const sock) -> u32;
     pub(crate) fn rvnet_sock_rcvbuf(sk: *const sock) -> u32;
     pub(crate) fn rvnet_sock_drops(sk: *const sock) -> u32;
-    pub(crate) fn rvnet_sock_count_drop(sk: *mut sock);
     pub(crate) fn rvnet_sock_bound_dev(sk: *const sock) -> c_int;
     pub(crate) fn rvnet_sock_shutdown(sk: *mut sock, how: c_int);
     pub(crate) fn rvnet_sock_take_error(sk: *mut sock) -> c_int;

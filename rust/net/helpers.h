@@ -130,7 +130,6 @@ void rvnet_sock_put(struct sock *sk);
 u32 rvnet_sock_rmem(const struct sock *sk);
 u32 rvnet_sock_rcvbuf(const struct sock *sk);
 u32 rvnet_sock_drops(const struct sock *sk);
-void rvnet_sock_count_drop(struct sock *sk);
 int rvnet_sock_bound_dev(const struct sock *sk);
 void rvnet_sock_shutdown(struct sock *sk, int how);
 int rvnet_sock_take_error(struct sock *sk);

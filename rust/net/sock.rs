@@ -253,15 +253,14 @@ impl SockRef {
     }
 
     /// Queues `skb` on the socket's receive queue and wakes its readers. A full queue
-    /// (SO_RCVBUF) gives the skb back; the socket's drop count is raised.
+    /// (SO_RCVBUF) gives the skb back; the kernel has raised the socket's drop count.
     pub fn queue_rcv(&self, skb: Skb) -> Result<(), Skb> {
         let raw = skb.into_raw();
         // SAFETY: the socket is held; `raw` is ours and on no list.
         if unsafe { ffi::rvnet_sock_queue_rcv(self.raw(), raw) } == 0 {
             return Ok(());
         }
-        // SAFETY: the socket is held.
-        unsafe { ffi::rvnet_sock_count_drop(self.raw()) };
+        // `__sock_queue_rcv_skb` counted the drop on the socket (`sk_drops`).
         // SAFETY: on failure the skb is still ours.
         match unsafe { Skb::from_raw(raw) } {
             Some(skb) => Err(skb),
