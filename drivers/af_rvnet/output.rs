@@ -42,7 +42,7 @@ pub(crate) fn xmit(st: &Stack, skb: Skb, dev: &NetDevice, mac: [u8; 6]) {
 pub(crate) fn unresolved<const Q: usize>(st: &Stack, u: Unresolved<Q, Skb>) {
     for skb in u.packets {
         st.counters.inc(C::arp_resolve_failed);
-        skb.report_error(EHOSTUNREACH);
+        skb.fail(EHOSTUNREACH);
     }
 }
 
@@ -245,7 +245,7 @@ pub(crate) fn tick(st: &Stack) -> u64 {
                 TimerEvent::Failed(u) => {
                     for skb in u.packets {
                         failed += 1;
-                        skb.report_error(EHOSTUNREACH);
+                        skb.fail(EHOSTUNREACH);
                     }
                 }
                 TimerEvent::AgedOut(_) => {}

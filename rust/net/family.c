@@ -410,15 +410,24 @@ struct sk_buff *rvnet_alloc_skb(unsigned int len, unsigned int headroom)
 	return skb;
 }
 
-/* Reports an error on the socket that sent @skb (a failed ARP resolution: EHOSTUNREACH). */
-void rvnet_skb_report_error(struct sk_buff *skb, int err)
+/*
+ * Frees @skb, then reports @err on the socket that sent it (a failed ARP resolution:
+ * EHOSTUNREACH). In that order, so that a writer woken by the report finds its send buffer
+ * already uncharged.
+ */
+void rvnet_skb_fail(struct sk_buff *skb, int err)
 {
 	struct sock *sk = skb->sk;
 
-	if (sk && sk_fullsock(sk) && sk->sk_family == family) {
-		WRITE_ONCE(sk->sk_err, err);
-		sk_error_report(sk);
+	if (!sk || !sk_fullsock(sk) || sk->sk_family != family) {
+		kfree_skb_reason(skb, SKB_DROP_REASON_NEIGH_FAILED);
+		return;
 	}
+	sock_hold(sk);
+	kfree_skb_reason(skb, SKB_DROP_REASON_NEIGH_FAILED);
+	WRITE_ONCE(sk->sk_err, err);
+	sk_error_report(sk);
+	sock_put(sk);
 }
 
 /* Adds the Ethernet header and queues @skb (data at the IP or ARP header) on @dev. */

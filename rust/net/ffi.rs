@@ -109,7 +109,7 @@ extern "C" {
         err: *mut c_int,
     ) -> *mut sk_buff;
     pub(crate) fn rvnet_alloc_skb(len: u32, headroom: u32) -> *mut sk_buff;
-    pub(crate) fn rvnet_skb_report_error(skb: *mut sk_buff, err: c_int);
+    pub(crate) fn rvnet_skb_fail(skb: *mut sk_buff, err: c_int);
     pub(crate) fn rvnet_xmit(
         skb: *mut sk_buff,
         dev: *mut net_device,

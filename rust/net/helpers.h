@@ -105,7 +105,7 @@ int rvnet_sock_queue_rcv(struct sock *sk, struct sk_buff *skb);
 struct sk_buff *rvnet_sock_alloc_send(struct sock *sk, unsigned int len, unsigned int headroom,
 				      bool noblock, int *err);
 struct sk_buff *rvnet_alloc_skb(unsigned int len, unsigned int headroom);
-void rvnet_skb_report_error(struct sk_buff *skb, int err);
+void rvnet_skb_fail(struct sk_buff *skb, int err);
 int rvnet_xmit(struct sk_buff *skb, struct net_device *dev, const u8 *dst, u16 proto);
 unsigned int rvnet_ll_headroom(const struct net_device *dev);
 u8 rvnet_skb_pkt_type(const struct sk_buff *skb);

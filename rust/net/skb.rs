@@ -271,10 +271,13 @@ impl Skb {
         unsafe { ffi::rvnet_skb_set_source(self.raw(), u32::from_ne_bytes(addr), port.to_be()) }
     }
 
-    /// Reports `err` (a positive errno) to the socket that sent this frame, if any.
-    pub fn report_error(&self, err: i32) {
-        // SAFETY: the skb is ours.
-        unsafe { ffi::rvnet_skb_report_error(self.raw(), err) }
+    /// Frees the frame, then reports `err` (a positive errno) to the socket that sent it,
+    /// if any: its next call returns the error, and a writer woken by the report finds the
+    /// frame's send-buffer charge already returned.
+    pub fn fail(self, err: i32) {
+        let raw = self.into_raw();
+        // SAFETY: `raw` is ours; the shim frees it.
+        unsafe { ffi::rvnet_skb_fail(raw, err) }
     }
 
     /// Sends the frame (data at the network header) on `dev` to `dst` with Ethertype
