@@ -480,6 +480,11 @@ fn forward(st: &Stack, mut skb: Skb, ip: &Checked) {
         output::icmp_error(st, skb.data(), IcmpError::FragNeeded { mtu }, our);
         return;
     }
+    // A checksum left to the NIC by the sender must be finished before the data is cut.
+    if skb.checksum_help().is_err() {
+        st.counters.inc(C::ip_tx_errors);
+        return;
+    }
     if output::send_fragments(st, skb.data(), ip, nh, mtu).is_ok() {
         st.counters.inc(C::ip_forwarded);
     }

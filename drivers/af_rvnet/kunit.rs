@@ -45,7 +45,7 @@ mod tests {
         let mut skb = Skb::alloc_tx(total as u32, HEADROOM)?;
         let buf = skb.put(total as u32);
         buf[28..].copy_from_slice(payload);
-        socket::build_udp(buf, A, B, 40000, 7, 0x1234, 64, false);
+        socket::build_udp(buf, A, B, 40000, 7, 0x1234, 64, false, false);
         let ip = check(skb.data()).map_err(|_| EINVAL)?;
         assert_eq!((ip.src, ip.dst, ip.protocol), (A, B, Protocol::Udp));
         assert_eq!((ip.total_len, ip.ident, ip.ttl), (total, 0x1234, 64));

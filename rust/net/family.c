@@ -660,3 +660,18 @@ void rvnet_sock_report_error(struct sock *sk, int err)
 	WRITE_ONCE(sk->sk_err, err);
 	sk_error_report(sk);
 }
+
+/* Leaves the UDP checksum to the device (@start: the UDP header's offset from skb->data,
+ * @offset: the checksum field's within it), as udp4_hwcsum does. */
+void rvnet_skb_set_csum_partial(struct sk_buff *skb, u16 start, u16 offset)
+{
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_headroom(skb) + start;
+	skb->csum_offset = offset;
+}
+
+/* Finishes a checksum left to the device before the frame is cut or copied elsewhere. */
+int rvnet_skb_checksum_help(struct sk_buff *skb)
+{
+	return skb->ip_summed == CHECKSUM_PARTIAL ? skb_checksum_help(skb) : 0;
+}

@@ -156,6 +156,8 @@ extern "C" {
     pub(crate) fn rvnet_init_net_state() -> *mut c_void;
     pub(crate) fn rvnet_skb_set_protocol(skb: *mut sk_buff, proto: u16);
     pub(crate) fn rvnet_sock_report_error(sk: *mut sock, err: c_int);
+    pub(crate) fn rvnet_skb_set_csum_partial(skb: *mut sk_buff, start: u16, offset: u16);
+    pub(crate) fn rvnet_skb_checksum_help(skb: *mut sk_buff) -> c_int;
     pub(crate) fn rvnet_copy_from_sockptr(
         dst: *mut c_void,
         src: *const sockptr_t,

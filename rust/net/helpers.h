@@ -148,6 +148,8 @@ void rvnet_sock_set_rcvbuf(struct sock *sk, int val);
 void *rvnet_init_net_state(void);
 void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto);
 void rvnet_sock_report_error(struct sock *sk, int err);
+void rvnet_skb_set_csum_partial(struct sk_buff *skb, u16 start, u16 offset);
+int rvnet_skb_checksum_help(struct sk_buff *skb);
 int rvnet_copy_from_sockptr(void *dst, const sockptr_t *src, size_t len);
 
 #endif

@@ -223,6 +223,21 @@ impl Skb {
         unsafe { Skb::from_raw(ffi::rvnet_skb_clone(self.raw())) }
     }
 
+    /// Leaves a checksum to the device (`CHECKSUM_PARTIAL`): the device, or the stack's
+    /// fallback for devices without the offload, sums the data from `start` (an offset from
+    /// the current data) to the end and stores the result `offset` bytes after `start`. The
+    /// field must hold the pseudo-header sum.
+    pub fn set_csum_partial(&mut self, start: u16, offset: u16) {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rvnet_skb_set_csum_partial(self.raw(), start, offset) }
+    }
+
+    /// Finishes a checksum left to the device, before the data is cut or copied.
+    pub fn checksum_help(&mut self) -> kernel::error::Result {
+        // SAFETY: the skb is ours.
+        kernel::error::to_result(unsafe { ffi::rvnet_skb_checksum_help(self.raw()) })
+    }
+
     /// True when the transport checksum needs no software check (left to the NIC by the
     /// sender, or verified by it).
     pub fn csum_trusted(&self) -> bool {
