@@ -586,13 +586,13 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqFile) -> core::
 
 /// A small formatting buffer: padding with `{:<N}` needs a `str`, and the wire types'
 /// `Display` implementations do not pad.
-struct Small {
+pub(crate) struct Small {
     buf: [u8; 24],
     len: usize,
 }
 
 impl Small {
-    fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
     }
 }
@@ -607,7 +607,7 @@ impl Write for Small {
     }
 }
 
-fn small(f: impl FnOnce(&mut Small) -> core::fmt::Result) -> Small {
+pub(crate) fn small(f: impl FnOnce(&mut Small) -> core::fmt::Result) -> Small {
     let mut s = Small {
         buf: [0; 24],
         len: 0,

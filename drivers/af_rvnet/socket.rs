@@ -695,15 +695,18 @@ pub(crate) fn proc_line(e: &SockEntry, out: &mut impl core::fmt::Write) -> core:
     let kind = if e.raw { "raw" } else { "dgram" };
     let proto = if e.raw { b.local_port } else { 17 };
     let port = if e.raw { 0 } else { b.local_port };
-    let dev = e.sk.bound_dev_if();
+    use core::fmt::Write;
+    // `SockAddr`'s Display does not pad: format first, then pad the text.
+    let local = ctl::small(|w| write!(w, "{}", SockAddr::new(b.local, port)));
+    let remote = ctl::small(|w| write!(w, "{}", SockAddr::new(b.remote, b.remote_port)));
     writeln!(
         out,
         "{:<5} {:<5} {:<21} {:<21} {:<10} {:<8} {:<8} {}",
         kind,
         proto,
-        SockAddr::new(b.local, port),
-        SockAddr::new(b.remote, b.remote_port),
-        dev,
+        local.as_str(),
+        remote.as_str(),
+        e.sk.bound_dev_if(),
         e.sk.rmem(),
         e.sk.rcvbuf(),
         e.sk.drops()

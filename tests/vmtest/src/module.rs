@@ -117,3 +117,46 @@ pub fn kunit_suite_passed() -> TestResult {
         format!("only {cases} ok lines in the results:\n{res}"),
     )
 }
+
+/// `family=` picks AF_RVNET's number: a free one works (and the old one is then free), one
+/// that another family holds makes the load fail with EEXIST and leaves nothing behind.
+pub fn family_param_chooses_the_number() -> TestResult {
+    // PF_WANPIPE (25): kept by mainline, no longer registered, like the default 19.
+    let with = |family: &str| {
+        rmmod()?;
+        insmod(&[&format!("family={family}")])
+    };
+    let r = with("25")
+        .and_then(|_| {
+            ensure_eq(
+                read("/sys/module/rvnet/parameters/family")?.as_str(),
+                "25",
+                "family",
+            )?;
+            let probe = |af: &str| {
+                sh(
+                    "python3",
+                    &[
+                        "-c",
+                        &format!(
+                            "import socket,sys\ntry:\n socket.socket({af}, socket.SOCK_DGRAM, 0); print('ok')\nexcept OSError as e: print('errno', e.errno)"
+                        ),
+                    ],
+                )
+            };
+            ensure_eq(probe("25")?.trim(), "ok", "socket(25, SOCK_DGRAM) with family=25")?;
+            // 97: EAFNOSUPPORT, once no module offers 19 (the alias would load this one, which
+            // is loaded already with another number).
+            ensure_eq(probe("19")?.trim(), "errno 97", "socket(19, SOCK_DGRAM) with family=25")
+        })
+        .and_then(|_| match with("2") {
+            Ok(_) => Err("insmod family=2 (AF_INET's number) succeeded".to_string()),
+            Err(e) => ensure(
+                e.contains("File exists"),
+                format!("insmod family=2: {e}, want EEXIST"),
+            )
+            .and_then(|_| ensure(!loaded(), "module loaded despite family=2")),
+        });
+    restore()?;
+    r
+}
