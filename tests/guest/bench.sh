@@ -6,19 +6,31 @@ set -u
 ko=$1
 insmod "$ko" || exit 1
 
-# topo KIND: namespaces bl/br joined by a pair of KIND (rvnic or veth), 198.18.0.1 <-> .2
+# topo KIND [STACK]: namespaces bl/br joined by a pair of KIND (rvnic or veth), 198.18.0.1
+# <-> .2, the addresses on Linux's stack (STACK inet, the default) or on rvnet's (rvnet: each
+# namespace has its own rvnet stack, configured with rvnetctl, and the ports carry no Linux
+# address).
 topo() {
+  local kind=$1 stack=${2:-inet}
   ip netns add bl; ip netns add br
-  ip link add b0 netns bl type "$1" peer name b1 netns br
-  ip -n bl addr add 198.18.0.1/24 dev b0; ip -n br addr add 198.18.0.2/24 dev b1
+  ip link add b0 netns bl type "$kind" peer name b1 netns br
+  [ "$stack" = inet ] && { ip -n bl addr add 198.18.0.1/24 dev b0; ip -n br addr add 198.18.0.2/24 dev b1; }
   for s in "bl b0" "br b1"; do set -- $s; ip -n "$1" link set lo up; ip -n "$1" link set "$2" up; done
   # The same work on both: veth hands frames up without NAPI unless GRO is on, and veth ports
   # are noqueue while rvnic ports get the default qdisc (pfifo_fast) as a NIC does; give
   # both the same receive path and the same qdisc.
   ip netns exec br ethtool -K b1 gro on >/dev/null 2>&1
   for s in "bl b0" "br b1"; do set -- $s; ip netns exec "$1" tc qdisc replace dev "$2" root pfifo_fast; done
+  if [ "$stack" = rvnet ]; then
+    ip netns exec bl rvnetctl addr add 198.18.0.1/24 dev b0
+    ip netns exec br rvnetctl addr add 198.18.0.2/24 dev b1
+  fi
   sleep 1
-  ip netns exec bl ping -c 1 -W 2 198.18.0.2 >/dev/null
+  if [ "$stack" = rvnet ]; then
+    ip netns exec bl rvnet-vmtest rvnet-ping 198.18.0.2 1 >/dev/null
+  else
+    ip netns exec bl ping -c 1 -W 2 198.18.0.2 >/dev/null
+  fi
 }
 untopo() { ip netns del bl; ip netns del br; sleep 1; }
 
@@ -47,13 +59,43 @@ udp_rr() { # p50 p99 in microseconds
   kill %1 2>/dev/null; wait 2>/dev/null
 }
 
-declare -A R
+declare -A R S
 for kind in rvnic veth; do
   topo $kind
   R[$kind,pps]=$(pktgen_pps)
   R[$kind,tcp1]=$(iperf_tcp 1)
   R[$kind,tcp4]=$(iperf_tcp 4)
   read -r R[$kind,p50] R[$kind,p99] < <(udp_rr)
+  untopo
+done
+
+# AF_RVNET beside AF_INET. Both ends of one rvnic pair run the same stack: rvnet's in each
+# namespace (AF_RVNET sockets on both sides) against Linux's (AF_INET on both sides), with
+# the same pair, GRO setting, qdiscs and programs (rvnet-vmtest bench-*, the family an
+# argument). That is the fairest of the set-ups: every datagram crosses one sending and one
+# receiving stack of the kind measured, so the ratio is rvnet's stack against Linux's. With
+# Linux on one side and rvnet on the other, half of every figure would be Linux's in both
+# runs, and the ratio would be diluted towards 1.
+blast_pps() { # FAMILY SIZE -> datagrams/s counted by the receiver, sender's datagrams/s
+  local out
+  ip netns exec br rvnet-vmtest bench-sink "$1" 198.18.0.2:7200 4 > /tmp/rvnet-bench-sink.txt &
+  sleep 0.5
+  out=$(ip netns exec bl rvnet-vmtest bench-blast "$1" 198.18.0.2:7200 "$2" 6)
+  wait
+  echo "$(awk '/^pps/ {print $2}' /tmp/rvnet-bench-sink.txt) $(echo "$out" | awk '/^pps/ {print $2}')"
+  grep -h '^bad' /tmp/rvnet-bench-sink.txt <(echo "$out") >&2
+}
+stack_rr() { # FAMILY -> p50 p99 in microseconds
+  ip netns exec br rvnet-vmtest bench-echo "$1" 198.18.0.2:7100 20200 >/dev/null &
+  sleep 0.5
+  ip netns exec bl rvnet-vmtest bench-rr "$1" 198.18.0.2:7100 20000 200 | awk '/^p50/ {print $2, $4}'
+  kill %1 2>/dev/null; wait 2>/dev/null
+}
+for stack in rvnet inet; do
+  topo rvnic $stack
+  read -r S[$stack,p50] S[$stack,p99] < <(stack_rr $stack)
+  read -r S[$stack,rx64] S[$stack,tx64] < <(blast_pps $stack 64)
+  read -r S[$stack,rx1400] S[$stack,tx1400] < <(blast_pps $stack 1400)
   untopo
 done
 
@@ -64,4 +106,11 @@ for m in "pps:pktgen 64-byte frames (pps)" "tcp1:iperf3 TCP, 1 stream (Mbit/s)" 
   printf '%-34s %12s %12s %8s\n' "$name" "${R[rvnic,$k]}" "${R[veth,$k]}" "$(ratio "${R[rvnic,$k]}" "${R[veth,$k]}")"
 done
 echo "(higher is better for pps and Mbit/s; lower is better for latency)"
+echo
+printf '%-34s %12s %12s %8s\n' "rvnic pair, stack on both ends" AF_RVNET AF_INET rvnet/inet
+for m in "rx64:UDP rx 64 B payload (dgram/s)" "tx64:  sender offered (dgram/s)" "rx1400:UDP rx 1400 B payload (dgram/s)" "tx1400:  sender offered (dgram/s)" "p50:UDP request/response p50 (us)" "p99:UDP request/response p99 (us)"; do
+  k=${m%%:*}; name=${m#*:}
+  printf '%-34s %12s %12s %8s\n' "$name" "${S[rvnet,$k]:-}" "${S[inet,$k]:-}" "$(ratio "${S[rvnet,$k]:-}" "${S[inet,$k]:-}")"
+done
+echo "(rx: datagrams the receiver read in 4 s while the sender blasted for 6 s; higher is better)"
 rmmod rvnet

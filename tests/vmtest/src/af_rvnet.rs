@@ -3,7 +3,9 @@
 //! sockets, `rvnetctl` and /proc/net/rvnet.
 //!
 //! The usual lab: namespace "lx" holds rvn0 with Linux's 198.18.0.1/24; namespace "rv" holds
-//! its peer rvn1, on which only rvnet has an address, 198.18.0.2/24.
+//! its peer rvn1, on which only rvnet has an address, 198.18.0.2/24. The router lab adds a
+//! second rvnet port in rv, rvb0 with 198.19.0.1/24, joined to rvb1 in "lx2" (Linux's
+//! 198.19.0.2/24); lx and lx2 route to each other through rvnet.
 
 use crate::harness::{ensure, ensure_eq, read, TestResult};
 use crate::tools::csum;
@@ -14,12 +16,16 @@ use std::fmt::Debug;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const LX: &str = "lx";
 const RV: &str = "rv";
 const LX_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const RV_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const LX2: &str = "lx2";
+const RV_IP2: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
+const LX2_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 2);
 
 /// Namespaces joined by rvnic pairs; deleting the namespaces on drop deletes the ports.
 struct Lab {
@@ -58,6 +64,26 @@ impl Lab {
         lab.link((LX, "rvn0"), (RV, "rvn1"))?;
         in_ns(LX, &format!("ip addr add {LX_IP}/24 dev rvn0"))?;
         rvnetctl(RV, &format!("addr add {RV_IP}/24 dev rvn1"))?;
+        Ok(lab)
+    }
+
+    /// The router lab: the usual lab plus rvnet's second port rvb0 with 198.19.0.1/24 in rv,
+    /// joined to rvb1 in lx2 (Linux's 198.19.0.2/24); lx and lx2 route to each other via
+    /// rvnet. Forwarding is left as a new namespace has it (off).
+    fn router() -> Result<Lab, String> {
+        let lab = Lab::new(&[LX, RV, LX2])?;
+        lab.link((LX, "rvn0"), (RV, "rvn1"))?;
+        lab.link((RV, "rvb0"), (LX2, "rvb1"))?;
+        in_ns(
+            LX,
+            &format!("ip addr add {LX_IP}/24 dev rvn0 && ip route add 198.19.0.0/24 via {RV_IP}"),
+        )?;
+        in_ns(
+            LX2,
+            &format!("ip addr add {LX2_IP}/24 dev rvb1 && ip route add 198.18.0.0/24 via {RV_IP2}"),
+        )?;
+        rvnetctl(RV, &format!("addr add {RV_IP}/24 dev rvn1"))?;
+        rvnetctl(RV, &format!("addr add {RV_IP2}/24 dev rvb0"))?;
         Ok(lab)
     }
 }
@@ -183,8 +209,13 @@ fn rv_bound(port: u16) -> Result<Socket, String> {
 
 /// A Linux UDP socket on 198.18.0.1 in lx.
 fn lx_udp() -> Result<UdpSocket, String> {
-    in_netns(LX, || {
-        UdpSocket::bind((LX_IP, 0)).map_err(io_err("Linux UDP socket"))
+    linux_udp(LX, LX_IP)
+}
+
+/// A Linux UDP socket on `ip` (an ephemeral port) in `ns`.
+fn linux_udp(ns: &str, ip: Ipv4Addr) -> Result<UdpSocket, String> {
+    in_netns(ns, || {
+        UdpSocket::bind((ip, 0)).map_err(io_err(&format!("Linux UDP socket on {ip} in {ns}")))
     })
 }
 
@@ -425,8 +456,8 @@ fn poll_in(fd: i32) -> Result<(), String> {
     )
 }
 
-/// Waits in epoll_wait(2) for EPOLLIN on `fd`.
-fn epoll_in(fd: i32) -> Result<(), String> {
+/// A new epoll instance.
+fn epoll_new() -> Result<OwnedFd, String> {
     // SAFETY: plain system call; the descriptor is owned below.
     let ep = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
     ensure(
@@ -434,14 +465,21 @@ fn epoll_in(fd: i32) -> Result<(), String> {
         format!("epoll_create1: {}", io::Error::last_os_error()),
     )?;
     // SAFETY: `ep` is a new descriptor nothing else owns.
-    let ep = unsafe { OwnedFd::from_raw_fd(ep) };
-    let mut ev = libc::epoll_event {
-        events: libc::EPOLLIN as u32,
-        u64: 7,
-    };
+    Ok(unsafe { OwnedFd::from_raw_fd(ep) })
+}
+
+/// Adds `fd` to the epoll instance `ep` for `events`, reported with `data`.
+fn epoll_add(ep: &OwnedFd, fd: i32, events: u32, data: u64) -> TestResult {
+    let mut ev = libc::epoll_event { events, u64: data };
     // SAFETY: valid descriptors and event.
     let r = unsafe { libc::epoll_ctl(ep.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) };
-    ensure(r == 0, format!("epoll_ctl: {}", io::Error::last_os_error()))?;
+    ensure(r == 0, format!("epoll_ctl: {}", io::Error::last_os_error()))
+}
+
+/// Waits in epoll_wait(2) for EPOLLIN on `fd`.
+fn epoll_in(fd: i32) -> Result<(), String> {
+    let ep = epoll_new()?;
+    epoll_add(&ep, fd, libc::EPOLLIN as u32, 7)?;
     let mut out = [libc::epoll_event { events: 0, u64: 0 }];
     // SAFETY: room for one event.
     let n = unsafe { libc::epoll_wait(ep.as_raw_fd(), out.as_mut_ptr(), 1, 10_000) };
@@ -1105,6 +1143,928 @@ pub fn proxy_arp_answers() -> TestResult {
         "proxy del",
         "No such file or directory",
     )
+}
+
+/// Runs `cmd` in `ns` and returns everything it printed, stdout and stderr, whether it
+/// succeeded or not (for commands such as ping that report what we check and then fail).
+fn output_of(ns: &str, cmd: &str) -> Result<String, String> {
+    in_ns(ns, &format!("{cmd} 2>&1; true"))
+}
+
+/// Fails unless `ping OPTS ADDR` from `ns` gets every echo answered.
+fn ping_ok(ns: &str, opts: &str, to: Ipv4Addr) -> TestResult {
+    in_ns(ns, &format!("ping {opts} {to}"))
+        .map(|_| ())
+        .map_err(|e| format!("ping {opts} {to} from {ns}: {e}"))
+}
+
+/// Fails if `ping OPTS ADDR` from `ns` gets any answer.
+fn ping_fails(ns: &str, opts: &str, to: Ipv4Addr, why: &str) -> TestResult {
+    match in_ns(ns, &format!("ping {opts} {to}")) {
+        Ok(out) => Err(format!(
+            "ping {opts} {to} from {ns} was answered {why}:\n{out}"
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Sets rvnet's forwarding in rv and checks that it took.
+fn set_forwarding(on: bool) -> TestResult {
+    let v = if on { "1" } else { "0" };
+    rvnetctl(RV, &format!("set forwarding {v}"))?;
+    ensure_eq(
+        rvnetctl(RV, "get forwarding")?.trim(),
+        v,
+        "forwarding after set",
+    )
+}
+
+pub fn router_forwards_between_linux_hosts() -> TestResult {
+    let _lab = Lab::router()?;
+    // A new namespace does not forward: rvnet answers for its own addresses only.
+    ensure_eq(
+        rvnetctl(RV, "get forwarding")?.trim(),
+        "0",
+        "forwarding in a new namespace",
+    )?;
+    let fwd = Counter::new(RV, "ip_forwarded")?;
+    let not_ours = Counter::new(RV, "ip_rx_not_ours")?;
+    ping_fails(
+        LX,
+        "-c 2 -i 0.3 -W 1",
+        LX2_IP,
+        "through rvnet with forwarding 0",
+    )?;
+    not_ours.ensure_grew(2)?;
+    ensure_eq(fwd.delta()?, 0, "ip_forwarded with forwarding 0")?;
+
+    set_forwarding(true)?;
+    let fwd = Counter::new(RV, "ip_forwarded")?;
+    ping_ok(LX, "-c 3 -i 0.3 -W 2", LX2_IP)?;
+    // Three requests one way, three replies the other.
+    fwd.ensure_grew(6)?;
+    ping_ok(LX2, "-c 2 -i 0.3 -W 2", LX_IP)?;
+
+    // UDP with every byte checked; 4000 bytes cross as Linux's fragments, forwarded each.
+    let fwd = Counter::new(RV, "ip_forwarded")?;
+    serve_and_run(
+        LX2,
+        &format!("rvnet-vmtest udp-echo {LX2_IP}:7900 4"),
+        LX,
+        &format!("rvnet-vmtest udp-client {LX2_IP}:7900 1 1000 1472 4000"),
+    )
+    .map_err(|e| format!("UDP lx -> lx2 through rvnet: {e}"))?;
+    // 1 + 1 + 1 + 3 packets each way.
+    fwd.ensure_grew(12)?;
+
+    // TTL 1: rvnet may not forward it, and says so from its address on lx's side.
+    let ttl = Counter::new(RV, "ip_rx_ttl_exceeded")?;
+    let sent = Counter::new(RV, "icmp_tx_time_exceeded")?;
+    let fwd = Counter::new(RV, "ip_forwarded")?;
+    let out = output_of(LX, &format!("ping -c 1 -t 1 -W 2 {LX2_IP}"))?;
+    ensure(
+        out.contains(&format!("From {RV_IP} ")) && out.contains("Time to live exceeded"),
+        format!(
+            "ping -t 1 {LX2_IP} from lx: want \"From {RV_IP} ... Time to live exceeded\", got:\n{out}"
+        ),
+    )?;
+    ttl.ensure_grew(1)?;
+    sent.ensure_grew(1)?;
+    ensure_eq(fwd.delta()?, 0, "ip_forwarded by the TTL 1 echo")?;
+
+    // Off again: nothing passes, neither ping nor UDP.
+    set_forwarding(false)?;
+    let fwd = Counter::new(RV, "ip_forwarded")?;
+    ping_fails(LX, "-c 2 -i 0.3 -W 1", LX2_IP, "after forwarding 0")?;
+    let far = linux_udp(LX2, LX2_IP)?;
+    let far_addr = far.local_addr().map_err(io_err("getsockname"))?;
+    far.set_read_timeout(Some(Duration::from_secs(1)))
+        .map_err(io_err("SO_RCVTIMEO"))?;
+    lx_udp()?
+        .send_to(b"let me through", far_addr)
+        .map_err(io_err("Linux sendto"))?;
+    let mut buf = [0u8; 64];
+    if let Ok((n, from)) = far.recv_from(&mut buf) {
+        return Err(format!(
+            "lx2 received {n} bytes from {from} through rvnet with forwarding 0"
+        ));
+    }
+    ensure_eq(fwd.delta()?, 0, "ip_forwarded after forwarding 0")
+}
+
+pub fn router_mtu_fragments_and_frag_needed() -> TestResult {
+    let _lab = Lab::router()?;
+    set_forwarding(true)?;
+    // The lx2 side is a 1000-byte link: both of its ends say so (an rvnic port drops what
+    // is larger than its peer's MTU).
+    in_ns(RV, "ip link set rvb0 mtu 1000")?;
+    in_ns(LX2, "ip link set rvb1 mtu 1000")?;
+    ping_ok(LX, "-c 1 -W 2", LX2_IP)?;
+
+    // Without DF, rvnet cuts what does not fit. First, before Linux in lx can have learnt
+    // the path MTU: it sends 1500-byte fragments of these, which rvnet cuts again.
+    let frags = Counter::new(RV, "ip_tx_fragments")?;
+    serve_and_run(
+        LX2,
+        &format!("rvnet-vmtest udp-echo {LX2_IP}:7901 2"),
+        LX,
+        &format!("rvnet-vmtest udp-client {LX2_IP}:7901 3000 5000"),
+    )
+    .map_err(|e| format!("UDP lx -> lx2 across the 1000-byte link: {e}"))?;
+    // Two and three full-size fragments from lx, two pieces each.
+    frags.ensure_grew(10)?;
+    let frags = Counter::new(RV, "ip_tx_fragments")?;
+    ping_ok(LX, "-c 2 -i 0.3 -W 2 -M dont -s 1200", LX2_IP)?;
+    // 1228-byte requests without DF: two pieces each.
+    frags.ensure_grew(4)?;
+
+    // With DF: refused with ICMP fragmentation needed, MTU 1000, from rvnet's lx-side
+    // address; Linux then knows the path MTU (or, if the error came first, says so).
+    let unreach = Counter::new(RV, "icmp_tx_unreachable")?;
+    let fwd = Counter::new(RV, "ip_forwarded")?;
+    let out = output_of(LX, &format!("ping -c 1 -W 2 -M do -s 1200 {LX2_IP}"))?;
+    let icmp_seen = out.contains(&format!("From {RV_IP} "))
+        && out.contains("Frag needed")
+        && out.contains("mtu = 1000");
+    ensure(
+        icmp_seen || out.contains("mtu=1000"),
+        format!(
+            "ping -M do -s 1200 {LX2_IP} from lx: want \"From {RV_IP} ... Frag needed and DF \
+             set (mtu = 1000)\" (or a local \"message too long, mtu=1000\"), got:\n{out}"
+        ),
+    )?;
+    unreach.ensure_grew(1)?;
+    ensure_eq(
+        fwd.delta()?,
+        0,
+        "ip_forwarded by the DF echo too big for the link",
+    )?;
+    let route = in_ns(LX, &format!("ip route get {LX2_IP}"))?;
+    ensure(
+        route.contains("mtu 1000"),
+        format!("lx's route to {LX2_IP} after the ICMP error: {route:?}, want mtu 1000"),
+    )?;
+    // What fits still passes with DF.
+    ping_ok(LX, "-c 1 -W 2 -M do -s 900", LX2_IP)
+}
+
+/// A datagram of the wakeup tests: `D`, socket, burst, sequence number; or `S`, socket: the
+/// reader that gets it stops.
+fn tagged(sock: usize, burst: usize, seq: usize) -> [u8; 6] {
+    let (b, q) = ((burst as u16).to_be_bytes(), (seq as u16).to_be_bytes());
+    [b'D', sock as u8, b[0], b[1], q[0], q[1]]
+}
+
+const STOP: u8 = b'S';
+
+/// The (burst, seq) pairs read from one socket.
+type Reads = Vec<(u16, u16)>;
+
+/// What a wakeup test's reader got: its socket's index and the datagram's (burst, seq), or
+/// None for a stop.
+fn untag(d: &[u8]) -> Result<(usize, Option<(u16, u16)>), String> {
+    match d {
+        [b'D', s, b0, b1, q0, q1] => Ok((
+            usize::from(*s),
+            Some((
+                u16::from_be_bytes([*b0, *b1]),
+                u16::from_be_bytes([*q0, *q1]),
+            )),
+        )),
+        [STOP, s] => Ok((usize::from(*s), None)),
+        _ => Err(format!("unexpected datagram {d:?}")),
+    }
+}
+
+/// Burst sizes (datagrams to each socket): single datagrams, where one lost wakeup leaves
+/// a reader asleep on queued data, between bigger bursts that keep readers racing.
+const BURSTS: &[usize] = &[
+    1, 2, 1, 4, 1, 8, 1, 16, 3, 32, 1, 5, 1, 1, 2, 1, 4, 1, 8, 1, 16, 3, 32, 1,
+];
+
+/// A burst must be read within this; a reader woken only by its timeout takes far longer.
+const BURST_LIMIT: Duration = Duration::from_secs(3);
+
+/// Sends the bursts from `lx` to rvnet's ports `base..base+socks`, each burst only once the
+/// one before was read in full (`received` counts what the readers took).
+fn send_bursts(lx: &UdpSocket, socks: usize, base: u16, received: &AtomicUsize) -> TestResult {
+    let mut sent = 0;
+    for (b, &n) in BURSTS.iter().enumerate() {
+        for seq in 0..n {
+            for i in 0..socks {
+                lx.send_to(&tagged(i, b, seq), (RV_IP, base + i as u16))
+                    .map_err(io_err("Linux sendto"))?;
+            }
+        }
+        sent += n * socks;
+        let start = Instant::now();
+        while received.load(Ordering::SeqCst) < sent {
+            if start.elapsed() > BURST_LIMIT {
+                return Err(format!(
+                    "burst {b} ({n} to each of {socks} sockets): {} of the {sent} datagrams \
+                     sent so far were read {BURST_LIMIT:?} after it was sent: readers left \
+                     asleep with datagrams queued",
+                    received.load(Ordering::SeqCst)
+                ));
+            }
+            sleep_ms(1);
+        }
+    }
+    Ok(())
+}
+
+/// Fails unless `got` (one socket's (burst, seq) pairs) holds every datagram of BURSTS
+/// exactly once.
+fn exactly_once(sock: usize, mut got: Reads) -> TestResult {
+    got.sort_unstable();
+    let want: Reads = BURSTS
+        .iter()
+        .enumerate()
+        .flat_map(|(b, &n)| (0..n).map(move |q| (b as u16, q as u16)))
+        .collect();
+    if got == want {
+        return Ok(());
+    }
+    let dup = got.windows(2).find(|w| w[0] == w[1]).map(|w| w[0]);
+    let missing = want.iter().find(|w| got.binary_search(w).is_err());
+    Err(format!(
+        "socket {sock}: {} datagrams read, {} sent; first duplicate (burst, seq): {dup:?}, \
+         first missing: {missing:?}",
+        got.len(),
+        want.len()
+    ))
+}
+
+/// Pings rvnet from Linux so that no datagram of a burst waits for ARP.
+fn resolve_from_linux() -> TestResult {
+    ping_ok(LX, "-c 1 -W 2", RV_IP)
+}
+
+/// `n` AF_RVNET UDP sockets on 198.18.0.2:base, base+1, ...
+fn rv_sockets(n: usize, base: u16) -> Result<Vec<Socket>, String> {
+    in_netns(RV, || (0..n).map(|i| rv_bound(base + i as u16)).collect())
+}
+
+pub fn many_readers_no_lost_wakeup() -> TestResult {
+    const SOCKS: usize = 8;
+    const READERS: usize = 4;
+    const BASE: u16 = 7800;
+    // A reader blocked this long with a datagram queued for it was never woken.
+    const STUCK: Duration = Duration::from_secs(10);
+    let _lab = Lab::standard()?;
+    resolve_from_linux()?;
+    let full = Counter::new(RV, "udp_rx_queue_full")?;
+    let lx = lx_udp()?;
+    let socks = rv_sockets(SOCKS, BASE)?;
+    for s in &socks {
+        s.set_read_timeout(Some(STUCK))
+            .map_err(io_err("SO_RCVTIMEO"))?;
+    }
+    let received = AtomicUsize::new(0);
+    // Each reader blocks in recvfrom until its stop: what it read, and when it returned.
+    let reader = |i: usize| -> Result<(Reads, Instant), String> {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64];
+        loop {
+            let n = socks[i].recv(&mut buf, 0).map_err(|e| {
+                if e.raw_os_error() == Some(libc::EAGAIN) {
+                    format!(
+                        "blocked in recvfrom for {STUCK:?} (SO_RCVTIMEO) after {} datagrams",
+                        got.len()
+                    )
+                } else {
+                    format!("recvfrom: {e}")
+                }
+            })?;
+            let (sock, tag) = untag(&buf[..n])?;
+            ensure(sock == i, format!("read a datagram for socket {sock}"))?;
+            match tag {
+                Some(t) => {
+                    got.push(t);
+                    received.fetch_add(1, Ordering::SeqCst);
+                }
+                None => return Ok((got, Instant::now())),
+            }
+        }
+    };
+    let (sending, last_send, results) = std::thread::scope(|sc| {
+        let readers: Vec<_> = (0..SOCKS)
+            .flat_map(|i| (0..READERS).map(move |r| (i, r)))
+            .map(|(i, r)| ((i, r), sc.spawn(move || reader(i))))
+            .collect();
+        // Let them all block first.
+        sleep_ms(500);
+        let sending = send_bursts(&lx, SOCKS, BASE, &received);
+        // One stop per reader, whatever happened.
+        let last_send = Instant::now();
+        for i in 0..SOCKS {
+            for _ in 0..READERS {
+                let _ = lx.send_to(&[STOP, i as u8], (RV_IP, BASE + i as u16));
+            }
+        }
+        let results: Vec<_> = readers
+            .into_iter()
+            .map(|(id, h)| {
+                let r = h
+                    .join()
+                    .unwrap_or_else(|_| Err("the reader panicked".into()));
+                (id, r)
+            })
+            .collect();
+        (sending, last_send, results)
+    });
+    ensure_eq(
+        full.delta()?,
+        0,
+        "udp_rx_queue_full (datagrams dropped, so the counts below cannot match)",
+    )?;
+    sending?;
+    let mut per_sock: Vec<Reads> = vec![Vec::new(); SOCKS];
+    for ((i, r), res) in results {
+        let (got, at) = res.map_err(|e| format!("reader {r} of socket {i}: {e}"))?;
+        let after = at.saturating_duration_since(last_send);
+        ensure(
+            after < Duration::from_secs(3),
+            format!("reader {r} of socket {i} returned {after:?} after the last send"),
+        )?;
+        per_sock[i].extend(got);
+    }
+    for (i, got) in per_sock.into_iter().enumerate() {
+        exactly_once(i, got)?;
+    }
+    Ok(())
+}
+
+pub fn epoll_many_sockets() -> TestResult {
+    const SOCKS: usize = 16;
+    const WAITERS: usize = 4;
+    const BASE: u16 = 7850;
+    let _lab = Lab::standard()?;
+    resolve_from_linux()?;
+    let full = Counter::new(RV, "udp_rx_queue_full")?;
+    let lx = lx_udp()?;
+    let socks = rv_sockets(SOCKS, BASE)?;
+    // One epoll instance for every socket, edge-triggered: a readiness change that does not
+    // reach it is never reported again.
+    let ep = epoll_new()?;
+    for (i, s) in socks.iter().enumerate() {
+        epoll_add(
+            &ep,
+            s.as_raw_fd(),
+            (libc::EPOLLIN | libc::EPOLLET) as u32,
+            i as u64,
+        )?;
+    }
+    let received = AtomicUsize::new(0);
+    let done = AtomicBool::new(false);
+    // Each waiter drains every socket epoll reports until told to stop.
+    let waiter = || -> Result<(Vec<Reads>, Instant), String> {
+        let mut got = vec![Vec::new(); SOCKS];
+        let mut events = [libc::epoll_event { events: 0, u64: 0 }; SOCKS];
+        let mut buf = [0u8; 64];
+        while !done.load(Ordering::SeqCst) {
+            // SAFETY: room for SOCKS events.
+            let n =
+                unsafe { libc::epoll_wait(ep.as_raw_fd(), events.as_mut_ptr(), SOCKS as i32, 200) };
+            if n < 0 {
+                return Err(format!("epoll_wait: {}", io::Error::last_os_error()));
+            }
+            for ev in &events[..n as usize] {
+                let i = ev.u64 as usize;
+                let s = socks.get(i).ok_or(format!("epoll reported data {i}"))?;
+                loop {
+                    let n = match s.recv(&mut buf, libc::MSG_DONTWAIT) {
+                        Ok(n) => n,
+                        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => break,
+                        Err(e) => return Err(format!("recv on socket {i}: {e}")),
+                    };
+                    match untag(&buf[..n])? {
+                        (sock, Some(t)) if sock == i => got[i].push(t),
+                        (sock, _) => {
+                            return Err(format!("socket {i} read {:?} of socket {sock}", &buf[..n]))
+                        }
+                    }
+                    received.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }
+        Ok((got, Instant::now()))
+    };
+    let (sending, stopped, results) = std::thread::scope(|sc| {
+        let waiters: Vec<_> = (0..WAITERS).map(|_| sc.spawn(waiter)).collect();
+        sleep_ms(500);
+        let sending = send_bursts(&lx, SOCKS, BASE, &received);
+        let stopped = Instant::now();
+        done.store(true, Ordering::SeqCst);
+        let results: Vec<_> = waiters
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("the waiter panicked".into()))
+            })
+            .collect();
+        (sending, stopped, results)
+    });
+    ensure_eq(
+        full.delta()?,
+        0,
+        "udp_rx_queue_full (datagrams dropped, so the counts below cannot match)",
+    )?;
+    sending?;
+    let mut per_sock: Vec<Reads> = vec![Vec::new(); SOCKS];
+    for (w, res) in results.into_iter().enumerate() {
+        let (got, at) = res.map_err(|e| format!("epoll waiter {w}: {e}"))?;
+        let after = at.saturating_duration_since(stopped);
+        ensure(
+            after < Duration::from_secs(3),
+            format!("epoll waiter {w} returned {after:?} after it was told to stop"),
+        )?;
+        for (i, g) in got.into_iter().enumerate() {
+            per_sock[i].extend(g);
+        }
+    }
+    for (i, got) in per_sock.into_iter().enumerate() {
+        exactly_once(i, got)?;
+    }
+    Ok(())
+}
+
+/// SO_BINDTODEVICE `dev`.
+fn bind_to_device(s: &Socket, dev: &str) -> TestResult {
+    let mut name = [0u8; libc::IFNAMSIZ];
+    name.get_mut(..dev.len())
+        .ok_or(format!("interface name {dev:?} too long"))?
+        .copy_from_slice(dev.as_bytes());
+    s.set_opt(libc::SOL_SOCKET, libc::SO_BINDTODEVICE, &name)
+        .map_err(io_err(&format!("SO_BINDTODEVICE {dev}")))
+}
+
+/// Reads one datagram from `s` and fails unless it is `want` from `from`.
+fn expect_datagram(s: &Socket, want: &[u8], from: SocketAddrV4, what: &str) -> TestResult {
+    let mut buf = [0u8; 256];
+    let (n, src) = s.recv_from(&mut buf).map_err(io_err(&format!(
+        "{what}: waiting for {:?}",
+        String::from_utf8_lossy(want)
+    )))?;
+    ensure(
+        &buf[..n] == want && src == from,
+        format!(
+            "{what}: got {:?} from {src}, want {:?} from {from}",
+            String::from_utf8_lossy(&buf[..n]),
+            String::from_utf8_lossy(want)
+        ),
+    )
+}
+
+/// Fails if `s` has a datagram queued (after letting stragglers arrive).
+fn expect_nothing_more(s: &Socket, what: &str) -> TestResult {
+    sleep_ms(300);
+    let mut buf = [0u8; 256];
+    match s.recv_from_flags(&mut buf, libc::MSG_DONTWAIT) {
+        Ok((n, src)) => Err(format!(
+            "{what}: also got {:?} from {src}",
+            String::from_utf8_lossy(&buf[..n])
+        )),
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => Ok(()),
+        Err(e) => Err(format!("{what}: {e}")),
+    }
+}
+
+fn v4(a: std::net::SocketAddr) -> Result<SocketAddrV4, String> {
+    match a {
+        std::net::SocketAddr::V4(a) => Ok(a),
+        a => Err(format!("not IPv4: {a}")),
+    }
+}
+
+pub fn bindtodevice_filters_by_interface() -> TestResult {
+    // Forwarding off: 198.18.0.2 and 198.19.0.1 are both rvnet's own, reachable from lx and
+    // lx2 alike; only the interface a datagram comes in on differs.
+    let _lab = Lab::router()?;
+    let port = 7700;
+    let (on_lx, on_lx2) = in_netns(RV, || {
+        let bound = |dev: &str| -> Result<Socket, String> {
+            let s = Socket::dgram().map_err(io_err("socket"))?;
+            bind_to_device(&s, dev)?;
+            // The same port twice: the devices differ, so the bindings do not collide.
+            s.bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
+                .map_err(io_err(&format!("bind 0.0.0.0:{port} on {dev}")))?;
+            s.set_read_timeout(Some(Duration::from_secs(3)))
+                .map_err(io_err("SO_RCVTIMEO"))?;
+            Ok(s)
+        };
+        Ok((bound("rvn1")?, bound("rvb0")?))
+    })?;
+    let lx = lx_udp()?;
+    let lx2 = linux_udp(LX2, LX2_IP)?;
+    let lx_addr = v4(lx.local_addr().map_err(io_err("getsockname"))?)?;
+    let lx2_addr = v4(lx2.local_addr().map_err(io_err("getsockname"))?)?;
+    // Both to the address of the lx2 side: lx's still comes in on rvn1.
+    lx.send_to(b"from lx", (RV_IP2, port))
+        .map_err(io_err("sendto from lx"))?;
+    lx2.send_to(b"from lx2", (RV_IP2, port))
+        .map_err(io_err("sendto from lx2"))?;
+    expect_datagram(&on_lx, b"from lx", lx_addr, "socket bound to rvn1")?;
+    expect_datagram(&on_lx2, b"from lx2", lx2_addr, "socket bound to rvb0")?;
+    expect_nothing_more(&on_lx, "socket bound to rvn1")?;
+    expect_nothing_more(&on_lx2, "socket bound to rvb0")?;
+    // With the rvn1 socket gone, what comes in on rvn1 finds no socket at all.
+    drop(on_lx);
+    let no_port = Counter::new(RV, "udp_rx_no_port")?;
+    lx.send_to(b"from lx again", (RV_IP, port))
+        .map_err(io_err("sendto from lx"))?;
+    lx2.send_to(b"from lx2 again", (RV_IP, port))
+        .map_err(io_err("sendto from lx2"))?;
+    expect_datagram(&on_lx2, b"from lx2 again", lx2_addr, "socket bound to rvb0")?;
+    expect_nothing_more(&on_lx2, "socket bound to rvb0")?;
+    no_port.ensure_grew(1)
+}
+
+/// An AF_PACKET socket that sees the frames of one ethertype on one device, both ways.
+struct Capture(OwnedFd);
+
+impl Capture {
+    fn open(ns: &str, dev: &str, ethertype: u16) -> Result<Capture, String> {
+        in_netns(ns, || {
+            let ifindex = rvnet_uapi::ifindex(dev).map_err(io_err(dev))?;
+            let proto = ethertype.to_be();
+            // SAFETY: plain system call; the descriptor is owned below.
+            let fd = unsafe {
+                libc::socket(
+                    libc::AF_PACKET,
+                    libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                    i32::from(proto),
+                )
+            };
+            ensure(
+                fd >= 0,
+                format!("AF_PACKET socket: {}", io::Error::last_os_error()),
+            )?;
+            // SAFETY: a new descriptor nothing else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            // SAFETY: all zeroes is a valid sockaddr_ll.
+            let mut ll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            ll.sll_family = libc::AF_PACKET as u16;
+            ll.sll_protocol = proto;
+            ll.sll_ifindex = ifindex;
+            // SAFETY: `ll` is a valid sockaddr_ll of the length passed.
+            let r = unsafe {
+                libc::bind(
+                    fd.as_raw_fd(),
+                    (&ll as *const libc::sockaddr_ll).cast(),
+                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                )
+            };
+            ensure(
+                r == 0,
+                format!("AF_PACKET bind to {dev}: {}", io::Error::last_os_error()),
+            )?;
+            Ok(Capture(fd))
+        })
+    }
+
+    /// The first frame seen (Ethernet header included) within `limit` for which `want`
+    /// holds; None if none came.
+    fn find(
+        &self,
+        limit: Duration,
+        mut want: impl FnMut(&[u8]) -> bool,
+    ) -> Result<Option<Vec<u8>>, String> {
+        let deadline = Instant::now() + limit;
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            let mut p = libc::pollfd {
+                fd: self.0.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd.
+            let n = unsafe { libc::poll(&mut p, 1, left.as_millis() as i32 + 1) };
+            ensure(n >= 0, format!("poll: {}", io::Error::last_os_error()))?;
+            if n == 0 {
+                continue;
+            }
+            // SAFETY: `buf` is writable for its length.
+            let got = unsafe {
+                libc::recv(
+                    self.0.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if got < 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EAGAIN) {
+                    continue;
+                }
+                return Err(format!("AF_PACKET recv: {e}"));
+            }
+            let f = &buf[..got as usize];
+            if want(f) {
+                return Ok(Some(f.to_vec()));
+            }
+        }
+    }
+}
+
+const ETH_P_IP: u16 = 0x0800;
+const ETH_P_ARP: u16 = 0x0806;
+
+/// The IPv4 packet in an Ethernet frame, if it carries one with a whole header.
+fn ipv4_of(f: &[u8]) -> Option<&[u8]> {
+    (f.len() >= 34 && f[12..14] == ETH_P_IP.to_be_bytes()).then(|| &f[14..])
+}
+
+/// DF, MF and the fragment offset (in bytes) of an IPv4 header.
+fn frag_fields(ip: &[u8]) -> (bool, bool, usize) {
+    let v = u16::from_be_bytes([ip[6], ip[7]]);
+    (
+        v & 0x4000 != 0,
+        v & 0x2000 != 0,
+        usize::from(v & 0x1fff) * 8,
+    )
+}
+
+/// `n` bytes of the tools' pattern.
+fn pattern_bytes(n: usize) -> Vec<u8> {
+    (0..n as u64).map(crate::tools::pattern).collect()
+}
+
+pub fn dont_fragment_on_send() -> TestResult {
+    let _lab = Lab::standard()?;
+    let lx = lx_udp()?;
+    lx.set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(io_err("SO_RCVTIMEO"))?;
+    let to = v4(lx.local_addr().map_err(io_err("getsockname"))?)?;
+    let cap = Capture::open(LX, "rvn0", ETH_P_IP)?;
+    let frags = Counter::new(RV, "ip_tx_fragments")?;
+    let (small, big) = (pattern_bytes(1472), pattern_bytes(2000));
+    in_netns(RV, || {
+        let s = Socket::dgram().map_err(io_err("socket"))?;
+        s.set_opt(
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            &libc::IP_PMTUDISC_DO,
+        )
+        .map_err(io_err("IP_MTU_DISCOVER IP_PMTUDISC_DO"))?;
+        ensure_eq(
+            s.get_opt(libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, 0i32)
+                .map_err(io_err("getsockopt IP_MTU_DISCOVER"))?,
+            libc::IP_PMTUDISC_DO,
+            "IP_MTU_DISCOVER after setting IP_PMTUDISC_DO",
+        )?;
+        ensure_errno(
+            s.send_to(&big, to),
+            libc::EMSGSIZE,
+            "2000 bytes with IP_PMTUDISC_DO over MTU 1500",
+        )?;
+        ensure_errno(
+            s.send_to(&pattern_bytes(1473), to),
+            libc::EMSGSIZE,
+            "1473 bytes (a 1501-byte packet) with IP_PMTUDISC_DO",
+        )?;
+        s.send_to(&small, to).map_err(io_err(
+            "1472 bytes (a 1500-byte packet) with IP_PMTUDISC_DO",
+        ))?;
+        s.set_opt(
+            libc::IPPROTO_IP,
+            libc::IP_MTU_DISCOVER,
+            &libc::IP_PMTUDISC_DONT,
+        )
+        .map_err(io_err("IP_MTU_DISCOVER IP_PMTUDISC_DONT"))?;
+        s.send_to(&big, to)
+            .map_err(io_err("2000 bytes with IP_PMTUDISC_DONT"))
+            .map(drop)
+    })?;
+    let mut buf = vec![0u8; 4096];
+    for (what, want) in [
+        ("the 1472-byte datagram sent with DF", &small[..]),
+        ("the 2000-byte datagram sent without DF", &big[..]),
+    ] {
+        let (n, _) = lx
+            .recv_from(&mut buf)
+            .map_err(io_err(&format!("Linux waiting for {what}")))?;
+        ensure(
+            &buf[..n] == want,
+            format!("{what}: {n} bytes arrived, not the {} sent", want.len()),
+        )?;
+    }
+    frags.ensure_grew(2)?;
+    // On the wire: DF on the packet sent with IP_PMTUDISC_DO, not on the fragments.
+    let from_rv =
+        |f: &[u8]| ipv4_of(f).is_some_and(|ip| ip[12..16] == RV_IP.octets() && ip[9] == 17);
+    let full = cap
+        .find(Duration::from_secs(2), |f| {
+            from_rv(f) && ipv4_of(f).is_some_and(|ip| ip[2..4] == 1500u16.to_be_bytes())
+        })?
+        .ok_or("lx's AF_PACKET socket saw no 1500-byte UDP packet from rvnet")?;
+    ensure(
+        ipv4_of(&full).is_some_and(|ip| frag_fields(ip).0),
+        "the 1500-byte packet sent with IP_PMTUDISC_DO has no DF",
+    )?;
+    let frag = cap
+        .find(Duration::from_secs(2), |f| {
+            from_rv(f) && ipv4_of(f).is_some_and(|ip| frag_fields(ip).1)
+        })?
+        .ok_or("lx's AF_PACKET socket saw no fragment with MF from rvnet")?;
+    ensure(
+        ipv4_of(&frag).is_some_and(|ip| !frag_fields(ip).0),
+        "a fragment of the datagram sent with IP_PMTUDISC_DONT has DF",
+    )
+}
+
+/// `/proc/net/rvnet/NAME` of the calling thread's namespace, with no process to start (for
+/// state that lasts only a moment).
+fn proc_here(name: &str) -> Result<String, String> {
+    let path = format!("/proc/thread-self/net/rvnet/{name}");
+    std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))
+}
+
+/// Waits in poll(2) up to `limit` for `events` on `fd`; returns revents (0 on timeout).
+fn poll_for(fd: i32, events: i16, limit: Duration) -> Result<i16, String> {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut p, 1, limit.as_millis() as i32) };
+    ensure(n >= 0, format!("poll: {}", io::Error::last_os_error()))?;
+    Ok(p.revents)
+}
+
+pub fn sndbuf_charged_while_unresolved() -> TestResult {
+    const SIZE: usize = 1400;
+    let _lab = Lab::standard()?;
+    let nobody = Ipv4Addr::new(198, 18, 0, 78);
+    // ARP gives up after a second or so.
+    rvnetctl(RV, "set arp_retry_ms 500")?;
+    rvnetctl(RV, "set arp_retries 2")?;
+    let failed = Counter::new(RV, "arp_resolve_failed")?;
+    let accepted = in_netns(RV, || {
+        let s = Socket::dgram().map_err(io_err("socket"))?;
+        // The smallest send buffer: room for about two datagrams of SIZE.
+        s.set_opt(libc::SOL_SOCKET, libc::SO_SNDBUF, &1i32)
+            .map_err(io_err("SO_SNDBUF"))?;
+        let sndbuf: i32 = s
+            .get_opt(libc::SOL_SOCKET, libc::SO_SNDBUF, 0)
+            .map_err(io_err("getsockopt SO_SNDBUF"))?;
+        s.connect(SocketAddrV4::new(nobody, 9))
+            .map_err(io_err("connect"))?;
+        let data = [0x5a; SIZE];
+        let mut accepted = 0;
+        let mut full = false;
+        // The datagrams wait for ARP, charged to the socket. Up to four wait per neighbour;
+        // a fifth would push out the first (and uncharge it), so stop before that.
+        for _ in 0..5 {
+            match s.send(&data, libc::MSG_DONTWAIT) {
+                Ok(_) => accepted += 1,
+                Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+                    full = true;
+                    break;
+                }
+                Err(e) => return Err(format!("send {} to {nobody}: {e}", accepted + 1)),
+            }
+        }
+        ensure(
+            full && accepted >= 1,
+            format!(
+                "{accepted} non-blocking sends of {SIZE} bytes to unresolved {nobody} with \
+                 SO_SNDBUF {sndbuf}, {}",
+                if full { "then EAGAIN" } else { "and no EAGAIN" }
+            ),
+        )?;
+        let rev = poll_for(s.as_raw_fd(), libc::POLLOUT, Duration::ZERO)?;
+        ensure(
+            rev & libc::POLLOUT == 0,
+            format!("poll says POLLOUT ({rev:#x}) with the send buffer full"),
+        )?;
+        // When ARP gives up the datagrams are freed: writable again, the error pending.
+        // (poll also returns for POLLERR alone, which may come first: poll again then.)
+        let t0 = Instant::now();
+        let mut rev = 0;
+        while rev & libc::POLLOUT == 0 && t0.elapsed() < Duration::from_secs(10) {
+            rev = poll_for(s.as_raw_fd(), libc::POLLOUT, Duration::from_millis(500))?;
+            if rev & libc::POLLOUT == 0 {
+                sleep_ms(10);
+            }
+        }
+        ensure(
+            rev & libc::POLLOUT != 0,
+            format!(
+                "still not writable {:?} after the sends, though ARP for {nobody} gives up \
+                 after about a second (revents {rev:#x})",
+                t0.elapsed()
+            ),
+        )?;
+        let mut buf = [0u8; 16];
+        ensure_errno(
+            s.recv(&mut buf, libc::MSG_DONTWAIT),
+            libc::EHOSTUNREACH,
+            "recv once the datagrams were dropped",
+        )?;
+        s.send(&data, libc::MSG_DONTWAIT)
+            .map_err(io_err("send once the buffer was freed"))?;
+        Ok(accepted)
+    })?;
+    // The socket is closed now, its last datagram still waiting: when ARP gives up on that
+    // one too, the stack must free it without touching the socket it held (see dmesg).
+    let all = wait_for(Duration::from_secs(10), || Ok(failed.delta()? > accepted))?;
+    ensure(
+        all,
+        format!(
+            "arp_resolve_failed grew by {}, want {}: the {accepted} datagrams before the \
+             error and the one sent after it, from a socket closed since",
+            failed.delta()?,
+            accepted + 1
+        ),
+    )
+}
+
+pub fn gratuitous_arp_on_addr_add() -> TestResult {
+    let lab = Lab::new(&[LX, RV])?;
+    lab.link((LX, "rvn0"), (RV, "rvn1"))?;
+    in_ns(LX, &format!("ip addr add {LX_IP}/24 dev rvn0"))?;
+    let cap = Capture::open(LX, "rvn0", ETH_P_ARP)?;
+    let grat = Counter::new(RV, "arp_tx_gratuitous")?;
+    rvnetctl(RV, &format!("addr add {RV_IP}/24 dev rvn1"))?;
+    let rv_mac = parse_mac(&mac(RV, "rvn1")?).ok_or("bad MAC of rvn1")?;
+    // An ARP request (operation 1) whose sender and target address are both RV_IP.
+    let announce = |f: &[u8]| {
+        f.len() >= 42
+            && f[12..14] == ETH_P_ARP.to_be_bytes()
+            && f[20..22] == [0, 1]
+            && f[28..32] == RV_IP.octets()
+            && f[38..42] == RV_IP.octets()
+    };
+    let f = cap.find(Duration::from_secs(3), announce)?.ok_or(format!(
+        "lx saw no ARP request with sender and target {RV_IP} after rvnetctl addr add"
+    ))?;
+    ensure(
+        f[..6] == [0xff; 6] && f[6..12] == rv_mac && f[22..28] == rv_mac,
+        format!(
+            "gratuitous ARP: Ethernet {} -> {}, sender hardware address {}; want {} -> \
+             broadcast, sender {}",
+            rvnet_uapi::format_mac(&f[6..12].try_into().unwrap_or_default()),
+            rvnet_uapi::format_mac(&f[..6].try_into().unwrap_or_default()),
+            rvnet_uapi::format_mac(&f[22..28].try_into().unwrap_or_default()),
+            rvnet_uapi::format_mac(&rv_mac),
+            rvnet_uapi::format_mac(&rv_mac),
+        ),
+    )?;
+    grat.ensure_grew(1)
+}
+
+pub fn arp_failure_reported_to_socket() -> TestResult {
+    let _lab = Lab::standard()?;
+    let nobody = Ipv4Addr::new(198, 18, 0, 77);
+    rvnetctl(RV, "set arp_retry_ms 300")?;
+    rvnetctl(RV, "set arp_retries 2")?;
+    let failed = Counter::new(RV, "arp_resolve_failed")?;
+    let requests = Counter::new(RV, "arp_tx_requests")?;
+    let (arp, waited, first, second) = in_netns(RV, || {
+        let s = Socket::dgram().map_err(io_err("socket"))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(io_err("SO_RCVTIMEO"))?;
+        let t0 = Instant::now();
+        // Accepted: it waits for ARP.
+        s.send_to(b"anyone there?", SocketAddrV4::new(nobody, 7990))
+            .map_err(io_err(&format!("sendto {nobody}")))?;
+        let arp = proc_here("arp")?;
+        let mut buf = [0u8; 64];
+        let first = s.recv(&mut buf, 0);
+        let waited = t0.elapsed();
+        let second = s.recv(&mut buf, libc::MSG_DONTWAIT);
+        Ok((arp, waited, first, second))
+    })?;
+    let rows = parse_arp(&arp).map_err(|e| e.to_string())?;
+    ensure(
+        rows.iter()
+            .any(|r| r.ip == nobody && r.state == "incomplete" && r.flags == 0),
+        format!("no incomplete entry for {nobody} while it was being resolved:\n{arp}"),
+    )?;
+    ensure_errno(
+        first,
+        libc::EHOSTUNREACH,
+        &format!("recv after sending to {nobody}, which nobody answers ARP for"),
+    )?;
+    ensure(
+        waited >= Duration::from_millis(250),
+        format!("EHOSTUNREACH after only {waited:?}, before a single retry interval"),
+    )?;
+    ensure_errno(
+        second,
+        libc::EAGAIN,
+        "a second recv: the error is reported once",
+    )?;
+    failed.ensure_grew(1)?;
+    // The first request and at least one retry.
+    requests.ensure_grew(2)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! Every test leaves the module loaded as it found it, so that tests can run in any order.
 
 mod af_rvnet;
+mod bench_tools;
 mod harness;
 mod module;
 mod rvnic;
@@ -30,6 +31,7 @@ const TESTS: &[Test] = tests![
     load_logged_with_version => module::load_logged_with_version,
     reload_with_selftest_off => module::reload_with_selftest_off,
     bad_param_refused => module::bad_param_refused,
+    family_param_chooses_the_number => module::family_param_chooses_the_number,
     kunit_suite_passed_in_guest => module::kunit_suite_passed,
     rvnic_autoload_and_pair => rvnic::autoload_and_pair,
     rvnic_ping_both_ways_v4_v6 => rvnic::ping_both_ways_v4_v6,
@@ -61,6 +63,15 @@ const TESTS: &[Test] = tests![
     rvnet_proc_lists_sockets_and_tables => af_rvnet::proc_lists_sockets_and_tables,
     rvnet_control_requests_checked => af_rvnet::control_requests_checked,
     rvnet_proxy_arp_answers => af_rvnet::proxy_arp_answers,
+    rvnet_router_forwards_between_linux_hosts => af_rvnet::router_forwards_between_linux_hosts,
+    rvnet_router_mtu_fragments_and_frag_needed => af_rvnet::router_mtu_fragments_and_frag_needed,
+    rvnet_many_readers_no_lost_wakeup => af_rvnet::many_readers_no_lost_wakeup,
+    rvnet_epoll_many_sockets => af_rvnet::epoll_many_sockets,
+    rvnet_bindtodevice_filters_by_interface => af_rvnet::bindtodevice_filters_by_interface,
+    rvnet_dont_fragment_on_send => af_rvnet::dont_fragment_on_send,
+    rvnet_sndbuf_charged_while_unresolved => af_rvnet::sndbuf_charged_while_unresolved,
+    rvnet_gratuitous_arp_on_addr_add => af_rvnet::gratuitous_arp_on_addr_add,
+    rvnet_arp_failure_reported_to_socket => af_rvnet::arp_failure_reported_to_socket,
 ];
 
 /// Subcommands that the tests run inside namespaces.
@@ -74,8 +85,14 @@ const TOOLS: &[(&str, Tool)] = &[
     ("rvnet-udp-echo", tools::rvnet_udp_echo),
     ("rvnet-udp-client", tools::rvnet_udp_client),
     ("rvnet-ping", tools::rvnet_ping),
+    ("rvnet-udp-send", tools::rvnet_udp_send),
+    ("rvnet-udp-recv", tools::rvnet_udp_recv),
     ("rvnet-socket", tools::rvnet_socket),
     ("as-user", tools::as_user),
+    ("bench-sink", bench_tools::bench_sink),
+    ("bench-blast", bench_tools::bench_blast),
+    ("bench-echo", bench_tools::bench_echo),
+    ("bench-rr", bench_tools::bench_rr),
 ];
 
 fn main() {

@@ -323,6 +323,57 @@ pub fn rvnet_ping(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `rvnet-udp-send ADDR PORT TEXT`: sends TEXT as one datagram from a new AF_RVNET UDP socket
+/// (unbound: the send binds it to an ephemeral port); prints `sent N bytes from port P`.
+pub fn rvnet_udp_send(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "rvnet-udp-send ADDR PORT TEXT";
+    let ip: Ipv4Addr = arg(args, 0, USAGE)?;
+    let port: u16 = arg(args, 1, USAGE)?;
+    let text = args.get(2).ok_or_else(|| format!("usage: {USAGE}"))?;
+    let to = SocketAddrV4::new(ip, port);
+    let s = Socket::dgram().map_err(|e| format!("socket: {e}"))?;
+    let n = s
+        .send_to(text.as_bytes(), to)
+        .map_err(|e| format!("send to {to}: {e}"))?;
+    let local = s.local_addr().map_err(|e| format!("getsockname: {e}"))?;
+    println!("sent {n} bytes from port {} to {to}", local.port());
+    Ok(())
+}
+
+/// `rvnet-udp-recv PORT COUNT`: an AF_RVNET UDP socket on 0.0.0.0:PORT receives COUNT
+/// datagrams, each with a blocking recvfrom (30 s limit), and prints for each how long the
+/// call took, the text and the sender. Before every recvfrom but the first it waits for a
+/// line on stdin (EOF does not wait), so that a datagram can be left in the socket's queue
+/// to show that recvfrom then returns at once.
+pub fn rvnet_udp_recv(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "rvnet-udp-recv PORT COUNT";
+    let port: u16 = arg(args, 0, USAGE)?;
+    let count: usize = arg(args, 1, USAGE)?;
+    let s = Socket::dgram().map_err(|e| format!("socket: {e}"))?;
+    s.bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
+        .map_err(|e| format!("bind port {port}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    println!("bound to 0.0.0.0:{port}");
+    let mut buf = vec![0u8; 65536];
+    for i in 0..count {
+        if i > 0 {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+        }
+        let t = Instant::now();
+        let (n, from) = s
+            .recv_from(&mut buf)
+            .map_err(|e| format!("datagram {}: {e}", i + 1))?;
+        println!(
+            "recvfrom returned after {} ms: {n} bytes {:?} from {from}",
+            t.elapsed().as_millis(),
+            String::from_utf8_lossy(&buf[..n])
+        );
+    }
+    Ok(())
+}
+
 /// `rvnet-socket dgram|raw PROTO`: tries socket(family, type, PROTO); prints `ok` or
 /// `errno N`.
 pub fn rvnet_socket(args: &[String]) -> Result<(), String> {

@@ -248,10 +248,13 @@ impl<const BUF: usize> Slot<BUF> {
         if new_units.saturating_mul(UNIT) > room {
             return Err(ReasmError::MemoryLimit);
         }
-        self.buf
-            .get_mut(offset..end)
-            .ok_or(ReasmError::TooBig)?
-            .copy_from_slice(payload);
+        // `end` is `offset + payload.len()` (the caller's), but slicing by the payload's own
+        // length lets the compiler drop copy_from_slice's length-mismatch panic.
+        let dst = offset
+            .checked_add(payload.len())
+            .and_then(|e| self.buf.get_mut(offset..e))
+            .ok_or(ReasmError::TooBig)?;
+        dst.copy_from_slice(payload);
         for unit in offset / UNIT..end.div_ceil(UNIT) {
             self.mark(unit);
         }

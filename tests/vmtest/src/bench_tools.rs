@@ -1,0 +1,206 @@
+//! Benchmark programs for `make bench` (tests/guest/bench.sh): UDP receive rate and
+//! request/response latency, with the socket family as an argument, so that AF_RVNET and its
+//! AF_INET anchor run the very same code (through [`Socket`], whose `sockaddr_in` carries
+//! whichever family the socket was made with).
+//!
+//! FAMILY is `inet` (AF_INET, Linux's stack), `rvnet` (AF_RVNET, the module parameter
+//! `family`) or a number.
+//!
+//! - `bench-sink FAMILY ADDR:PORT SECONDS`: counts datagrams for SECONDS from the first one;
+//!   prints `pps P received N`.
+//! - `bench-blast FAMILY ADDR:PORT SIZE SECONDS`: sends SIZE-byte datagrams to ADDR:PORT as
+//!   fast as it can for SECONDS; prints `pps P sent N errors E`.
+//! - `bench-echo FAMILY ADDR:PORT COUNT`: echoes COUNT datagrams to their senders.
+//! - `bench-rr FAMILY ADDR:PORT COUNT [WARMUP]`: WARMUP (default 200) untimed, then COUNT
+//!   timed one-byte exchanges with a `bench-echo`; prints `p50_us P50 p99_us P99`.
+
+use rvnet_uapi::Socket;
+use std::io;
+use std::net::SocketAddrV4;
+use std::time::{Duration, Instant};
+
+fn arg<T: std::str::FromStr>(args: &[String], i: usize, usage: &str) -> Result<T, String> {
+    let a = args.get(i).ok_or_else(|| format!("usage: {usage}"))?;
+    a.parse()
+        .map_err(|_| format!("bad argument {a:?}; usage: {usage}"))
+}
+
+/// The family number FAMILY names.
+fn family(name: &str) -> Result<i32, String> {
+    match name {
+        "inet" => Ok(libc::AF_INET),
+        "rvnet" => rvnet_uapi::family().map_err(|e| format!("AF_RVNET family: {e}")),
+        n => n
+            .parse()
+            .map_err(|_| format!("bad FAMILY {n:?}: inet, rvnet or a number")),
+    }
+}
+
+/// A UDP socket of FAMILY (`args[0]`) and the address `args[1]`.
+fn socket(args: &[String], usage: &str) -> Result<(Socket, SocketAddrV4), String> {
+    let fam = family(&arg::<String>(args, 0, usage)?)?;
+    let a: SocketAddrV4 = arg(args, 1, usage)?;
+    let s = Socket::with_family(fam, libc::SOCK_DGRAM, 0)
+        .map_err(|e| format!("socket(family {fam}, SOCK_DGRAM): {e}"))?;
+    Ok((s, a))
+}
+
+fn timed_out(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// `bench-sink FAMILY ADDR:PORT SECONDS`: binds ADDR:PORT, waits (10 s at most) for the
+/// first datagram, then counts datagrams for SECONDS; afterwards it drains what still comes
+/// until the sender has been quiet for 300 ms (so that the sender never meets a closed port),
+/// and prints `pps P received N`.
+pub fn bench_sink(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "bench-sink FAMILY ADDR:PORT SECONDS";
+    let (s, a) = socket(args, USAGE)?;
+    let secs: f64 = arg(args, 2, USAGE)?;
+    let window = Duration::from_secs_f64(secs);
+    // The same request on both families (each caps it at net.core.rmem_max).
+    s.set_rcvbuf(4 << 20)
+        .map_err(|e| format!("SO_RCVBUF: {e}"))?;
+    s.bind(a).map_err(|e| format!("bind {a}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    println!("listening");
+    let mut buf = vec![0u8; 65536];
+    s.recv(&mut buf, 0)
+        .map_err(|e| format!("no datagram on {a} in 10 s: {e}"))?;
+    let start = Instant::now();
+    s.set_read_timeout(Some(Duration::from_millis(50)))
+        .map_err(|e| e.to_string())?;
+    let mut n = 0u64;
+    while start.elapsed() < window {
+        match s.recv(&mut buf, 0) {
+            Ok(_) => n += 1,
+            Err(e) if timed_out(&e) => {}
+            Err(e) => return Err(format!("recv after {n} datagrams: {e}")),
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .map_err(|e| e.to_string())?;
+    let drain = Instant::now();
+    while drain.elapsed() < Duration::from_secs(15) {
+        match s.recv(&mut buf, 0) {
+            Ok(_) => {}
+            Err(e) if timed_out(&e) => break,
+            Err(e) => return Err(format!("recv while draining: {e}")),
+        }
+    }
+    println!("pps {:.0} received {n}", n as f64 / elapsed);
+    Ok(())
+}
+
+/// `bench-blast FAMILY ADDR:PORT SIZE SECONDS`: sends SIZE-byte datagrams to ADDR:PORT for
+/// SECONDS, as fast as sendto returns. ENOBUFS, EAGAIN and ECONNREFUSED (a full queue on the
+/// way, an ICMP error from a sink not yet or no longer there) are counted and the blast goes
+/// on; prints `pps P sent N errors E`.
+pub fn bench_blast(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "bench-blast FAMILY ADDR:PORT SIZE SECONDS";
+    let (s, to) = socket(args, USAGE)?;
+    let size: usize = arg(args, 2, USAGE)?;
+    let secs: f64 = arg(args, 3, USAGE)?;
+    let limit = Duration::from_secs_f64(secs);
+    let buf: Vec<u8> = (0..size).map(|i| i as u8).collect();
+    let (mut sent, mut errors) = (0u64, 0u64);
+    let start = Instant::now();
+    // Read the clock every 64 datagrams only.
+    loop {
+        for _ in 0..64 {
+            match s.send_to(&buf, to) {
+                Ok(_) => sent += 1,
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOBUFS | libc::EAGAIN | libc::ECONNREFUSED)
+                    ) =>
+                {
+                    errors += 1
+                }
+                Err(e) => return Err(format!("sendto {to} after {sent} datagrams: {e}")),
+            }
+        }
+        if start.elapsed() >= limit {
+            break;
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    println!(
+        "pps {:.0} sent {sent} errors {errors}",
+        sent as f64 / elapsed
+    );
+    Ok(())
+}
+
+/// `bench-echo FAMILY ADDR:PORT COUNT`: binds ADDR:PORT and echoes COUNT datagrams back to
+/// their senders (gives up after 30 s without one).
+pub fn bench_echo(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "bench-echo FAMILY ADDR:PORT COUNT";
+    let (s, a) = socket(args, USAGE)?;
+    let count: u64 = arg(args, 2, USAGE)?;
+    s.bind(a).map_err(|e| format!("bind {a}: {e}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    println!("listening");
+    let mut buf = vec![0u8; 65536];
+    for i in 0..count {
+        let (n, from) = s
+            .recv_from(&mut buf)
+            .map_err(|e| format!("datagram {i}: {e}"))?;
+        s.send_to(&buf[..n], from)
+            .map_err(|e| format!("echo {n} bytes to {from}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// `bench-rr FAMILY ADDR:PORT COUNT [WARMUP]`: from an unbound socket (an ephemeral port
+/// at the first sendto, on both families), WARMUP one-byte exchanges that are not timed (ARP,
+/// caches), then COUNT timed ones, each a sendto and a recvfrom; prints
+/// `p50_us P50 p99_us P99`. A reply missing for 2 s is an error.
+pub fn bench_rr(args: &[String]) -> Result<(), String> {
+    const USAGE: &str = "bench-rr FAMILY ADDR:PORT COUNT [WARMUP]";
+    let (s, to) = socket(args, USAGE)?;
+    let count: usize = arg(args, 2, USAGE)?;
+    let warmup: usize = if args.len() > 3 {
+        arg(args, 3, USAGE)?
+    } else {
+        200
+    };
+    s.set_read_timeout(Some(Duration::from_secs(2)))
+        .map_err(|e| e.to_string())?;
+    let mut buf = [0u8; 64];
+    let mut rtts = Vec::with_capacity(count);
+    for i in 0..warmup + count {
+        let t = Instant::now();
+        s.send_to(&[i as u8], to)
+            .map_err(|e| format!("request {i}: sendto {to}: {e}"))?;
+        let (n, from) = s
+            .recv_from(&mut buf)
+            .map_err(|e| format!("request {i}: no reply from {to}: {e}"))?;
+        let rtt = t.elapsed();
+        if from != to || n != 1 || buf[0] != i as u8 {
+            return Err(format!(
+                "request {i}: {n} bytes from {from}, want 1 byte {} from {to}",
+                i as u8
+            ));
+        }
+        if i >= warmup {
+            rtts.push(rtt.as_nanos() as u64);
+        }
+    }
+    rtts.sort_unstable();
+    let pct = |p: usize| {
+        rtts.get((rtts.len() * p / 100).min(rtts.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+            / 1000
+    };
+    println!("p50_us {} p99_us {}", pct(50), pct(99));
+    Ok(())
+}
