@@ -699,6 +699,10 @@ pub(crate) fn proc_line(e: &SockEntry, out: &mut impl core::fmt::Write) -> core:
     // `SockAddr`'s Display does not pad: format first, then pad the text.
     let local = ctl::small(|w| write!(w, "{}", SockAddr::new(b.local, port)));
     let remote = ctl::small(|w| write!(w, "{}", SockAddr::new(b.remote, b.remote_port)));
+    let dev = match e.sk.bound_dev_if() {
+        0 => ctl::small(|w| w.write_str("*")),
+        i => ctl::small(|w| write!(w, "{}", i)),
+    };
     writeln!(
         out,
         "{:<5} {:<5} {:<21} {:<21} {:<10} {:<8} {:<8} {}",
@@ -706,7 +710,7 @@ pub(crate) fn proc_line(e: &SockEntry, out: &mut impl core::fmt::Write) -> core:
         proto,
         local.as_str(),
         remote.as_str(),
-        e.sk.bound_dev_if(),
+        dev.as_str(),
         e.sk.rmem(),
         e.sk.rcvbuf(),
         e.sk.drops()

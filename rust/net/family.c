@@ -419,11 +419,13 @@ void rvnet_skb_fail(struct sk_buff *skb, int err)
 {
 	struct sock *sk = skb->sk;
 
-	if (!sk || !sk_fullsock(sk) || sk->sk_family != family) {
+	/* A closed socket (no references left, only this skb's send-buffer charge keeping the
+	 * memory) has nobody to tell: freeing the skb may free it. */
+	if (!sk || !sk_fullsock(sk) || sk->sk_family != family ||
+	    !refcount_inc_not_zero(&sk->sk_refcnt)) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_NEIGH_FAILED);
 		return;
 	}
-	sock_hold(sk);
 	kfree_skb_reason(skb, SKB_DROP_REASON_NEIGH_FAILED);
 	WRITE_ONCE(sk->sk_err, err);
 	sk_error_report(sk);
