@@ -72,6 +72,9 @@ const TESTS: &[Test] = tests![
     rvnet_sndbuf_charged_while_unresolved => af_rvnet::sndbuf_charged_while_unresolved,
     rvnet_gratuitous_arp_on_addr_add => af_rvnet::gratuitous_arp_on_addr_add,
     rvnet_arp_failure_reported_to_socket => af_rvnet::arp_failure_reported_to_socket,
+    rvnet_connected_socket_learns_port_unreachable => af_rvnet::connected_socket_learns_port_unreachable,
+    rvnet_raw_hdrincl_ping => af_rvnet::raw_hdrincl_ping,
+    rvnet_arp_cache_full_replaces_oldest => af_rvnet::arp_cache_full_replaces_oldest,
 ];
 
 /// Subcommands that the tests run inside namespaces.
