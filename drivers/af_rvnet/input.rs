@@ -135,38 +135,71 @@ fn is_broadcast(inner: &super::Inner, ifindex: i32, dst: Ipv4Address) -> bool {
             .is_some_and(|i| is_subnet_broadcast(i, dst))
 }
 
-/// IPv4 on an attached device: validated and counted here (the device's IPv4 is the
-/// stack's); a valid datagram that is neither ours nor to be forwarded goes back to Linux.
+/// IPv4 on an attached device. Only the destination is read before the frame's owner is
+/// decided, so that Linux's own traffic goes back untouched (neither linearized nor
+/// checked): rvnet keeps what is addressed to its addresses (validated and counted here),
+/// and, with forwarding on, unicast for other hosts that it has a route for.
 fn ip_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
-    st.counters.inc(C::ip_rx);
     let ifindex = skb.dev().map_or(0, |d| d.ifindex());
-    if skb.linearize().is_err() {
-        st.counters.inc(C::ip_rx_nomem);
+    let dst = if skb.may_pull(20) {
+        skb.data().get(16..20).and_then(Ipv4Address::from_bytes)
+    } else {
+        None
+    };
+    let Some(dst) = dst else {
+        // Too short to be anybody's IPv4: the device is rvnet's, so count it here.
+        st.counters.inc(C::ip_rx);
+        st.counters.inc(C::ip_rx_truncated);
         return Ok(());
-    }
-    let ip = match check(skb.data()) {
-        Ok(ip) => ip,
-        Err(why) => {
-            st.counters.inc_named(why.counter_name());
-            return Ok(());
-        }
     };
-    let (local, forwarding) = {
-        let g = st.lock();
-        (
-            g.is_local(ip.dst) || is_broadcast(&g, ifindex, ip.dst),
-            g.forwarding,
-        )
+    let (local, forward_it) = {
+        let mut g = st.lock();
+        let local = g.is_local(dst) || is_broadcast(&g, ifindex, dst);
+        let forward_it = !local
+            && g.forwarding
+            && skb.pkt_type() == PktType::Host
+            && g.route(&st.counters, dst).is_some_and(|nh| !nh.local);
+        (local, forward_it)
     };
-    let forward_it = !local && forwarding && skb.pkt_type() == PktType::Host;
     if !local && !forward_it {
         st.counters.inc(C::ip_rx_not_ours);
         st.counters.inc(C::rx_passed);
         return Err(skb);
     }
+    if skb.is_gso() {
+        // A GRO aggregate (or a GSO frame from a peer namespace) stands for many datagrams:
+        // cut it back into them, as the output path of a router would.
+        match skb.gso_segment(0) {
+            Ok(segs) => {
+                for seg in segs {
+                    ip_rx_one(st, seg, ifindex, local);
+                }
+            }
+            Err(_) => st.counters.inc(C::ip_rx_nomem),
+        }
+        return Ok(());
+    }
+    ip_rx_one(st, skb, ifindex, local);
+    Ok(())
+}
+
+/// One datagram the stack keeps: validated, then reassembled, delivered or forwarded.
+fn ip_rx_one(st: &Stack, mut skb: Skb, ifindex: i32, local: bool) {
+    st.counters.inc(C::ip_rx);
+    if skb.linearize().is_err() {
+        st.counters.inc(C::ip_rx_nomem);
+        return;
+    }
+    let ip = match check(skb.data()) {
+        Ok(ip) => ip,
+        Err(why) => {
+            st.counters.inc_named(why.counter_name());
+            return;
+        }
+    };
     if skb.trim(ip.total_len as u32).is_err() {
         st.counters.inc(C::ip_rx_nomem);
-        return Ok(());
+        return;
     }
     if !local {
         forward(st, skb, &ip);
@@ -178,7 +211,6 @@ fn ip_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     } else {
         deliver(st, skb, ifindex);
     }
-    Ok(())
 }
 
 /// Adds a fragment; returns the whole datagram (as a new frame) once it is complete.
@@ -206,7 +238,8 @@ fn reassemble(st: &Stack, skb: &Skb, ip: &Checked) -> Option<Skb> {
             return None;
         }
     };
-    // The first fragment's header, without options, heads the whole datagram.
+    // The completing fragment's header, without options, heads the whole datagram (its
+    // addresses, protocol and ID are the datagram's).
     let total = 20 + done.len;
     let whole = if total <= 65535 {
         Skb::alloc_tx(total as u32, 0).ok()
@@ -239,14 +272,23 @@ pub(crate) fn deliver(st: &Stack, skb: Skb, ifindex: i32) {
     let Ok(ip) = check(skb.data()) else {
         return;
     };
+    // Broadcasts get no echo reply and no ICMP error (RFC 1122 3.2.2; Linux ignores
+    // broadcast echo by default): an answer would come from a broadcast address, from every
+    // host at once.
+    let bcast = ip.dst.is_multicast() || {
+        let g = st.lock();
+        is_broadcast(&g, ifindex, ip.dst)
+    };
     let raw_taken = deliver_raw(st, &skb, &ip, ifindex);
     match ip.protocol {
-        Protocol::Icmp => icmp_rx(st, skb, &ip),
-        Protocol::Udp => udp_rx(st, skb, &ip, ifindex),
+        Protocol::Icmp => icmp_rx(st, skb, &ip, bcast),
+        Protocol::Udp => udp_rx(st, skb, &ip, ifindex, bcast),
         _ => {
             if !raw_taken {
                 st.counters.inc(C::ip_rx_unknown_proto);
-                output::icmp_error(st, skb.data(), IcmpError::ProtoUnreachable, ip.dst);
+                if !bcast {
+                    output::icmp_error(st, skb.data(), IcmpError::ProtoUnreachable, ip.dst);
+                }
             }
         }
     }
@@ -307,13 +349,13 @@ fn deliver_raw(st: &Stack, skb: &Skb, ip: &Checked, ifindex: i32) -> bool {
     taken
 }
 
-fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked) {
+fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked, bcast: bool) {
     st.counters.inc(C::icmp_rx);
     let Some(icmp) = skb.data().get(ip.header_len..) else {
         st.counters.inc(C::icmp_rx_malformed);
         return;
     };
-    if icmp.len() < 8 {
+    if icmp.len() < 8 || !crate::netcore::checksum::verify(icmp) {
         st.counters.inc(C::icmp_rx_malformed);
         return;
     }
@@ -321,7 +363,7 @@ fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked) {
         icmp_error_rx(st, icmp[1], &icmp[8..]);
         return;
     }
-    if icmp[0] != ICMP_ECHO_REQUEST || ip.dst == Ipv4Address::BROADCAST {
+    if icmp[0] != ICMP_ECHO_REQUEST || bcast {
         return;
     }
     st.counters.inc(C::icmp_rx_echo_requests);
@@ -356,11 +398,14 @@ fn icmp_error_rx(st: &Stack, code: u8, quoted: &[u8]) {
         2 => 92,  // ENOPROTOOPT
         _ => return,
     };
-    let Ok(q) = Ipv4Packet::new_checked(quoted) else {
+    // The quote is the header and the first bytes of what we sent, cut short: check the
+    // header alone, not its total length.
+    if quoted.len() < 20 {
         return;
-    };
+    }
+    let q = Ipv4Packet::new_unchecked(quoted);
     let hl = q.header_len();
-    if q.protocol() != Protocol::Udp || quoted.len() < hl + 8 {
+    if q.version() != 4 || hl < 20 || q.protocol() != Protocol::Udp || quoted.len() < hl + 8 {
         return;
     }
     let sport = u16::from_be_bytes([quoted[hl], quoted[hl + 1]]);
@@ -386,7 +431,7 @@ fn icmp_error_rx(st: &Stack, code: u8, quoted: &[u8]) {
     }
 }
 
-fn udp_rx(st: &Stack, mut skb: Skb, ip: &Checked, ifindex: i32) {
+fn udp_rx(st: &Stack, mut skb: Skb, ip: &Checked, ifindex: i32, bcast: bool) {
     let data = skb.data();
     let Some(seg) = data.get(ip.header_len..ip.total_len) else {
         st.counters.inc(C::udp_rx_malformed);
@@ -426,7 +471,7 @@ fn udp_rx(st: &Stack, mut skb: Skb, ip: &Checked, ifindex: i32) {
     };
     let Some(sk) = sk else {
         st.counters.inc(C::udp_rx_no_port);
-        if ip.dst != Ipv4Address::BROADCAST {
+        if !bcast {
             output::icmp_error(st, skb.data(), IcmpError::PortUnreachable, ip.dst);
         }
         return;
@@ -454,7 +499,11 @@ fn forward(st: &Stack, mut skb: Skb, ip: &Checked) {
         return;
     }
     let our = output::source_for(st, ip.src).unwrap_or(ip.dst);
-    if decrement_ttl(skb.data_mut()) == ForwardDecision::TtlExceeded {
+    let Ok(header) = skb.data_mut() else {
+        st.counters.inc(C::ip_rx_nomem);
+        return;
+    };
+    if decrement_ttl(header) == ForwardDecision::TtlExceeded {
         st.counters.inc(C::ip_rx_ttl_exceeded);
         output::icmp_error(st, skb.data(), IcmpError::TtlExceeded, our);
         return;
@@ -469,6 +518,7 @@ fn forward(st: &Stack, mut skb: Skb, ip: &Checked) {
         output::icmp_error(st, skb.data(), IcmpError::NetUnreachable, our);
         return;
     };
+    skb.forward_csum();
     if ip.total_len <= mtu {
         if output::send_ip(st, skb, ip.dst, Some(nh)).is_ok() {
             st.counters.inc(C::ip_forwarded);

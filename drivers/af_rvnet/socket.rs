@@ -40,10 +40,14 @@ const CAP_NET_BIND_SERVICE: u32 = 10;
 const IP_HLEN: usize = 20;
 const UDP_HLEN: usize = 8;
 const MAX_UDP_PAYLOAD: usize = 65535 - IP_HLEN - UDP_HLEN;
+/// Ports an autobind tries before it gives up.
+const EPHEMERAL_PROBES: u32 = 1024;
 
 /// What a socket remembers between calls.
 struct Addrs {
     bound: bool,
+    /// `bind` gave a specific local address (kept across connect and disconnect).
+    addr_bound: bool,
     local: SockAddr,
     remote: Option<SockAddr>,
     /// The connected route and the FIB generation it was resolved in.
@@ -96,6 +100,7 @@ pub(crate) fn new(
             addrs <- new_spinlock!(
                 Addrs {
                     bound: false,
+                    addr_bound: false,
                     local: SockAddr::new(Ipv4Address::UNSPECIFIED, 0),
                     remote: None,
                     route: None,
@@ -162,8 +167,12 @@ fn claim_port(sock: &Socket<'_, super::AfRvnet>, addr: Ipv4Address, port: u16) -
             .any(|e| !e.raw && demux::conflicts(&e.binding, &b))
     };
     let port = if port == 0 {
+        // At most EPHEMERAL_PROBES table scans, with bottom halves off: a nearly full range
+        // fails with EADDRINUSE instead of stalling the CPU.
+        let mut probes = 0u32;
         demux::pick_ephemeral(EPHEMERAL_LO, EPHEMERAL_HI, sock::random_u32(), |p| {
-            in_use(p, &socks)
+            probes += 1;
+            probes > EPHEMERAL_PROBES || in_use(p, &socks)
         })
         .ok_or(errno(98))?
     } else if in_use(port, &socks) {
@@ -201,7 +210,9 @@ pub(crate) fn bind(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result {
         return Err(errno(99)); // EADDRNOTAVAIL
     }
     if sock.state.kind == SockType::Raw {
-        sock.state.addrs.lock().local = SockAddr::new(a.addr, 0);
+        let mut s = sock.state.addrs.lock();
+        s.local = SockAddr::new(a.addr, 0);
+        s.addr_bound = !a.addr.is_unspecified();
         set_binding(sock, |b| b.local = a.addr);
         return Ok(());
     }
@@ -214,6 +225,7 @@ pub(crate) fn bind(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result {
     }
     let port = claim_port(sock, a.addr, a.port)?;
     s.bound = true;
+    s.addr_bound = !a.addr.is_unspecified();
     s.local = SockAddr::new(a.addr, port);
     Ok(())
 }
@@ -252,11 +264,18 @@ fn route(st: &Stack, dst: Ipv4Address) -> Result<(NextHop, Ipv4Address, u64)> {
 /// `connect(2)`: resolves and keeps the route.
 pub(crate) fn connect(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result {
     let Some(a) = saddr::parse_connect(addr, family()).map_err(errno)? else {
+        // Dissolve the association; a source address that connect chose goes with it
+        // (inet_reset_saddr), one that bind chose stays. The table changes under the
+        // socket's lock, so that a concurrent connect cannot interleave.
         let mut s = sock.state.addrs.lock();
         s.remote = None;
         s.route = None;
-        drop(s);
+        if !s.addr_bound {
+            s.local.addr = Ipv4Address::UNSPECIFIED;
+        }
+        let local = s.local.addr;
         set_binding(sock, |b| {
+            b.local = local;
             b.remote = Ipv4Address::UNSPECIFIED;
             b.remote_port = 0;
         });
@@ -270,11 +289,10 @@ pub(crate) fn connect(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result 
     let mut s = sock.state.addrs.lock();
     s.remote = Some(a);
     s.route = Some((nh, generation));
-    if s.local.addr.is_unspecified() && !src.is_unspecified() {
+    if !s.addr_bound && !src.is_unspecified() {
         s.local.addr = src;
     }
     let local = s.local.addr;
-    drop(s);
     set_binding(sock, |b| {
         b.local = local;
         b.remote = a.addr;
@@ -563,7 +581,14 @@ fn send_raw(
         let mut skb = sock.alloc_send_skb(len as u32, HEADROOM, noblock)?;
         let buf = skb.put(len as u32);
         msg.copy_into(buf)?;
+        // As raw_send_hdrinc: a header that is not IPv4 or does not fit is EINVAL.
+        let ihl = usize::from(buf[0] & 0x0f) * 4;
+        if buf[0] >> 4 != 4 || ihl < IP_HLEN || ihl > len {
+            return Err(EINVAL);
+        }
         let hdr_dst = Ipv4Address::from_bytes(&buf[16..20]).unwrap_or(dst);
+        // The connected route is for the connected address, not necessarily this header's.
+        let cached = cached.filter(|_| hdr_dst == dst);
         let f = flow(sock, hdr_dst, cached)?;
         if len > f.mtu {
             return Err(EMSGSIZE);

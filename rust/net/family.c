@@ -8,6 +8,7 @@
  */
 #include <linux/capability.h>
 #include <linux/if_arp.h>
+#include <linux/if_vlan.h>
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/module.h>
@@ -19,6 +20,7 @@
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
+#include <net/gso.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/sock.h>
@@ -108,8 +110,11 @@ static int rvnet_create(struct net *net, struct socket *sock, int protocol, int 
 		return -ENOMEM;
 	/* Rust checks the protocol and the capability (CAP_NET_RAW in the namespace's user
 	 * namespace, as inet_create asks), and allocates the per-socket state. */
+	if (sock->type == SOCK_DGRAM && protocol == 0)
+		protocol = IPPROTO_UDP;
 	state = fops->sock_new(net_state, sock->type, protocol,
-			       kern || ns_capable(net->user_ns, CAP_NET_RAW), &err);
+			       sock->type != SOCK_RAW || kern ||
+			       ns_capable(net->user_ns, CAP_NET_RAW), &err);
 	if (!state)
 		return err;
 	sk = sk_alloc(net, family, GFP_KERNEL, &rvnet_proto, kern);
@@ -158,7 +163,7 @@ int rvnet_sock_recvmsg(struct socket *sock, struct msghdr *msg, size_t len, int 
 	int err;
 
 	if (flags & ~(MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_COMPAT | MSG_WAITALL |
-		      MSG_ERRQUEUE))
+		      MSG_ERRQUEUE | MSG_CMSG_CLOEXEC | MSG_NOSIGNAL))
 		return -EOPNOTSUPP;
 	if (flags & MSG_ERRQUEUE)
 		return -EAGAIN;
@@ -202,12 +207,17 @@ static rx_handler_result_t rvnet_rx_handler(struct sk_buff **pskb)
 	struct sk_buff *skb = *pskb;
 	void *state = rcu_dereference(skb->dev->rx_handler_data);
 
-	if (skb->pkt_type == PACKET_LOOPBACK || !state)
+	/* A tag no VLAN device took means the frame is for another VLAN: Linux's own IP
+	 * would mark it PACKET_OTHERHOST. */
+	if (skb->pkt_type == PACKET_LOOPBACK || !state || skb_vlan_tag_present(skb))
 		return RX_HANDLER_PASS;
 	skb = skb_share_check(skb, GFP_ATOMIC);
 	if (!skb)
 		return RX_HANDLER_CONSUMED;
 	*pskb = skb;
+	/* As ip_rcv_core: a frame from a socket in the peer namespace must not stay charged to
+	 * (and report errors to) that socket. */
+	skb_orphan(skb);
 	skb = fops->rx(state, skb);
 	if (!skb)
 		return RX_HANDLER_CONSUMED;
@@ -676,4 +686,29 @@ void rvnet_skb_set_csum_partial(struct sk_buff *skb, u16 start, u16 offset)
 int rvnet_skb_checksum_help(struct sk_buff *skb)
 {
 	return skb->ip_summed == CHECKSUM_PARTIAL ? skb_checksum_help(skb) : 0;
+}
+
+/* True when the first @len bytes are in the linear part (pulling them in if needed). */
+bool rvnet_skb_may_pull(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_may_pull(skb, len);
+}
+
+/* Makes the data private to this skb (a tap may share it) with @headroom in front, before
+ * the forward path rewrites the header, as ip_forward does. */
+int rvnet_skb_cow(struct sk_buff *skb, unsigned int headroom)
+{
+	return skb_cow(skb, headroom);
+}
+
+/* A forwarded frame's CHECKSUM_COMPLETE value describes the received frame, not the sent. */
+void rvnet_skb_forward_csum(struct sk_buff *skb)
+{
+	skb_forward_csum(skb);
+}
+
+/* True if every segment of a GSO frame fits @mtu at the network layer. */
+bool rvnet_skb_gso_fits(const struct sk_buff *skb, unsigned int mtu)
+{
+	return skb_gso_validate_network_len(skb, mtu);
 }

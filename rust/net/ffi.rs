@@ -158,6 +158,10 @@ extern "C" {
     pub(crate) fn rvnet_sock_report_error(sk: *mut sock, err: c_int);
     pub(crate) fn rvnet_skb_set_csum_partial(skb: *mut sk_buff, start: u16, offset: u16);
     pub(crate) fn rvnet_skb_checksum_help(skb: *mut sk_buff) -> c_int;
+    pub(crate) fn rvnet_skb_may_pull(skb: *mut sk_buff, len: u32) -> bool;
+    pub(crate) fn rvnet_skb_cow(skb: *mut sk_buff, headroom: u32) -> c_int;
+    pub(crate) fn rvnet_skb_forward_csum(skb: *mut sk_buff);
+    pub(crate) fn rvnet_skb_gso_fits(skb: *const sk_buff, mtu: u32) -> bool;
     pub(crate) fn rvnet_copy_from_sockptr(
         dst: *mut c_void,
         src: *const sockptr_t,

@@ -150,6 +150,10 @@ void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto);
 void rvnet_sock_report_error(struct sock *sk, int err);
 void rvnet_skb_set_csum_partial(struct sk_buff *skb, u16 start, u16 offset);
 int rvnet_skb_checksum_help(struct sk_buff *skb);
+bool rvnet_skb_may_pull(struct sk_buff *skb, unsigned int len);
+int rvnet_skb_cow(struct sk_buff *skb, unsigned int headroom);
+void rvnet_skb_forward_csum(struct sk_buff *skb);
+bool rvnet_skb_gso_fits(const struct sk_buff *skb, unsigned int mtu);
 int rvnet_copy_from_sockptr(void *dst, const sockptr_t *src, size_t len);
 
 #endif

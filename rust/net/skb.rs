@@ -166,18 +166,38 @@ impl Skb {
         }
     }
 
-    /// The linear data, writable. Only for frames whose head is ours alone (fresh ones, or
-    /// received ones the receive handler unshared; clones share the head, so callers do
-    /// not write into those).
-    pub fn data_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `data`, and `&mut self` makes the access exclusive.
-        unsafe {
+    /// The linear data, writable: first made private to this skb (`skb_cow`), since a
+    /// received frame's data may be shared with a packet tap's clone.
+    pub fn data_mut(&mut self) -> Result<&mut [u8], Error> {
+        // SAFETY: the skb is ours; `skb_cow` gives it a private copy of shared data.
+        kernel::error::to_result(unsafe { ffi::rvnet_skb_cow(self.raw(), 0) })?;
+        // SAFETY: as in `data`; the data is now this skb's alone, and `&mut self` makes the
+        // access exclusive.
+        Ok(unsafe {
             let r = &*self.raw();
             core::slice::from_raw_parts_mut(
                 ffi::rvnet_skb_data(self.raw()),
                 (r.len - r.data_len) as usize,
             )
-        }
+        })
+    }
+
+    /// True when the first `len` bytes are linear (pulled in from the fragments if needed).
+    pub fn may_pull(&mut self, len: u32) -> bool {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rvnet_skb_may_pull(self.raw(), len) }
+    }
+
+    /// Drops a received frame's CHECKSUM_COMPLETE value before the frame is sent on.
+    pub fn forward_csum(&mut self) {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rvnet_skb_forward_csum(self.raw()) }
+    }
+
+    /// For a GSO frame: true if every segment it stands for fits `mtu`.
+    pub fn gso_fits(&self, mtu: u32) -> bool {
+        // SAFETY: the skb is ours.
+        unsafe { ffi::rvnet_skb_gso_fits(self.raw(), mtu) }
     }
 
     /// Makes all the data linear.
@@ -188,8 +208,8 @@ impl Skb {
 
     /// Adds `len` zeroed bytes at the end and returns them. The caller allocated the room.
     pub fn put(&mut self, len: u32) -> &mut [u8] {
-        // SAFETY: the skb is ours; `skb_put` checks the tailroom (and reports, not corrupts,
-        // an overrun) and returns the start of the new bytes.
+        // SAFETY: the skb is ours; every caller allocated the room it puts (`skb_put` would
+        // stop the kernel, not corrupt memory, on an overrun); it returns the new bytes.
         unsafe {
             let p = ffi::rvnet_skb_put(self.raw(), len);
             core::ptr::write_bytes(p, 0, len as usize);
@@ -271,8 +291,9 @@ impl Skb {
 
     /// The device the frame arrived on or leaves by.
     pub fn dev(&self) -> Option<&NetDevice> {
-        // SAFETY: the skb is ours; its device, when set, is valid while the frame is in
-        // flight (the receive path holds it).
+        // SAFETY: the skb is ours; its device, when set, is valid while the frame is in the
+        // receive path (which holds it) or being built for a held device. Callers use it
+        // only there, never for frames that waited in a queue.
         unsafe {
             ffi::rvnet_skb_dev(self.raw())
                 .as_ref()
