@@ -14,7 +14,7 @@ mod tests {
     use crate::net::sock::{init_net_state, KernelSocket, SockType};
     use crate::netcore::ipv4::icmp_out;
     use crate::netcore::ipv4::input::check;
-    use crate::netcore::wire::ipv4::Protocol;
+    use crate::netcore::wire::ipv4::{Ipv4Repr, Protocol};
     use crate::netcore::wire::udp::UdpPacket;
     use crate::netcore::wire::Ipv4Address;
     use kernel::prelude::*;
@@ -45,7 +45,18 @@ mod tests {
         let mut skb = Skb::alloc_tx(total as u32, HEADROOM)?;
         let buf = skb.put(total as u32);
         buf[28..].copy_from_slice(payload);
-        socket::build_udp(buf, A, B, 40000, 7, 0x1234, 64, false, false);
+        let ip = Ipv4Repr {
+            src: A,
+            dst: B,
+            protocol: Protocol::Udp,
+            payload_len: total - 20,
+            ttl: 64,
+            ident: 0x1234,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        socket::build_udp(buf, &ip, 40000, 7, false)?;
         let ip = check(skb.data()).map_err(|_| EINVAL)?;
         assert_eq!((ip.src, ip.dst, ip.protocol), (A, B, Protocol::Udp));
         assert_eq!((ip.total_len, ip.ident, ip.ttl), (total, 0x1234, 64));

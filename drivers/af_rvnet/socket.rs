@@ -19,7 +19,7 @@ use crate::netcore::ipv4::route::NextHop;
 use crate::netcore::nic::features::HW_CSUM;
 use crate::netcore::sock::addr::{self as saddr, SockAddr};
 use crate::netcore::sock::demux::{self, Binding, EPHEMERAL_HI, EPHEMERAL_LO};
-use crate::netcore::wire::ipv4::{Ipv4Packet, Protocol};
+use crate::netcore::wire::ipv4::{Ipv4Packet, Ipv4Repr, Protocol};
 use crate::netcore::wire::udp::UdpPacket;
 use crate::netcore::wire::Ipv4Address;
 use kernel::alloc::{flags, KVec};
@@ -317,84 +317,42 @@ pub(crate) fn getname(
     Ok(16)
 }
 
-/// Writes a 20-byte IPv4 header (no options) at the start of `buf`.
-#[allow(clippy::too_many_arguments)]
-fn ip_header(
-    buf: &mut [u8],
+/// Fills the UDP header at the start of `seg` (header and payload, the payload in place)
+/// and its checksum over the pseudo-header; with `partial_csum` the field gets only the
+/// pseudo-header sum, for the device to finish.
+fn udp_header(
+    seg: &mut [u8],
     src: Ipv4Address,
     dst: Ipv4Address,
-    protocol: Protocol,
-    ident: u16,
-    ttl: u8,
-    total: usize,
-    frag: (usize, bool, bool),
+    sport: u16,
+    dport: u16,
+    partial_csum: bool,
 ) {
-    let mut p = Ipv4Packet::new_unchecked(buf);
-    p.set_version(4);
-    p.set_header_len(IP_HLEN);
-    p.set_dscp_ecn(0);
-    p.set_total_len(total as u16);
-    p.set_ident(ident);
-    p.clear_flags();
-    p.set_dont_frag(frag.2);
-    p.set_more_frags(frag.1);
-    p.set_frag_offset(frag.0 as u16);
-    p.set_ttl(ttl);
-    p.set_protocol(protocol);
-    p.set_src_addr(src);
-    p.set_dst_addr(dst);
-    p.fill_checksum();
-}
-
-/// Fills the UDP header at the start of `seg` (header and payload, the payload in place)
-/// and its checksum over the pseudo-header.
-fn udp_header(seg: &mut [u8], src: Ipv4Address, dst: Ipv4Address, sport: u16, dport: u16) {
     let len = seg.len() as u16;
     let mut u = UdpPacket::new_unchecked(seg);
     u.set_src_port(sport);
     u.set_dst_port(dport);
     u.set_len(len);
-    u.fill_checksum(src, dst);
+    if partial_csum {
+        u.fill_partial_checksum(src, dst);
+    } else {
+        u.fill_checksum(src, dst);
+    }
 }
 
-/// Fills the IPv4 and UDP headers of a whole, unfragmented datagram in `buf`, whose
-/// payload is already in place after the 28 header bytes. With `partial_csum` the UDP
-/// checksum field gets only the pseudo-header sum, for the device to finish.
-#[allow(clippy::too_many_arguments)]
+/// Fills the IPv4 header `ip` (whose payload is the UDP datagram) and the UDP header of a
+/// whole, unfragmented datagram in `buf`, whose payload is already in place after the 28
+/// header bytes.
 pub(crate) fn build_udp(
     buf: &mut [u8],
-    src: Ipv4Address,
-    dst: Ipv4Address,
+    ip: &Ipv4Repr,
     sport: u16,
     dport: u16,
-    ident: u16,
-    ttl: u8,
-    dont_frag: bool,
     partial_csum: bool,
-) {
-    let total = buf.len();
-    if let Some(seg) = buf.get_mut(IP_HLEN..) {
-        if partial_csum {
-            let len = seg.len() as u16;
-            let mut u = UdpPacket::new_unchecked(seg);
-            u.set_src_port(sport);
-            u.set_dst_port(dport);
-            u.set_len(len);
-            u.fill_partial_checksum(src, dst);
-        } else {
-            udp_header(seg, src, dst, sport, dport);
-        }
-    }
-    ip_header(
-        buf,
-        src,
-        dst,
-        Protocol::Udp,
-        ident,
-        ttl,
-        total,
-        (0, false, dont_frag),
-    );
+) -> Result {
+    let seg = buf.get_mut(IP_HLEN..).ok_or(EINVAL)?;
+    udp_header(seg, ip.src, ip.dst, sport, dport, partial_csum);
+    ip.emit(buf).map_err(|_| EINVAL)
 }
 
 /// What one send needs: where to, from where, how.
@@ -408,6 +366,30 @@ struct Flow {
     dont_frag: bool,
     /// The device finishes UDP checksums (NETIF_F_HW_CSUM or NETIF_F_IP_CSUM).
     csum_offload: bool,
+}
+
+impl Flow {
+    /// The IPv4 header of a packet of this flow carrying `payload_len` bytes of `protocol`
+    /// at fragment offset `frag_offset`.
+    fn ip(
+        &self,
+        protocol: Protocol,
+        payload_len: usize,
+        frag_offset: usize,
+        more_frags: bool,
+    ) -> Ipv4Repr {
+        Ipv4Repr {
+            src: self.src,
+            dst: self.dst,
+            protocol,
+            payload_len,
+            ttl: self.ttl,
+            ident: self.ident,
+            dont_frag: self.dont_frag && frag_offset == 0 && !more_frags,
+            more_frags,
+            frag_offset: frag_offset as u16,
+        }
+    }
 }
 
 fn flow(
@@ -508,22 +490,17 @@ fn send_udp(
         FragError::NeedsFragmentation { .. } | FragError::TooBig => EMSGSIZE,
         FragError::MtuTooSmall => EINVAL,
     })?;
-    let fill_udp = |seg: &mut [u8]| udp_header(seg, f.src, f.dst, sport, dst.port);
     if !frags.is_fragmented() {
         let mut skb = sock.alloc_send_skb((IP_HLEN + udp_len) as u32, HEADROOM, noblock)?;
         let buf = skb.put((IP_HLEN + udp_len) as u32);
         msg.copy_into(&mut buf[IP_HLEN + UDP_HLEN..])?;
         build_udp(
             buf,
-            f.src,
-            f.dst,
+            &f.ip(Protocol::Udp, udp_len, 0, false),
             sport,
             dst.port,
-            f.ident,
-            f.ttl,
-            f.dont_frag,
             f.csum_offload,
-        );
+        )?;
         if f.csum_offload {
             // As udp4_hwcsum: the device sums the datagram and stores the result, which
             // saves a pass over the data on every send.
@@ -536,7 +513,7 @@ fn send_udp(
     // Fragmented: the whole datagram is built once, then cut.
     let mut whole = KVec::from_elem(0u8, udp_len, flags::GFP_KERNEL)?;
     msg.copy_into(&mut whole[UDP_HLEN..])?;
-    fill_udp(&mut whole[..]);
+    udp_header(&mut whole[..], f.src, f.dst, sport, dst.port, false);
     for frag in frags {
         let total = IP_HLEN + frag.len;
         let mut skb = sock.alloc_send_skb(total as u32, HEADROOM, noblock)?;
@@ -545,16 +522,9 @@ fn send_udp(
             .get(frag.offset..frag.offset + frag.len)
             .ok_or(EINVAL)?;
         buf[IP_HLEN..].copy_from_slice(piece);
-        ip_header(
-            buf,
-            f.src,
-            f.dst,
-            Protocol::Udp,
-            f.ident,
-            f.ttl,
-            total,
-            (frag.offset, frag.more, false),
-        );
+        f.ip(Protocol::Udp, frag.len, frag.offset, frag.more)
+            .emit(buf)
+            .map_err(|_| EINVAL)?;
         output::send_ip(sock.net, skb, f.dst, Some(f.nh))?;
         sock.net.counters.inc(C::ip_tx_fragments);
     }
@@ -617,16 +587,7 @@ fn send_raw(
     let buf = skb.put(total as u32);
     msg.copy_into(&mut buf[IP_HLEN..])?;
     let proto = Protocol::from(sock.state.protocol);
-    ip_header(
-        buf,
-        f.src,
-        f.dst,
-        proto,
-        f.ident,
-        f.ttl,
-        total,
-        (0, false, f.dont_frag),
-    );
+    f.ip(proto, len, 0, false).emit(buf).map_err(|_| EINVAL)?;
     output::send_ip(sock.net, skb, f.dst, Some(f.nh))?;
     sock.net.counters.inc(C::raw_tx);
     Ok(len)
