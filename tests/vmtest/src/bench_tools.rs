@@ -143,20 +143,12 @@ pub fn bench_blast(args: &[String]) -> Result<(), String> {
 pub fn bench_echo(args: &[String]) -> Result<(), String> {
     const USAGE: &str = "bench-echo FAMILY ADDR:PORT COUNT";
     let (s, a) = socket(args, USAGE)?;
-    let count: u64 = arg(args, 2, USAGE)?;
+    let count: usize = arg(args, 2, USAGE)?;
     s.bind(a).map_err(|e| format!("bind {a}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
     println!("listening");
-    let mut buf = vec![0u8; 65536];
-    for i in 0..count {
-        let (n, from) = s
-            .recv_from(&mut buf)
-            .map_err(|e| format!("datagram {i}: {e}"))?;
-        s.send_to(&buf[..n], from)
-            .map_err(|e| format!("echo {n} bytes to {from}: {e}"))?;
-    }
-    Ok(())
+    crate::tools::echo_datagrams(&s, count)
 }
 
 /// `bench-rr FAMILY ADDR:PORT COUNT [WARMUP]`: from an unbound socket (an ephemeral port

@@ -207,12 +207,23 @@ pub fn rvnet_udp_echo(args: &[String]) -> Result<(), String> {
     const USAGE: &str = "rvnet-udp-echo PORT COUNT";
     let port: u16 = arg(args, 0, USAGE)?;
     let count: usize = arg(args, 1, USAGE)?;
+    let s = rvnet_bound_any(port)?;
+    println!("listening");
+    echo_datagrams(&s, count)
+}
+
+/// An AF_RVNET UDP socket bound to 0.0.0.0:`port` whose receives give up after 30 s.
+fn rvnet_bound_any(port: u16) -> Result<Socket, String> {
     let s = Socket::dgram().map_err(|e| format!("socket: {e}"))?;
     s.bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
         .map_err(|e| format!("bind port {port}: {e}"))?;
     s.set_read_timeout(Some(Duration::from_secs(30)))
         .map_err(|e| e.to_string())?;
-    println!("listening");
+    Ok(s)
+}
+
+/// Sends each of the next `count` datagrams `s` receives back to its sender.
+pub(crate) fn echo_datagrams(s: &Socket, count: usize) -> Result<(), String> {
     let mut buf = vec![0u8; 65536];
     for i in 0..count {
         let (n, from) = s
@@ -349,11 +360,7 @@ pub fn rvnet_udp_recv(args: &[String]) -> Result<(), String> {
     const USAGE: &str = "rvnet-udp-recv PORT COUNT";
     let port: u16 = arg(args, 0, USAGE)?;
     let count: usize = arg(args, 1, USAGE)?;
-    let s = Socket::dgram().map_err(|e| format!("socket: {e}"))?;
-    s.bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
-        .map_err(|e| format!("bind port {port}: {e}"))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
+    let s = rvnet_bound_any(port)?;
     println!("bound to 0.0.0.0:{port}");
     let mut buf = vec![0u8; 65536];
     for i in 0..count {
