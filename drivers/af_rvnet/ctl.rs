@@ -10,10 +10,14 @@
 
 use super::output;
 use super::{errno, AfRvnet, Iface, Inner, Stack, C, COUNTER_NAMES, MAX_IFACES};
-use crate::net::sock::{now_ms, OptVal, ProcFile, Rtnl, RtnlHeld, SeqFile, Socket};
+use crate::net::clock::now_ms;
+use crate::net::rtnl::{Rtnl, RtnlHeld};
+use crate::net::seq_file::{ProcFile, SeqWriter};
+use crate::net::socket::{OptVal, Socket};
 use crate::netcore::arp::cache::{ArpConfig, Refusal, State};
 use crate::netcore::arp::proxy::ProxyError;
 use crate::netcore::ipv4::route::{mask, Fib, FibError, Route, RouteKind};
+use crate::netcore::sock::errno as E;
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
 use core::fmt::Write;
 use kernel::alloc::flags;
@@ -172,7 +176,7 @@ pub(crate) fn set(sock: &Socket<'_, AfRvnet>, name: i32, val: &OptVal) -> Result
             g.arp.flush(false, |u| output::unresolved(st, u));
             Ok(())
         }
-        _ => Err(errno(92)),
+        _ => Err(errno(E::ENOPROTOOPT)),
     }
 }
 
@@ -197,7 +201,7 @@ pub(crate) fn get(sock: &Socket<'_, AfRvnet>, name: i32, buf: &mut [u8]) -> Resu
             b[8..16].copy_from_slice(&v.to_ne_bytes());
             Ok(16)
         }
-        _ => Err(errno(92)),
+        _ => Err(errno(E::ENOPROTOOPT)),
     }
 }
 
@@ -217,7 +221,7 @@ fn set_param(st: &Stack, param: u32, v: u64) -> Result {
         }
         6 if (1..=255).contains(&v) => g.default_ttl = v as u8,
         1..=6 => return Err(EINVAL),
-        _ => return Err(errno(92)),
+        _ => return Err(errno(E::ENOPROTOOPT)),
     }
     g.arp.set_config(cfg);
     Ok(())
@@ -233,7 +237,7 @@ fn get_param(st: &Stack, param: u32) -> Result<u64> {
         4 => u64::from(g.forwarding),
         5 => g.reasm_timeout_ms,
         6 => u64::from(g.default_ttl),
-        _ => return Err(errno(92)),
+        _ => return Err(errno(E::ENOPROTOOPT)),
     })
 }
 
@@ -256,7 +260,7 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
     let dev = st.netns.device(ifindex).ok_or(ENODEV)?;
     st.ensure_reasm()?;
     if !dev.is_ether() {
-        return Err(errno(95));
+        return Err(errno(E::EOPNOTSUPP));
     }
     {
         let g = st.lock();
@@ -287,7 +291,7 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
 fn detach(
     st: &Stack,
     ifindex: i32,
-    detach_rx: impl FnOnce(&crate::net::netdev::NetDevice),
+    detach_rx: impl FnOnce(&crate::net::net_device::NetDevice),
 ) -> Result {
     let iface = {
         let mut g = st.lock();
@@ -383,7 +387,7 @@ fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
         .find(|i| i.ifindex == ifindex)
         .ok_or(ENODEV)?;
     if iface.addr != addr || iface.prefix != len {
-        return Err(errno(99)); // EADDRNOTAVAIL, as ip addr del
+        return Err(errno(E::EADDRNOTAVAIL)); // EADDRNOTAVAIL, as ip addr del
     }
     iface.addr = Ipv4Address::UNSPECIFIED;
     iface.prefix = 0;
@@ -418,7 +422,7 @@ fn route_add(st: &Stack, dst: Ipv4Address, len: u8, gw: Ipv4Address, ifindex: i3
                     _ => None,
                 })
             })
-            .ok_or(errno(101))?
+            .ok_or(errno(E::ENETUNREACH))?
         };
         if g.iface(via_if).is_none() {
             return Err(ENODEV);
@@ -471,7 +475,7 @@ fn dev_name(inner_ifaces: &[Iface], ifindex: i32) -> &str {
 }
 
 /// Writes one `/proc/net/rvnet` file.
-pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqFile) -> core::fmt::Result {
+pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::Result {
     match file {
         ProcFile::Dev => {
             writeln!(out, "Device     Ifindex  Address            MAC")?;

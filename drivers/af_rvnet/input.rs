@@ -12,8 +12,9 @@
 //! its readers) or is answered with ICMP port unreachable.
 
 use super::{output, Stack, C};
+use crate::net::clock::now_ms;
+use crate::net::net_device::DevRef;
 use crate::net::skb::{PktType, Skb};
-use crate::net::sock::{now_ms, DevRef};
 use crate::netcore::arp::cache::ReplyKind;
 use crate::netcore::ipv4::forward::{decrement_ttl, ForwardDecision};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
@@ -91,6 +92,16 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     let action = inner
         .arp
         .on_arp(&repr, |a| ifaces.iter().any(|i| i.addr == a), now);
+    // Packets that waited for this answer leave by the device their route names, which is
+    // not always the one the answer came in on (a reply can reach us on another link).
+    let route_dev = match &action {
+        Ok(a) if a.ready.is_some() => inner
+            .route(&st.counters, repr.source_protocol_addr)
+            .filter(|nh| !nh.local)
+            .and_then(|nh| inner.iface(nh.ifindex))
+            .map(|i| i.dev.clone()),
+        _ => None,
+    };
     drop(g);
     let action = match action {
         Ok(a) => a,
@@ -102,7 +113,8 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     let reply = action.reply_repr(&repr, our_mac);
     let proxied = action.reply == Some(ReplyKind::Proxy);
     if let Some(ready) = action.ready {
-        ready.drain(|mac, pkt| output::xmit(st, pkt, dev, mac.0));
+        let out = route_dev.as_deref().unwrap_or(dev);
+        ready.drain(|mac, pkt| output::xmit(st, pkt, out, mac.0));
     }
     if let Some(evicted) = action.evicted {
         output::unresolved(st, evicted);
@@ -305,16 +317,20 @@ fn deliver_raw(st: &Stack, skb: &Skb, ip: &Checked, ifindex: i32) -> bool {
         ifindex,
     };
     let mut taken = false;
-    // Sockets are collected under the lock and served after it, a few at a time.
-    let mut start = 0;
+    // Sockets are collected under the lock and served after it, a few at a time. A batch
+    // resumes after the last entry seen, by its sequence number: entries keep their order,
+    // so a socket closed meanwhile cannot make the walk skip another.
+    let mut after = None;
     loop {
-        let mut batch: [Option<crate::net::sock::SockRef>; 8] = Default::default();
+        let mut batch: [Option<crate::net::socket::SockRef>; 8] = Default::default();
         let mut n = 0;
-        let mut next = start;
         {
             let socks = st.lock_socks();
-            for (i, e) in socks.iter().enumerate().skip(start) {
-                next = i + 1;
+            for e in socks.iter() {
+                if after.is_some_and(|a| e.seq <= a) {
+                    continue;
+                }
+                after = Some(e.seq);
                 if !e.raw || e.binding.local_port != u16::from(proto) {
                     continue;
                 }
@@ -344,7 +360,6 @@ fn deliver_raw(st: &Stack, skb: &Skb, ip: &Checked, ifindex: i32) -> bool {
         if n < 8 {
             break;
         }
-        start = next;
     }
     taken
 }

@@ -10,8 +10,9 @@ use kernel::prelude::*;
 mod tests {
     use super::super::output::HEADROOM;
     use super::super::{input, socket, AfRvnet, Stack, C};
+    use crate::net::proto::init_net_state;
     use crate::net::skb::Skb;
-    use crate::net::sock::{init_net_state, KernelSocket, SockType};
+    use crate::net::socket::{KernelSocket, SockType};
     use crate::netcore::ipv4::icmp_out;
     use crate::netcore::ipv4::input::check;
     use crate::netcore::wire::ipv4::{Ipv4Repr, Protocol};

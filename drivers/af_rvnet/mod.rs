@@ -21,12 +21,15 @@ mod output;
 mod socket;
 
 use crate::net::bh;
+use crate::net::clock;
 use crate::net::mem::zeroed_vbox;
-use crate::net::netdev::NetDevice;
+use crate::net::namespace::NetNs;
+use crate::net::net_device::{DevRef, NetDevice};
+use crate::net::proto::{Family, FamilyRegistration};
+use crate::net::rtnl::RtnlHeld;
+use crate::net::seq_file::{ProcFile, SeqWriter};
 use crate::net::skb::Skb;
-use crate::net::sock::{
-    self, DevRef, Family, NetNs, ProcFile, RtnlHeld, SeqFile, SockRef, SockType, Socket,
-};
+use crate::net::socket::{Msg, OptVal, SockRef, SockType, Socket};
 use crate::netcore::arp::cache::{ArpCache, ArpConfig};
 use crate::netcore::ipv4::output::IdentGenerator;
 use crate::netcore::ipv4::reasm::Reassembler;
@@ -247,6 +250,26 @@ impl Inner {
         }
         r.ok()
     }
+
+    /// [`Inner::route`] for a socket bound to interface `oif` (SO_BINDTODEVICE; 0: not
+    /// bound): only routes through `oif` count, and without one the destination is taken to
+    /// be on that link, as Linux routes a bound socket's output. The route cache, keyed by
+    /// destination alone, is not used for bound flows.
+    pub(crate) fn route_oif(
+        &mut self,
+        counters: &Counters,
+        dst: Ipv4Address,
+        oif: i32,
+    ) -> Option<crate::netcore::ipv4::route::NextHop> {
+        if oif == 0 {
+            return self.route(counters, dst);
+        }
+        counters.inc(C::route_lookups);
+        counters.inc(C::route_cache_misses);
+        self.iface(oif)?;
+        let fib = Fib::reopen(&mut self.nodes, &mut self.routes, self.fib_state);
+        fib.resolve_oif(dst, oif).ok()
+    }
 }
 
 /// A socket in the namespace's table: its binding, and a reference for the receive path.
@@ -257,6 +280,9 @@ pub(crate) struct SockEntry {
     pub(crate) raw: bool,
     /// The socket.
     pub(crate) sk: SockRef,
+    /// Order of entry into the table (entries stay in this order): where a walk that drops
+    /// the lock between batches resumes, whatever was removed meanwhile.
+    pub(crate) seq: u64,
 }
 
 /// The AF_RVNET stack of one network namespace.
@@ -272,6 +298,20 @@ pub(crate) struct Stack {
     /// Bound sockets.
     #[pin]
     pub(crate) socks: SpinLock<KVec<SockEntry>>,
+    /// The next [`SockEntry::seq`].
+    pub(crate) sock_seq: AtomicU64,
+}
+
+impl Stack {
+    /// A new table entry for `sk`.
+    pub(crate) fn sock_entry(&self, binding: Binding, raw: bool, sk: SockRef) -> SockEntry {
+        SockEntry {
+            binding,
+            raw,
+            sk,
+            seq: self.sock_seq.fetch_add(1, Ordering::Relaxed),
+        }
+    }
 }
 
 /// A lock held with bottom halves off. The guard is a field before the bottom-half guard,
@@ -357,7 +397,7 @@ fn new_inner() -> Result<Inner> {
         rcache: KBox::new_uninit(flags::GFP_KERNEL)?.write(const { RouteCache::new() }),
         reasm: None,
         reasm_timeout_ms: crate::netcore::ipv4::reasm::DEFAULT_TIMEOUT_MS,
-        ident: IdentGenerator::new(sock::random_u32()),
+        ident: IdentGenerator::new(clock::random_u32()),
         forwarding: false,
         default_ttl: 64,
     })
@@ -378,6 +418,7 @@ impl Family for AfRvnet {
                 counters: Counters::new(),
                 inner <- new_spinlock!(inner, "rvnet_stack"),
                 socks <- new_spinlock!(KVec::new(), "rvnet_socks"),
+                sock_seq: AtomicU64::new(0),
             }),
             flags::GFP_KERNEL,
         )
@@ -391,7 +432,7 @@ impl Family for AfRvnet {
         output::tick(net)
     }
 
-    fn proc_show(net: &Stack, file: ProcFile, out: &mut SeqFile) {
+    fn proc_show(net: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) {
         let _ = ctl::proc_show(net, file, out);
     }
 
@@ -432,11 +473,15 @@ impl Family for AfRvnet {
         socket::getname(sock, peer, out)
     }
 
-    fn sendmsg(sock: &Socket<'_, Self>, msg: &mut sock::Msg<'_>, len: usize) -> Result<usize> {
+    fn sendmsg(sock: &Socket<'_, Self>, msg: &mut Msg<'_>, len: usize) -> Result<usize> {
         socket::sendmsg(sock, msg, len)
     }
 
-    fn setsockopt(sock: &Socket<'_, Self>, level: i32, name: i32, val: &sock::OptVal) -> Result {
+    fn shutdown(sock: &Socket<'_, Self>, how: i32) -> Result {
+        socket::shutdown(sock, how)
+    }
+
+    fn setsockopt(sock: &Socket<'_, Self>, level: i32, name: i32, val: &OptVal) -> Result {
         socket::setsockopt(sock, level, name, val)
     }
 
@@ -451,4 +496,4 @@ pub(crate) fn errno(e: i32) -> Error {
 }
 
 /// The family registration type the module holds.
-pub(crate) type Registration = sock::FamilyRegistration<AfRvnet>;
+pub(crate) type Registration = FamilyRegistration<AfRvnet>;

@@ -11,13 +11,14 @@
 //! socket told EHOSTUNREACH.
 
 use super::{errno, Stack, C};
-use crate::net::netdev::NetDevice;
+use crate::net::clock::now_ms;
+use crate::net::net_device::{DevRef, NetDevice};
 use crate::net::skb::Skb;
-use crate::net::sock::{now_ms, DevRef};
 use crate::netcore::arp::cache::{Resolve, TimerEvent, Unresolved};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
 use crate::netcore::ipv4::output::plan;
 use crate::netcore::ipv4::route::NextHop;
+use crate::netcore::sock::errno as E;
 use crate::netcore::wire::arp::{ArpOperation, ArpRepr};
 use crate::netcore::wire::ipv4::Ipv4Packet;
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
@@ -27,7 +28,6 @@ use super::input::{ETH_P_ARP, ETH_P_IP};
 
 /// Headroom reserved in frames the stack builds (Ethernet header, aligned).
 pub(crate) const HEADROOM: u32 = 32;
-const EHOSTUNREACH: i32 = 113;
 const ARP_LEN: u32 = 28;
 
 /// Hands a frame to `dev` for `mac`.
@@ -42,7 +42,7 @@ pub(crate) fn xmit(st: &Stack, skb: Skb, dev: &NetDevice, mac: [u8; 6]) {
 pub(crate) fn unresolved<const Q: usize>(st: &Stack, u: Unresolved<Q, Skb>) {
     for skb in u.packets {
         st.counters.inc(C::arp_resolve_failed);
-        skb.fail(EHOSTUNREACH);
+        skb.fail(E::EHOSTUNREACH);
     }
 }
 
@@ -96,7 +96,7 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
         None => {
             drop(g);
             st.counters.inc(C::ip_tx_no_route);
-            return Err(errno(101));
+            return Err(errno(E::ENETUNREACH));
         }
     };
     if nh.local {
@@ -107,7 +107,7 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
     let Some(iface) = g.iface(nh.ifindex) else {
         drop(g);
         st.counters.inc(C::ip_tx_no_route);
-        return Err(errno(101));
+        return Err(errno(E::ENETUNREACH));
     };
     let dev = iface.dev.clone();
     let ours = iface.addr;
@@ -139,7 +139,7 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
         Resolve::Refused { packet, .. } => {
             drop(packet);
             st.counters.inc(C::arp_queue_drops);
-            return Err(errno(113));
+            return Err(errno(E::EHOSTUNREACH));
         }
     }
     Ok(())
@@ -159,7 +159,7 @@ pub(crate) fn send_fragments(
     const HLEN: usize = 20;
     let header = packet.get(..HLEN).ok_or(EINVAL)?;
     let payload = packet.get(ip.header_len..ip.total_len).ok_or(EINVAL)?;
-    let frags = plan(HLEN, payload.len(), mtu, false).map_err(|_| errno(90))?;
+    let frags = plan(HLEN, payload.len(), mtu, false).map_err(|_| errno(E::EMSGSIZE))?;
     for f in frags {
         let total = HLEN + f.len;
         let mut skb = Skb::alloc_tx(total as u32, HEADROOM)?;
@@ -224,13 +224,14 @@ pub(crate) fn icmp_error(st: &Stack, offending: &[u8], kind: IcmpError, our_addr
 pub(crate) fn tick(st: &Stack) -> u64 {
     let now = now_ms();
     let mut retries: [Option<(Ipv4Address, Ipv4Address, DevRef)>; 8] = Default::default();
-    let mut n = 0;
+    // Failed resolutions: their packets are freed and their senders told after the lock.
+    let mut failures: [Option<Unresolved<{ super::ARP_QUEUE }, Skb>>; 8] = Default::default();
+    let (mut n, mut nf) = (0, 0);
     let next = {
         let mut g = st.lock();
         let inner = &mut *g;
-        let mut failed = 0u64;
         // Events are taken one at a time so that requests can be sent after the lock.
-        while n < retries.len() {
+        while n < retries.len() && nf < failures.len() {
             let Some(ev) = inner.arp.poll_timers(now) else {
                 break;
             };
@@ -243,16 +244,11 @@ pub(crate) fn tick(st: &Stack) -> u64 {
                     }
                 }
                 TimerEvent::Failed(u) => {
-                    for skb in u.packets {
-                        failed += 1;
-                        skb.fail(EHOSTUNREACH);
-                    }
+                    failures[nf] = Some(u);
+                    nf += 1;
                 }
                 TimerEvent::AgedOut(_) => {}
             }
-        }
-        for _ in 0..failed {
-            st.counters.inc(C::arp_resolve_failed);
         }
         let expired = inner.reasm.as_mut().map_or(0, |r| r.expire(now));
         for _ in 0..expired {
@@ -260,11 +256,15 @@ pub(crate) fn tick(st: &Stack) -> u64 {
         }
         inner.arp.next_timer_in(now).unwrap_or(1000)
     };
+    let busy = n == retries.len() || nf == failures.len();
+    for u in failures.into_iter().flatten() {
+        unresolved(st, u);
+    }
     for (ours, ip, dev) in retries.iter().flatten() {
         send_request(st, dev, *ours, *ip);
         st.counters.inc(C::arp_tx_requests);
     }
-    if n == retries.len() {
+    if busy {
         10
     } else {
         next.clamp(10, 1000)

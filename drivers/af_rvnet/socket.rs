@@ -12,13 +12,16 @@
 
 use super::output::{self, HEADROOM};
 use super::{ctl, errno, SockEntry, Stack, C};
+use crate::net::clock;
+use crate::net::proto;
 use crate::net::skb::Skb;
-use crate::net::sock::{self, Msg, OptVal, SockType, Socket};
+use crate::net::socket::{Msg, OptVal, SockType, Socket};
 use crate::netcore::ipv4::output::{plan, FragError};
 use crate::netcore::ipv4::route::NextHop;
 use crate::netcore::nic::features::HW_CSUM;
 use crate::netcore::sock::addr::{self as saddr, SockAddr};
 use crate::netcore::sock::demux::{self, Binding, EPHEMERAL_HI, EPHEMERAL_LO};
+use crate::netcore::sock::errno as E;
 use crate::netcore::wire::ipv4::{Ipv4Packet, Ipv4Repr, Protocol};
 use crate::netcore::wire::udp::UdpPacket;
 use crate::netcore::wire::Ipv4Address;
@@ -69,7 +72,7 @@ pub(crate) struct SockState {
 }
 
 fn family() -> u16 {
-    sock::family_number() as u16
+    proto::family_number() as u16
 }
 
 /// Creates a socket's state: checks the protocol and, for raw sockets, CAP_NET_RAW.
@@ -81,10 +84,10 @@ pub(crate) fn new(
 ) -> Result<Pin<KBox<SockState>>> {
     let protocol = match kind {
         SockType::Dgram if protocol == 0 || protocol == IPPROTO_UDP => IPPROTO_UDP as u8,
-        SockType::Dgram => return Err(errno(93)),
+        SockType::Dgram => return Err(errno(E::EPROTONOSUPPORT)),
         SockType::Raw => {
             if !(1..=255).contains(&protocol) {
-                return Err(errno(93));
+                return Err(errno(E::EPROTONOSUPPORT));
             }
             if !may_raw {
                 return Err(EPERM);
@@ -121,23 +124,37 @@ pub(crate) fn init(sock: &Socket<'_, super::AfRvnet>) {
     if sock.state.kind != SockType::Raw {
         return;
     }
-    let entry = SockEntry {
-        binding: Binding {
-            local_port: u16::from(sock.state.protocol),
-            ..Binding::default()
-        },
-        raw: true,
-        sk: sock.to_ref(),
+    let binding = Binding {
+        local_port: u16::from(sock.state.protocol),
+        ..Binding::default()
     };
+    let entry = sock.net.sock_entry(binding, true, sock.to_ref());
     let mut socks = sock.net.lock_socks();
-    // On allocation failure the socket simply receives nothing; sends still work.
-    let _ = socks.push(entry, flags::GFP_ATOMIC);
+    // On allocation failure the socket simply receives nothing; sends still work. The entry
+    // (a socket reference) is dropped after the lock.
+    let refused = push_entry(&mut socks, entry).err();
+    drop(socks);
+    drop(refused);
 }
 
-/// Forgets the socket.
+/// Appends `entry` to the table; without memory, gives it back for the caller to drop after
+/// the lock (it holds a socket reference).
+fn push_entry(socks: &mut KVec<SockEntry>, entry: SockEntry) -> Result<(), SockEntry> {
+    if socks.reserve(1, flags::GFP_ATOMIC).is_err() {
+        return Err(entry);
+    }
+    socks.push_within_capacity(entry).map_err(|e| e.0)
+}
+
+/// Forgets the socket. Its table reference is put after the lock.
 pub(crate) fn release(sock: &Socket<'_, super::AfRvnet>) {
     let mut socks = sock.net.lock_socks();
-    socks.retain(|e| !e.sk.is(sock));
+    let gone = socks
+        .iter()
+        .position(|e| e.sk.is(sock))
+        .and_then(|i| socks.remove(i).ok());
+    drop(socks);
+    drop(gone);
 }
 
 /// Updates the socket's entry in the table.
@@ -170,27 +187,26 @@ fn claim_port(sock: &Socket<'_, super::AfRvnet>, addr: Ipv4Address, port: u16) -
         // At most EPHEMERAL_PROBES table scans, with bottom halves off: a nearly full range
         // fails with EADDRINUSE instead of stalling the CPU.
         let mut probes = 0u32;
-        demux::pick_ephemeral(EPHEMERAL_LO, EPHEMERAL_HI, sock::random_u32(), |p| {
+        demux::pick_ephemeral(EPHEMERAL_LO, EPHEMERAL_HI, clock::random_u32(), |p| {
             probes += 1;
             probes > EPHEMERAL_PROBES || in_use(p, &socks)
         })
-        .ok_or(errno(98))?
+        .ok_or(errno(E::EADDRINUSE))?
     } else if in_use(port, &socks) {
-        return Err(errno(98));
+        return Err(errno(E::EADDRINUSE));
     } else {
         port
     };
-    socks.push(
-        SockEntry {
-            binding: Binding {
-                local_port: port,
-                ..new
-            },
-            raw: false,
-            sk: sock.to_ref(),
-        },
-        flags::GFP_ATOMIC,
-    )?;
+    let binding = Binding {
+        local_port: port,
+        ..new
+    };
+    let entry = sock.net.sock_entry(binding, false, sock.to_ref());
+    if let Err(e) = push_entry(&mut socks, entry) {
+        drop(socks);
+        drop(e);
+        return Err(ENOMEM);
+    }
     Ok(port)
 }
 
@@ -207,7 +223,7 @@ fn local_ok(st: &Stack, a: Ipv4Address) -> bool {
 pub(crate) fn bind(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result {
     let a = saddr::parse_bind(addr, family()).map_err(errno)?;
     if !local_ok(sock.net, a.addr) {
-        return Err(errno(99)); // EADDRNOTAVAIL
+        return Err(errno(E::EADDRNOTAVAIL)); // EADDRNOTAVAIL
     }
     if sock.state.kind == SockType::Raw {
         let mut s = sock.state.addrs.lock();
@@ -245,11 +261,11 @@ fn autobind(sock: &Socket<'_, super::AfRvnet>) -> Result {
 }
 
 /// The next hop for `dst`, and our address on its interface.
-fn route(st: &Stack, dst: Ipv4Address) -> Result<(NextHop, Ipv4Address, u64)> {
+fn route(st: &Stack, dst: Ipv4Address, oif: i32) -> Result<(NextHop, Ipv4Address, u64)> {
     let mut g = st.lock();
-    let nh = g.route(&st.counters, dst).ok_or_else(|| {
+    let nh = g.route_oif(&st.counters, dst, oif).ok_or_else(|| {
         st.counters.inc(C::ip_tx_no_route);
-        errno(101)
+        errno(E::ENETUNREACH)
     })?;
     let src = if nh.local {
         dst
@@ -282,9 +298,9 @@ pub(crate) fn connect(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result 
         return Ok(());
     };
     if sock.state.kind == SockType::Dgram && a.port == 0 {
-        return Err(errno(111)); // ECONNREFUSED, as udp on port 0
+        return Err(errno(E::ECONNREFUSED)); // ECONNREFUSED, as udp on port 0
     }
-    let (nh, src, generation) = route(sock.net, a.addr)?;
+    let (nh, src, generation) = route(sock.net, a.addr, sock.bound_dev_if())?;
     autobind(sock)?;
     let mut s = sock.state.addrs.lock();
     s.remote = Some(a);
@@ -301,6 +317,16 @@ pub(crate) fn connect(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result 
     Ok(())
 }
 
+/// `shutdown(2)`: marks the socket and wakes its waiters; ENOTCONN (after marking, so that
+/// pollers still see EPOLLHUP) when it is not connected, as `inet_shutdown` answers.
+pub(crate) fn shutdown(sock: &Socket<'_, super::AfRvnet>, how: i32) -> Result {
+    sock.shutdown(how)?;
+    if sock.state.addrs.lock().remote.is_none() {
+        return Err(errno(E::ENOTCONN));
+    }
+    Ok(())
+}
+
 /// `getsockname(2)` / `getpeername(2)`.
 pub(crate) fn getname(
     sock: &Socket<'_, super::AfRvnet>,
@@ -309,7 +335,7 @@ pub(crate) fn getname(
 ) -> Result<usize> {
     let s = sock.state.addrs.lock();
     let a = if peer {
-        s.remote.ok_or(errno(107))?
+        s.remote.ok_or(errno(E::ENOTCONN))?
     } else {
         s.local
     };
@@ -398,6 +424,7 @@ fn flow(
     cached: Option<(NextHop, u64)>,
 ) -> Result<Flow> {
     let st = sock.net;
+    let oif = sock.bound_dev_if();
     let (local, ttl, dont_frag) = {
         let s = sock.state.addrs.lock();
         (s.local.addr, s.ttl, s.dont_frag)
@@ -405,20 +432,22 @@ fn flow(
     let mut g = st.lock();
     let generation = g.fib_generation();
     let nh = match cached {
-        Some((nh, gen)) if gen == generation => {
+        // A route cached by connect serves while the FIB is unchanged and the socket's
+        // binding (SO_BINDTODEVICE, which may change after connect) still allows it.
+        Some((nh, gen)) if gen == generation && (oif == 0 || nh.local || nh.ifindex == oif) => {
             st.counters.inc(C::route_lookups);
             st.counters.inc(C::route_cache_hits);
             nh
         }
-        _ => g.route(&st.counters, dst).ok_or_else(|| {
+        _ => g.route_oif(&st.counters, dst, oif).ok_or_else(|| {
             st.counters.inc(C::ip_tx_no_route);
-            errno(101)
+            errno(E::ENETUNREACH)
         })?,
     };
     let (src, mtu, csum_offload) = if nh.local {
         (dst, 65535, false)
     } else {
-        let i = g.iface(nh.ifindex).ok_or(errno(101))?;
+        let i = g.iface(nh.ifindex).ok_or(errno(E::ENETUNREACH))?;
         let offload = i.dev.features() & (HW_CSUM | IP_CSUM) != 0;
         (i.addr, i.dev.mtu() as usize, offload)
     };
@@ -461,7 +490,7 @@ pub(crate) fn sendmsg(
                 None if sock.state.kind == SockType::Raw && s.hdrincl => {
                     (SockAddr::new(Ipv4Address::UNSPECIFIED, 0), None)
                 }
-                None => return Err(errno(89)),
+                None => return Err(errno(E::EDESTADDRREQ)),
             }
         }
     };
@@ -615,7 +644,7 @@ pub(crate) fn setsockopt(
         return ctl::set(sock, name, val);
     }
     if level != SOL_IP {
-        return Err(errno(92));
+        return Err(errno(E::ENOPROTOOPT));
     }
     let v = read_int(val)?;
     let mut s = sock.state.addrs.lock();
@@ -630,7 +659,7 @@ pub(crate) fn setsockopt(
         IP_HDRINCL if sock.state.kind == SockType::Raw => s.hdrincl = v != 0,
         IP_MTU_DISCOVER if (0..=5).contains(&v) => s.dont_frag = v == IP_PMTUDISC_DO,
         IP_MTU_DISCOVER => return Err(EINVAL),
-        _ => return Err(errno(92)),
+        _ => return Err(errno(E::ENOPROTOOPT)),
     }
     Ok(())
 }
@@ -646,7 +675,7 @@ pub(crate) fn getsockopt(
         return ctl::get(sock, name, buf);
     }
     if level != SOL_IP {
-        return Err(errno(92));
+        return Err(errno(E::ENOPROTOOPT));
     }
     let v: i32 = {
         let s = sock.state.addrs.lock();
@@ -667,7 +696,7 @@ pub(crate) fn getsockopt(
                     0
                 }
             }
-            _ => return Err(errno(92)),
+            _ => return Err(errno(E::ENOPROTOOPT)),
         }
     };
     let out = buf.get_mut(..4).ok_or(EINVAL)?;

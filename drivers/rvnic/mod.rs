@@ -16,7 +16,7 @@ mod counters;
 mod ring;
 
 use crate::net::napi::NapiQueue;
-use crate::net::netdev::{
+use crate::net::net_device::{
     Channels, Device, LinkStats, NetDevice, NetDriver, PeerLink, QueueStats, Setup, TxOutcome,
 };
 use crate::net::skb::{ForwardError, Skb};
@@ -26,7 +26,7 @@ use counters::Counters;
 use kernel::prelude::*;
 use ring::{Refused, RxRing};
 
-pub(crate) use crate::net::netdev::LinkRegistration;
+pub(crate) use crate::net::rtnl_link::LinkRegistration;
 
 /// IFF_TX_SKB_SHARING: pktgen may send one skb many times; a ring that holds skbs must not
 /// see the same one twice.

@@ -167,6 +167,86 @@ void rvnet_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev)
 	skb_postpull_rcsum(skb, eth_hdr(skb), ETH_HLEN);
 }
 
+/* Bitfields of sk_buff (pkt_type, ip_summed) and fields inside its anonymous unions (dev,
+ * csum_start): bindgen reaches them only through accessors that change with the layout. */
+u8 rvnet_skb_pkt_type(const struct sk_buff *skb)
+{
+	return skb->pkt_type;
+}
+
+struct net_device *rvnet_skb_dev(const struct sk_buff *skb)
+{
+	return skb->dev;
+}
+
+u16 rvnet_skb_protocol(const struct sk_buff *skb)
+{
+	return ntohs(skb->protocol);
+}
+
+void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto)
+{
+	skb->protocol = htons(proto);
+}
+
+/* True when the checksums need no software check: the sender's stack left them to a NIC
+ * (CHECKSUM_PARTIAL, as across a virtual link) or the NIC verified them. */
+bool rvnet_skb_csum_trusted(const struct sk_buff *skb)
+{
+	return skb->ip_summed == CHECKSUM_PARTIAL || skb->ip_summed == CHECKSUM_UNNECESSARY;
+}
+
+/* Leaves the UDP checksum to the device (@start: the UDP header's offset from skb->data,
+ * @offset: the checksum field's within it), as udp4_hwcsum does. */
+void rvnet_skb_set_csum_partial(struct sk_buff *skb, u16 start, u16 offset)
+{
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_headroom(skb) + start;
+	skb->csum_offset = offset;
+}
+
+/* Static inlines of skbuff.h. */
+int rvnet_skb_linearize(struct sk_buff *skb)
+{
+	return skb_linearize(skb);
+}
+
+void rvnet_skb_pull(struct sk_buff *skb, unsigned int len)
+{
+	if (len <= skb_headlen(skb))
+		__skb_pull(skb, len);
+}
+
+int rvnet_skb_trim(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_trim_rcsum(skb, len);
+}
+
+int rvnet_skb_checksum_help(struct sk_buff *skb)
+{
+	return skb->ip_summed == CHECKSUM_PARTIAL ? skb_checksum_help(skb) : 0;
+}
+
+bool rvnet_skb_may_pull(struct sk_buff *skb, unsigned int len)
+{
+	return pskb_may_pull(skb, len);
+}
+
+int rvnet_skb_cow(struct sk_buff *skb, unsigned int headroom)
+{
+	return skb_cow(skb, headroom);
+}
+
+void rvnet_skb_forward_csum(struct sk_buff *skb)
+{
+	skb_forward_csum(skb);
+}
+
+bool rvnet_skb_gso_fits(const struct sk_buff *skb, unsigned int mtu)
+{
+	return skb_gso_validate_network_len(skb, mtu);
+}
+
 /* --- rtnetlink: the peer of a pair, as veth_newlink() makes it --- */
 
 /* IFLA_INFO_DATA of a pair holds one attribute, the peer's ifinfomsg and IFLA_* attributes,

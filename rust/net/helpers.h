@@ -54,106 +54,48 @@ int rvnet_rtnl_create_default(const struct rtnl_link_ops *ops);
 void rvnet_local_bh_disable(void);
 void rvnet_local_bh_enable(void);
 
+u8 rvnet_skb_pkt_type(const struct sk_buff *skb);
+struct net_device *rvnet_skb_dev(const struct sk_buff *skb);
+u16 rvnet_skb_protocol(const struct sk_buff *skb);
+void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto);
+bool rvnet_skb_csum_trusted(const struct sk_buff *skb);
+void rvnet_skb_set_csum_partial(struct sk_buff *skb, u16 start, u16 offset);
+int rvnet_skb_linearize(struct sk_buff *skb);
+void rvnet_skb_pull(struct sk_buff *skb, unsigned int len);
+int rvnet_skb_trim(struct sk_buff *skb, unsigned int len);
+int rvnet_skb_checksum_help(struct sk_buff *skb);
+bool rvnet_skb_may_pull(struct sk_buff *skb, unsigned int len);
+int rvnet_skb_cow(struct sk_buff *skb, unsigned int headroom);
+void rvnet_skb_forward_csum(struct sk_buff *skb);
+bool rvnet_skb_gso_fits(const struct sk_buff *skb, unsigned int mtu);
+
 /* --- AF_RVNET (family.c) --- */
+#include <linux/sockptr.h>
 struct sock;
-struct socket;
 struct net;
 struct msghdr;
-struct seq_file;
-struct proto_ops;
-
-enum rvnet_proc_file {
-	RVNET_PROC_DEV = 0,
-	RVNET_PROC_ARP = 1,
-	RVNET_PROC_ROUTE = 2,
-	RVNET_PROC_SOCKETS = 3,
-	RVNET_PROC_STATS = 4,
-};
-
-/*
- * The Rust side of the family (rust/net/sock.rs fills it). "net state" is the per-namespace
- * stack, "sock state" the per-socket state; both are opaque to C.
- */
-struct rvnet_family_ops {
-	void *(*net_init)(struct net *net);
-	void (*net_detach_all)(void *net_state);		/* RTNL held */
-	void (*net_free)(void *net_state);
-	unsigned long (*net_tick)(void *net_state);		/* returns ms to the next tick */
-	int (*proc_show)(void *net_state, int file, struct seq_file *seq);
-	void (*netdev_unregister)(void *net_state, struct net_device *dev); /* RTNL held */
-	struct sk_buff *(*rx)(void *net_state, struct sk_buff *skb); /* NULL: consumed */
-	void *(*sock_new)(void *net_state, int type, int protocol, int may_raw, int *err);
-	void (*sock_init)(void *net_state, struct sock *sk);
-	void (*sock_release)(void *net_state, struct sock *sk, void *sock_state);
-	void (*sock_free)(void *sock_state);
-};
+struct delayed_work;
+struct work_struct;
 
 int rvnet_param_family(void);
-int rvnet_family_register(const struct rvnet_family_ops *ops, const struct proto_ops *dgram,
-			  const struct proto_ops *raw);
-void rvnet_family_unregister(void);
-void *rvnet_sk_state(const struct sock *sk);
-void *rvnet_net_state(const struct net *net);
-struct sock *rvnet_socket_sk(const struct socket *sock);
-int rvnet_sock_release(struct socket *sock);
-int rvnet_sock_recvmsg(struct socket *sock, struct msghdr *msg, size_t len, int flags);
-int rvnet_rx_attach(struct net_device *dev, void *state);
-void rvnet_rx_detach(struct net_device *dev);
-int rvnet_seq_write(struct seq_file *seq, const void *data, size_t len);
-void rvnet_skb_set_source(struct sk_buff *skb, __be32 saddr, __be16 sport);
-int rvnet_sock_queue_rcv(struct sock *sk, struct sk_buff *skb);
+void *rvnet_net_generic(const struct net *net, unsigned int id);
+void rvnet_init_delayed_work(struct delayed_work *work, void (*func)(struct work_struct *));
+void *rvnet_rx_handler_data(const struct sk_buff *skb);
+bool rvnet_rx_wanted(const struct sk_buff *skb);
+struct sk_buff *rvnet_skb_unshare_orphan(struct sk_buff *skb);
+void rvnet_sock_orphan(struct sock *sk);
+void rvnet_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb);
 struct sk_buff *rvnet_sock_alloc_send(struct sock *sk, unsigned int len, unsigned int headroom,
 				      bool noblock, int *err);
 struct sk_buff *rvnet_alloc_skb(unsigned int len, unsigned int headroom);
 void rvnet_skb_fail(struct sk_buff *skb, int err);
 int rvnet_xmit(struct sk_buff *skb, struct net_device *dev, const u8 *dst, u16 proto);
 unsigned int rvnet_ll_headroom(const struct net_device *dev);
-u8 rvnet_skb_pkt_type(const struct sk_buff *skb);
-u16 rvnet_skb_protocol(const struct sk_buff *skb);
-int rvnet_skb_linearize(struct sk_buff *skb);
-void *rvnet_skb_data(const struct sk_buff *skb);
-void *rvnet_skb_put(struct sk_buff *skb, unsigned int len);
-void *rvnet_skb_push(struct sk_buff *skb, unsigned int len);
-void rvnet_skb_pull(struct sk_buff *skb, unsigned int len);
-int rvnet_skb_trim(struct sk_buff *skb, unsigned int len);
-struct sk_buff *rvnet_skb_clone(struct sk_buff *skb);
-struct net_device *rvnet_skb_dev(const struct sk_buff *skb);
 int rvnet_memcpy_from_msg(void *data, struct msghdr *msg, int len);
-bool rvnet_ns_capable(const struct sock *sk, int cap);
-bool rvnet_net_capable(struct net *net, int cap);
-struct net *rvnet_sock_net(const struct sock *sk);
-u64 rvnet_now_ms(void);
-void rvnet_rtnl_lock(void);
-void rvnet_rtnl_unlock(void);
-void rvnet_sock_hold(struct sock *sk);
-void rvnet_sock_put(struct sock *sk);
-u32 rvnet_sock_rmem(const struct sock *sk);
-u32 rvnet_sock_rcvbuf(const struct sock *sk);
+int rvnet_copy_from_sockptr(void *dst, const sockptr_t *src, size_t len);
 u32 rvnet_sock_drops(const struct sock *sk);
-int rvnet_sock_bound_dev(const struct sock *sk);
-void rvnet_sock_shutdown(struct sock *sk, int how);
 int rvnet_sock_take_error(struct sock *sk);
-const char *rvnet_netdev_name(const struct net_device *dev);
-const u8 *rvnet_netdev_addr(const struct net_device *dev);
-unsigned int rvnet_netdev_mtu(const struct net_device *dev);
-bool rvnet_netdev_is_ether(const struct net_device *dev);
-struct net_device *rvnet_dev_get_by_index(struct net *net, int ifindex);
 void rvnet_dev_put(struct net_device *dev);
 void rvnet_dev_hold(struct net_device *dev);
-#include <linux/sockptr.h>
-bool rvnet_skb_csum_trusted(const struct sk_buff *skb);
-int rvnet_kernel_socket(int type, struct socket **res);
-void rvnet_kernel_socket_release(struct socket *sock);
-void rvnet_sock_set_rcvbuf(struct sock *sk, int val);
-void *rvnet_init_net_state(void);
-void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto);
-void rvnet_sock_report_error(struct sock *sk, int err);
-void rvnet_skb_set_csum_partial(struct sk_buff *skb, u16 start, u16 offset);
-int rvnet_skb_checksum_help(struct sk_buff *skb);
-bool rvnet_skb_may_pull(struct sk_buff *skb, unsigned int len);
-int rvnet_skb_cow(struct sk_buff *skb, unsigned int headroom);
-void rvnet_skb_forward_csum(struct sk_buff *skb);
-bool rvnet_skb_gso_fits(const struct sk_buff *skb, unsigned int mtu);
-int rvnet_copy_from_sockptr(void *dst, const sockptr_t *src, size_t len);
 
 #endif

@@ -9,7 +9,7 @@
 //! Seed notes: "packet flow" (NIC -> interrupt -> softirq -> netif_receive_skb).
 
 use super::ffi;
-use super::netdev::{Device, NetDevice, NetDriver};
+use super::net_device::{Device, NetDevice, NetDriver};
 use super::skb::Skb;
 use core::sync::atomic::{AtomicU8, Ordering};
 use kernel::bindings;

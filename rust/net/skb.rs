@@ -8,7 +8,7 @@
 //! through the NIC: the same buffer from the sender's socket to the receiver's, never copied.
 
 use super::ffi;
-use super::netdev::NetDevice;
+use super::net_device::NetDevice;
 use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::{code, Error};
@@ -129,6 +129,38 @@ impl Skb {
     }
 }
 
+/// What the receive path leaves in a datagram's control block (`skb->cb`) for `recvmsg`:
+/// the sender's address and port, as `inet_skb_parm` and `sockaddr_in` carry them.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct RecvSource {
+    /// IPv4 address, in wire order.
+    pub(crate) addr: [u8; 4],
+    /// Port, network byte order.
+    pub(crate) port_be: u16,
+}
+
+const _: () = assert!(core::mem::size_of::<RecvSource>() <= 48);
+
+impl RecvSource {
+    fn write(self, skb: *mut bindings::sk_buff) {
+        // SAFETY: callers pass an skb they own; the control block is 48 bytes, and ours is
+        // smaller (checked above). Unaligned: `cb` is a byte array.
+        unsafe { core::ptr::write_unaligned((*skb).cb.as_mut_ptr().cast::<RecvSource>(), self) }
+    }
+
+    /// The source recorded in `skb`.
+    ///
+    /// # Safety
+    ///
+    /// `skb` must be valid and one of this family's received datagrams (whose control block
+    /// the receive path wrote with [`Skb::set_source`]).
+    pub(crate) unsafe fn read(skb: *const bindings::sk_buff) -> RecvSource {
+        // SAFETY: per the contract.
+        unsafe { core::ptr::read_unaligned((*skb).cb.as_ptr().cast::<RecvSource>()) }
+    }
+}
+
 /// Packet types of `skb->pkt_type`, as the device's receive path classified the frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PktType {
@@ -159,10 +191,7 @@ impl Skb {
         // SAFETY: `data` points to `len - data_len` readable bytes of the skb we own.
         unsafe {
             let r = &*self.raw();
-            core::slice::from_raw_parts(
-                ffi::rvnet_skb_data(self.raw()),
-                (r.len - r.data_len) as usize,
-            )
+            core::slice::from_raw_parts((*self.raw()).data, (r.len - r.data_len) as usize)
         }
     }
 
@@ -175,10 +204,7 @@ impl Skb {
         // access exclusive.
         Ok(unsafe {
             let r = &*self.raw();
-            core::slice::from_raw_parts_mut(
-                ffi::rvnet_skb_data(self.raw()),
-                (r.len - r.data_len) as usize,
-            )
+            core::slice::from_raw_parts_mut((*self.raw()).data, (r.len - r.data_len) as usize)
         })
     }
 
@@ -211,7 +237,7 @@ impl Skb {
         // SAFETY: the skb is ours; every caller allocated the room it puts (`skb_put` would
         // stop the kernel, not corrupt memory, on an overrun); it returns the new bytes.
         unsafe {
-            let p = ffi::rvnet_skb_put(self.raw(), len);
+            let p = bindings::skb_put(self.raw(), len).cast::<u8>();
             core::ptr::write_bytes(p, 0, len as usize);
             core::slice::from_raw_parts_mut(p, len as usize)
         }
@@ -221,7 +247,10 @@ impl Skb {
     pub fn push(&mut self, len: u32) -> &mut [u8] {
         // SAFETY: the skb is ours; `skb_push` checks the headroom.
         unsafe {
-            core::slice::from_raw_parts_mut(ffi::rvnet_skb_push(self.raw(), len), len as usize)
+            core::slice::from_raw_parts_mut(
+                bindings::skb_push(self.raw(), len).cast::<u8>(),
+                len as usize,
+            )
         }
     }
 
@@ -240,7 +269,7 @@ impl Skb {
     /// A clone sharing the data (for a raw socket's copy).
     pub fn clone_shared(&self) -> Option<Skb> {
         // SAFETY: the skb is ours; the clone is a new skb we own.
-        unsafe { Skb::from_raw(ffi::rvnet_skb_clone(self.raw())) }
+        unsafe { Skb::from_raw(bindings::skb_clone(self.raw(), bindings::GFP_ATOMIC)) }
     }
 
     /// Leaves a checksum to the device (`CHECKSUM_PARTIAL`): the device, or the stack's
@@ -301,10 +330,13 @@ impl Skb {
         }
     }
 
-    /// Records the sender's address and port (network order) for `recvmsg` to return.
+    /// Records the sender's address and port for `recvmsg` to return.
     pub fn set_source(&mut self, addr: [u8; 4], port: u16) {
-        // SAFETY: the skb is ours; the shim writes into its control block.
-        unsafe { ffi::rvnet_skb_set_source(self.raw(), u32::from_ne_bytes(addr), port.to_be()) }
+        RecvSource {
+            addr,
+            port_be: port.to_be(),
+        }
+        .write(self.raw());
     }
 
     /// Frees the frame, then reports `err` (a positive errno) to the socket that sent it,
@@ -327,7 +359,7 @@ impl Skb {
         }
         // NET_XMIT_DROP and NET_XMIT_CN are positive: the qdisc dropped it.
         if r == 1 {
-            return Err(Error::from_errno(-105));
+            return Err(super::errno(bindings::ENOBUFS));
         }
         Ok(())
     }

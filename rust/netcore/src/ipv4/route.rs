@@ -719,6 +719,57 @@ impl<'a> Fib<'a> {
         }
     }
 
+    /// The route with the longest prefix containing `dst` that may carry a packet out of
+    /// interface `oif` (a socket bound with SO_BINDTODEVICE): a route through `oif`, or a
+    /// local route. Routes through other interfaces are passed over, as `fib_table_lookup`
+    /// skips next hops whose device is not the flow's `flowi4_oif`.
+    pub fn lookup_oif(&self, dst: Ipv4Address, oif: i32) -> Option<&Route> {
+        let key = dst.to_u32();
+        let mut best = None;
+        let mut cur = self.root;
+        while let Some(node) = self.nodes.get(cur as usize) {
+            if (key ^ node.key) & mask(node.len()) != 0 {
+                break;
+            }
+            if let Some(r) = self.route_at(node.route()) {
+                if r.ifindex().is_none_or(|i| i == oif) {
+                    best = Some(r);
+                }
+            }
+            cur = node.child.get(bit(key, node.len())).copied().unwrap_or(NIL);
+        }
+        best
+    }
+
+    /// [`Fib::resolve`] for a flow bound to interface `oif`. With no route through `oif`,
+    /// the destination is taken to be on that link, as `ip_route_output_key_hash_rcu` does
+    /// ("routing tables are wrong; assume the destination is on link").
+    pub fn resolve_oif(&self, dst: Ipv4Address, oif: i32) -> Result<NextHop, RouteError> {
+        let on_link = NextHop {
+            ifindex: oif,
+            gateway: None,
+            local: false,
+        };
+        let Some(route) = self.lookup_oif(dst, oif) else {
+            return Ok(on_link);
+        };
+        match route.kind {
+            RouteKind::Local => Ok(NextHop {
+                ifindex: 0,
+                gateway: None,
+                local: true,
+            }),
+            RouteKind::Connected { .. } => Ok(on_link),
+            RouteKind::Gateway { via, .. } => match self.lookup_oif(via, oif).map(|r| r.kind) {
+                Some(RouteKind::Connected { .. }) => Ok(NextHop {
+                    gateway: Some(via),
+                    ..on_link
+                }),
+                _ => Err(RouteError::GatewayUnreachable),
+            },
+        }
+    }
+
     /// The routes in prefix order (shorter prefixes first among equal addresses), for
     /// display. A display that resumes at position `pos` uses `iter().nth(pos)`.
     pub fn iter(&self) -> Iter<'_, 'a> {
@@ -979,6 +1030,60 @@ mod tests {
             .filter(|r| r.contains(dst))
             .max_by_key(|r| r.len)
             .copied()
+    }
+
+    #[test]
+    fn lookup_oif_matches_brute_force() {
+        let mut rng = Rng(0x0_1f);
+        let (mut nodes, mut slots) = arenas(256);
+        let mut fib = Fib::new(&mut nodes, &mut slots);
+        let mut all = Vec::new();
+        for i in 0..200u32 {
+            let mut r = random_route(&mut rng, i);
+            // Three interfaces, so that each has routes that others shadow.
+            r.kind = RouteKind::Connected {
+                ifindex: 2 + (i % 3) as i32,
+            };
+            if fib.get(r.prefix, r.len).is_none() && fib.add(r).is_ok() {
+                all.push(r);
+            }
+        }
+        for _ in 0..5000 {
+            let dst = Ipv4Address::from_u32(0x0a00_0000 | (rng.next() as u32 & 0x03ff_ffff));
+            for oif in 2..=4 {
+                let want = all
+                    .iter()
+                    .filter(|r| r.contains(dst) && r.ifindex() == Some(oif))
+                    .max_by_key(|r| r.len)
+                    .copied();
+                assert_eq!(fib.lookup_oif(dst, oif).copied(), want, "{dst:?} oif {oif}");
+            }
+        }
+    }
+
+    #[test]
+    fn resolve_oif_prefers_the_bound_interface() {
+        let (mut nodes, mut slots) = arenas(8);
+        let mut fib = Fib::new(&mut nodes, &mut slots);
+        fib.add(conn("198.18.1.0", 24, 2)).unwrap();
+        fib.add(conn("198.18.2.0", 24, 3)).unwrap();
+        fib.add(gw("0.0.0.0", 0, "198.18.1.1", 2)).unwrap();
+        fib.add(Route::new(a("198.18.1.5"), 32, RouteKind::Local))
+            .unwrap();
+        let dst = a("198.19.0.9");
+        // Unbound: the default route through interface 2.
+        assert_eq!(fib.resolve(dst).unwrap().ifindex, 2);
+        // Bound to 3: the default route is passed over; the destination is on link there.
+        let nh = fib.resolve_oif(dst, 3).unwrap();
+        assert_eq!((nh.ifindex, nh.gateway, nh.local), (3, None, false));
+        // Bound to 2: the gateway route, resolved through the connected route on 2.
+        let nh = fib.resolve_oif(dst, 2).unwrap();
+        assert_eq!((nh.ifindex, nh.gateway), (2, Some(a("198.18.1.1"))));
+        // A connected route elsewhere does not capture a bound flow.
+        assert_eq!(fib.resolve_oif(a("198.18.2.7"), 2).unwrap().ifindex, 2);
+        assert_eq!(fib.resolve_oif(a("198.18.2.7"), 3).unwrap().ifindex, 3);
+        // Local addresses stay local whatever the binding.
+        assert!(fib.resolve_oif(a("198.18.1.5"), 3).unwrap().local);
     }
 
     /// A random prefix, lengths skewed towards /16../24 but all 0..=32 appear.

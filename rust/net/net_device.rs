@@ -5,8 +5,9 @@
 //! [`NetDevice`] is a borrowed device with the accessors a driver needs. A driver is a type
 //! `T: NetDriver`: one `T` is the private state of each of its devices, reached through
 //! [`Device<T>`]. The [`Adapter`] turns `T`'s safe methods into the C operation tables
-//! (`net_device_ops`, `ethtool_ops`, `netdev_stat_ops`, `rtnl_link_ops`) and is the only code
-//! that builds a `Device<T>` from a raw pointer.
+//! (`net_device_ops` here; `ethtool_ops`, `netdev_stat_ops` and `rtnl_link_ops` in
+//! [`super::ethtool`], [`super::qstats`] and [`super::rtnl_link`]) and is the only code that
+//! builds a `Device<T>` from a raw pointer.
 //!
 //! The device's private area (`netdev_priv`) holds one pointer: the `T`, allocated with
 //! `KBox` when the device is created and dropped by `priv_destructor`, which the core runs
@@ -15,9 +16,10 @@
 use super::ffi;
 use super::skb::Skb;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
-use kernel::error::{code, from_result, to_result, Error};
+use kernel::error::{code, from_result, to_result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -134,7 +136,7 @@ impl NetDevice {
 
     /// Sets the number of receive and transmit queues in use. Needs RTNL, which the ethtool
     /// operations that call it hold.
-    fn set_real_num_queues(&self, rx: u32, tx: u32) -> Result {
+    pub(super) fn set_real_num_queues(&self, rx: u32, tx: u32) -> Result {
         // SAFETY: the device is valid and the caller (an ethtool op) holds RTNL.
         to_result(unsafe { bindings::netif_set_real_num_rx_queues(self.as_raw(), rx) })?;
         // SAFETY: as above.
@@ -219,11 +221,11 @@ impl<T: NetDriver> PeerLink<T> {
         unsafe { Device::<T>::from_raw(p) }
     }
 
-    fn set(&self, dev: *mut bindings::net_device) {
+    pub(super) fn set(&self, dev: *mut bindings::net_device) {
         self.ptr.store(dev, Ordering::Release);
     }
 
-    fn clear(&self) {
+    pub(super) fn clear(&self) {
         self.set(core::ptr::null_mut());
     }
 }
@@ -368,7 +370,7 @@ pub trait NetDriver: Sized + Send + Sync + 'static {
 pub struct Adapter<T: NetDriver>(PhantomData<T>);
 
 /// Copies `s` into a fixed C string buffer, truncating and NUL-terminating.
-fn copy_cstr(dst: &mut [kernel::ffi::c_char], s: &str) {
+pub(super) fn copy_cstr(dst: &mut [kernel::ffi::c_char], s: &str) {
     let n = s.len().min(dst.len().saturating_sub(1));
     for (d, &b) in dst.iter_mut().zip(s.as_bytes()[..n].iter()) {
         *d = b as kernel::ffi::c_char;
@@ -382,7 +384,7 @@ impl<T: NetDriver> Adapter<T> {
     /// # Safety
     ///
     /// Called by the core with a valid device of this driver.
-    unsafe fn dev<'a>(dev: *const bindings::net_device) -> Option<&'a Device<T>> {
+    pub(super) unsafe fn dev<'a>(dev: *const bindings::net_device) -> Option<&'a Device<T>> {
         // SAFETY: per the function's contract.
         unsafe { Device::<T>::from_raw(dev) }
     }
@@ -391,7 +393,7 @@ impl<T: NetDriver> Adapter<T> {
     ///
     /// Called only by the kernel, with what its operation table promises: valid pointers
     /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
+    pub(super) unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
         let s = T::setup();
         // SAFETY: `dev` is a freshly allocated device that the core hands to us alone.
         unsafe {
@@ -416,7 +418,7 @@ impl<T: NetDriver> Adapter<T> {
     /// # Safety
     ///
     /// `dev` is a valid, unregistered device of this driver with no state attached.
-    unsafe fn attach(dev: *mut bindings::net_device) -> Result {
+    pub(super) unsafe fn attach(dev: *mut bindings::net_device) -> Result {
         // SAFETY: `dev` is valid.
         let state = T::new_state(unsafe { NetDevice::from_raw(dev) })?;
         // SAFETY: the state is pinned for good: it is freed only by `priv_destructor`.
@@ -430,7 +432,7 @@ impl<T: NetDriver> Adapter<T> {
     ///
     /// Called only by the kernel, with what its operation table promises: valid pointers
     /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn priv_destructor(dev: *mut bindings::net_device) {
+    pub(super) unsafe extern "C" fn priv_destructor(dev: *mut bindings::net_device) {
         let slot = Device::<T>::state_slot(dev);
         // SAFETY: the core calls this once, when nothing else uses the device: we are the
         // slot's only user.
@@ -439,82 +441,6 @@ impl<T: NetDriver> Adapter<T> {
             // SAFETY: `raw` came from `KBox::into_raw` in `attach` and is dropped only here.
             drop(unsafe { KBox::from_raw(raw.cast_mut()) });
         }
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn newlink(
-        dev: *mut bindings::net_device,
-        params: *mut bindings::rtnl_newlink_params,
-        extack: *mut bindings::netlink_ext_ack,
-    ) -> kernel::ffi::c_int {
-        from_result(|| {
-            // SAFETY: the core passes a valid, unregistered device of ours, under RTNL.
-            let ops = unsafe { (*dev).rtnl_link_ops };
-            // SAFETY: all pointers come from the core and are valid for this call.
-            let peer = unsafe { ffi::rvnet_rtnl_create_peer(dev, params, ops, extack) };
-            let peer = kernel::error::from_err_ptr(peer)?;
-            // SAFETY: `peer` is a new, unregistered device of ours.
-            if let Err(e) = unsafe { Self::attach(peer) } {
-                // SAFETY: the peer was never registered and has no state: free it.
-                unsafe { bindings::free_netdev(peer) };
-                return Err(e);
-            }
-            // SAFETY: valid device and params; on failure the shim has freed the peer and its
-            // state, or unregistered it (the core then frees both).
-            to_result(unsafe { ffi::rvnet_rtnl_register_peer(peer, params) })?;
-            // SAFETY: `dev` is the core's new, unregistered device of ours.
-            let attached = unsafe { Self::attach(dev) }
-                // SAFETY: valid device and params, under RTNL.
-                .and_then(|()| to_result(unsafe { ffi::rvnet_rtnl_register_dev(dev, params) }));
-            if let Err(e) = attached {
-                // The core frees `dev`; the registered peer must go too. If `dev` got state
-                // but did not register, free that state here: no destructor will run.
-                // SAFETY: `dev` is not registered, so we are the slot's only user.
-                unsafe { Self::priv_destructor(dev) };
-                // SAFETY: `peer` is registered and we hold RTNL.
-                unsafe { bindings::unregister_netdevice_queue(peer, core::ptr::null_mut()) };
-                return Err(e);
-            }
-            // SAFETY: both are registered devices of ours with state attached (so both are
-            // `Some`; were one not, the pair would stay unlinked and drop what it sends).
-            if let (Some(d), Some(p)) = unsafe { (Self::dev(dev), Self::dev(peer)) } {
-                d.state().peer_link().set(peer);
-                p.state().peer_link().set(dev);
-            }
-            Ok(0)
-        })
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn dellink(dev: *mut bindings::net_device, head: *mut bindings::list_head) {
-        // SAFETY: the core passes a registered device of ours, under RTNL.
-        if let Some(d) = unsafe { Self::dev(dev) } {
-            let link = d.state().peer_link();
-            if let Some(peer) = link.get() {
-                // Unlink both ends first: the data path must not reach a device on its way
-                // out (unregistration then waits for the data path's RCU readers).
-                peer.state().peer_link().clear();
-                link.clear();
-                // SAFETY: `peer` is registered; RTNL is held; `head` is the core's list.
-                unsafe { bindings::unregister_netdevice_queue(peer.as_raw(), head) };
-            }
-        }
-        // SAFETY: as above.
-        unsafe { bindings::unregister_netdevice_queue(dev, head) };
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn num_queues() -> kernel::ffi::c_uint {
-        T::DEFAULT_QUEUES
     }
 
     /// # Safety
@@ -610,254 +536,6 @@ impl<T: NetDriver> Adapter<T> {
         }
     }
 
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn get_drvinfo(
-        _dev: *mut bindings::net_device,
-        info: *mut bindings::ethtool_drvinfo,
-    ) {
-        // SAFETY: `info` is the core's buffer.
-        let info = unsafe { &mut *info };
-        copy_cstr(&mut info.driver, T::DRIVER);
-        copy_cstr(&mut info.version, T::VERSION);
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn get_ringparam(
-        dev: *mut bindings::net_device,
-        ring: *mut bindings::ethtool_ringparam,
-        _k: *mut bindings::kernel_ethtool_ringparam,
-        _extack: *mut bindings::netlink_ext_ack,
-    ) {
-        // SAFETY: the core passes a registered device of ours, under RTNL.
-        let Some(d) = (unsafe { Self::dev(dev) }) else {
-            return;
-        };
-        let (cur, max) = T::ring_size(d);
-        // SAFETY: `ring` is the core's buffer.
-        let ring = unsafe { &mut *ring };
-        ring.rx_pending = cur;
-        ring.rx_max_pending = max;
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn set_ringparam(
-        dev: *mut bindings::net_device,
-        ring: *mut bindings::ethtool_ringparam,
-        _k: *mut bindings::kernel_ethtool_ringparam,
-        _extack: *mut bindings::netlink_ext_ack,
-    ) -> kernel::ffi::c_int {
-        from_result(|| {
-            // SAFETY: the core passes a registered device of ours, under RTNL.
-            let d = unsafe { Self::dev(dev) }.ok_or(code::ENODEV)?;
-            // SAFETY: `ring` is the core's buffer, already checked against our maximum.
-            let ring = unsafe { &*ring };
-            if ring.tx_pending != 0 || ring.rx_mini_pending != 0 || ring.rx_jumbo_pending != 0 {
-                return Err(code::EINVAL);
-            }
-            T::set_ring_size(d, ring.rx_pending).map(|()| 0)
-        })
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn get_sset_count(
-        dev: *mut bindings::net_device,
-        sset: kernel::ffi::c_int,
-    ) -> kernel::ffi::c_int {
-        if sset != bindings::ethtool_stringset_ETH_SS_STATS as kernel::ffi::c_int {
-            return -(bindings::EOPNOTSUPP as kernel::ffi::c_int);
-        }
-        // SAFETY: the core passes a registered device of ours.
-        match unsafe { Self::dev(dev) } {
-            Some(d) => kernel::ffi::c_int::try_from(T::stats_count(d)).unwrap_or(0),
-            None => 0,
-        }
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn get_strings(dev: *mut bindings::net_device, sset: u32, data: *mut u8) {
-        if sset != bindings::ethtool_stringset_ETH_SS_STATS {
-            return;
-        }
-        // SAFETY: the core passes a registered device of ours.
-        let Some(d) = (unsafe { Self::dev(dev) }) else {
-            return;
-        };
-        let n = T::stats_count(d);
-        for i in 0..n {
-            let mut name = [0u8; 32];
-            if !T::stats_name(d, i, &mut name) {
-                break;
-            }
-            // SAFETY: the core sized `data` for `get_sset_count` strings of 32 bytes each,
-            // and the count cannot change while it holds RTNL across both calls.
-            unsafe { core::ptr::copy_nonoverlapping(name.as_ptr(), data.add(i * 32), 32) };
-        }
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn get_ethtool_stats(
-        dev: *mut bindings::net_device,
-        st: *mut bindings::ethtool_stats,
-        data: *mut u64,
-    ) {
-        // SAFETY: the core passes a registered device of ours.
-        let Some(d) = (unsafe { Self::dev(dev) }) else {
-            return;
-        };
-        // SAFETY: `st` is the core's; `n_stats` is the count it sized `data` for.
-        let n = unsafe { (*st).n_stats } as usize;
-        // SAFETY: `data` holds `n` u64s.
-        let out = unsafe { core::slice::from_raw_parts_mut(data, n) };
-        out.fill(0);
-        T::stats_values(d, out);
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn get_channels(
-        dev: *mut bindings::net_device,
-        ch: *mut bindings::ethtool_channels,
-    ) {
-        // SAFETY: the core passes a valid device and buffer.
-        let (nd, ch) = unsafe { (NetDevice::from_raw(dev), &mut *ch) };
-        ch.rx_count = nd.real_num_rx_queues();
-        ch.tx_count = nd.real_num_tx_queues();
-        ch.max_rx = nd.num_rx_queues();
-        ch.max_tx = nd.num_tx_queues();
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn set_channels(
-        dev: *mut bindings::net_device,
-        ch: *mut bindings::ethtool_channels,
-    ) -> kernel::ffi::c_int {
-        from_result(|| {
-            // SAFETY: the core passes a registered device of ours and its buffer, under RTNL.
-            let (d, ch) = unsafe { (Self::dev(dev).ok_or(code::ENODEV)?, &*ch) };
-            if ch.rx_count == 0 || ch.tx_count == 0 || ch.combined_count != 0 {
-                return Err(code::EINVAL);
-            }
-            d.set_real_num_queues(ch.rx_count, ch.tx_count)?;
-            T::channels_changed(
-                d,
-                Channels {
-                    rx: ch.rx_count,
-                    tx: ch.tx_count,
-                },
-            );
-            Ok(0)
-        })
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn qstats_rx(
-        dev: *mut bindings::net_device,
-        idx: kernel::ffi::c_int,
-        out: *mut bindings::netdev_queue_stats_rx,
-    ) {
-        // SAFETY: the core passes a registered device of ours and its buffer.
-        let (Some(d), Ok(q)) = (unsafe { Self::dev(dev) }, u32::try_from(idx)) else {
-            return;
-        };
-        let s = T::rx_queue_stats(d, q);
-        // SAFETY: as above.
-        let o = unsafe { &mut *out };
-        o.packets = s.packets;
-        o.bytes = s.bytes;
-        o.hw_drops = s.drops;
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn qstats_tx(
-        dev: *mut bindings::net_device,
-        idx: kernel::ffi::c_int,
-        out: *mut bindings::netdev_queue_stats_tx,
-    ) {
-        // SAFETY: the core passes a registered device of ours and its buffer.
-        let (Some(d), Ok(q)) = (unsafe { Self::dev(dev) }, u32::try_from(idx)) else {
-            return;
-        };
-        let s = T::tx_queue_stats(d, q);
-        // SAFETY: as above.
-        let o = unsafe { &mut *out };
-        o.packets = s.packets;
-        o.bytes = s.bytes;
-        o.hw_drops = s.drops;
-        o.stop = s.stops;
-        o.wake = s.wakes;
-    }
-
-    /// # Safety
-    ///
-    /// Called only by the kernel, with what its operation table promises: valid pointers
-    /// to a device of this driver (and to the buffers passed) for the whole call.
-    unsafe extern "C" fn qstats_base(
-        dev: *mut bindings::net_device,
-        rx: *mut bindings::netdev_queue_stats_rx,
-        tx: *mut bindings::netdev_queue_stats_tx,
-    ) {
-        // SAFETY: the core passes a registered device of ours and its buffers.
-        let Some(d) = (unsafe { Self::dev(dev) }) else {
-            return;
-        };
-        // The base holds what the queues in use do not: the queues beyond the real counts.
-        let mut r = QueueStats::default();
-        for q in d.real_num_rx_queues()..d.num_rx_queues() {
-            let s = T::rx_queue_stats(d, q);
-            r.packets += s.packets;
-            r.bytes += s.bytes;
-            r.drops += s.drops;
-        }
-        let mut t = QueueStats::default();
-        for q in d.real_num_tx_queues()..d.num_tx_queues() {
-            let s = T::tx_queue_stats(d, q);
-            t.packets += s.packets;
-            t.bytes += s.bytes;
-            t.drops += s.drops;
-            t.stops += s.stops;
-            t.wakes += s.wakes;
-        }
-        // SAFETY: the buffers are the core's.
-        let (rx, tx) = unsafe { (&mut *rx, &mut *tx) };
-        rx.packets = r.packets;
-        rx.bytes = r.bytes;
-        rx.hw_drops = r.drops;
-        tx.packets = t.packets;
-        tx.bytes = t.bytes;
-        tx.hw_drops = t.drops;
-        tx.stop = t.stops;
-        tx.wake = t.wakes;
-    }
-
     const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {
         ndo_open: Some(Self::ndo_open),
         ndo_stop: Some(Self::ndo_stop),
@@ -870,80 +548,99 @@ impl<T: NetDriver> Adapter<T> {
         // SAFETY: all other operations are optional: NULL is their "not implemented".
         ..unsafe { core::mem::zeroed() }
     };
-
-    const ETHTOOL_OPS: bindings::ethtool_ops = bindings::ethtool_ops {
-        get_drvinfo: Some(Self::get_drvinfo),
-        get_link: Some(bindings::ethtool_op_get_link),
-        get_ts_info: Some(bindings::ethtool_op_get_ts_info),
-        get_ringparam: Some(Self::get_ringparam),
-        set_ringparam: Some(Self::set_ringparam),
-        get_sset_count: Some(Self::get_sset_count),
-        get_strings: Some(Self::get_strings),
-        get_ethtool_stats: Some(Self::get_ethtool_stats),
-        get_channels: Some(Self::get_channels),
-        set_channels: Some(Self::set_channels),
-        // SAFETY: all other operations and flags are optional: zero is "not supported".
-        ..unsafe { core::mem::zeroed() }
-    };
-
-    const STAT_OPS: bindings::netdev_stat_ops = bindings::netdev_stat_ops {
-        get_queue_stats_rx: Some(Self::qstats_rx),
-        get_queue_stats_tx: Some(Self::qstats_tx),
-        get_base_stats: Some(Self::qstats_base),
-    };
 }
 
-/// The registration of a driver's link type (`rtnl_link_register`): while it lives,
-/// `ip link add ... type KIND` creates pairs of `T`'s devices. Dropping it deletes every
-/// device of the kind, in every namespace.
-#[pin_data(PinnedDrop)]
-pub struct LinkRegistration<T: NetDriver> {
-    #[pin]
-    ops: Opaque<bindings::rtnl_link_ops>,
-    _t: PhantomData<T>,
-}
+/// A held network device (`dev_hold`): it cannot be freed while this lives, though it may be
+/// unregistered (the family's `netdev_unregister` then drops its references).
+///
+/// # Invariants
+///
+/// `self.0` is a valid device on which this object holds one reference.
+pub struct DevRef(NonNull<bindings::net_device>);
 
-// SAFETY: after registration the ops are only read by the core, which locks as it needs.
-unsafe impl<T: NetDriver> Sync for LinkRegistration<T> {}
-// SAFETY: as above.
-unsafe impl<T: NetDriver> Send for LinkRegistration<T> {}
+// SAFETY: device references may be taken and dropped on any CPU.
+unsafe impl Send for DevRef {}
+// SAFETY: the device is only read through `NetDevice`'s racy-read-safe accessors.
+unsafe impl Sync for DevRef {}
 
-impl<T: NetDriver> LinkRegistration<T> {
-    /// Registers the link type.
-    pub fn new() -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            ops <- Opaque::try_ffi_init(|p: *mut bindings::rtnl_link_ops| {
-                // SAFETY: `p` is our pinned, uninitialised slot; zero is a valid start for
-                // every field (the core initialises `list` and `srcu` itself).
-                unsafe {
-                    core::ptr::write_bytes(p, 0, 1);
-                    (*p).kind = T::KIND.as_char_ptr();
-                    (*p).priv_size = core::mem::size_of::<*const T>();
-                    (*p).setup = Some(Adapter::<T>::setup);
-                    (*p).newlink = Some(Adapter::<T>::newlink);
-                    (*p).dellink = Some(Adapter::<T>::dellink);
-                    (*p).get_num_tx_queues = Some(Adapter::<T>::num_queues);
-                    (*p).get_num_rx_queues = Some(Adapter::<T>::num_queues);
-                    (*p).peer_type = 1;
-                    ffi::rvnet_link_ops_init(p);
-                    to_result(bindings::rtnl_link_register(p))
-                }
-            }),
-            _t: PhantomData,
-        })
+impl DevRef {
+    /// Takes over a reference the caller holds on `p` (null gives `None`).
+    ///
+    /// # Safety
+    ///
+    /// `p` must be null or a valid device on which the caller holds one reference, which it
+    /// gives to the new object.
+    pub(crate) unsafe fn from_held(p: *mut bindings::net_device) -> Option<DevRef> {
+        // INVARIANT: the caller's promise.
+        NonNull::new(p).map(DevRef)
     }
 
-    /// Creates a pair in the initial namespace, as `ip link add type KIND` with no names.
-    pub fn create_pair(&self) -> Result {
-        // SAFETY: the ops are registered; the shim takes RTNL itself.
-        to_result(unsafe { ffi::rvnet_rtnl_create_default(self.ops.get()) })
+    /// Holds `dev`.
+    pub fn hold(dev: &NetDevice) -> DevRef {
+        // SAFETY: `dev` is valid; the reference is released in `Drop`.
+        unsafe { ffi::rvnet_dev_hold(dev.as_raw()) };
+        // INVARIANT: we now hold a reference.
+        DevRef(NonNull::from(dev).cast())
     }
 }
 
-#[pinned_drop]
-impl<T: NetDriver> PinnedDrop for LinkRegistration<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: the ops were registered in `new` (a failed `new` never yields `Self`).
-        unsafe { bindings::rtnl_link_unregister(self.ops.get()) };
+impl core::ops::Deref for DevRef {
+    type Target = NetDevice;
+    fn deref(&self) -> &NetDevice {
+        // SAFETY: the device is valid while we hold it.
+        unsafe { NetDevice::from_raw(self.0.as_ptr()) }
+    }
+}
+
+impl Clone for DevRef {
+    fn clone(&self) -> Self {
+        DevRef::hold(self)
+    }
+}
+
+impl Drop for DevRef {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference, released here.
+        unsafe { ffi::rvnet_dev_put(self.0.as_ptr()) }
+    }
+}
+
+impl NetDevice {
+    /// The interface name.
+    pub fn name(&self) -> &[u8] {
+        // SAFETY: `name` is a NUL-terminated array inside the valid device.
+        let s = unsafe { CStr::from_char_ptr((*self.as_raw()).name.as_ptr()) };
+        s.to_bytes()
+    }
+
+    /// The MAC address (zeros if the device has none of Ethernet's length).
+    pub fn mac(&self) -> [u8; 6] {
+        let mut mac = [0u8; 6];
+        if self.is_ether() {
+            // SAFETY: an Ethernet device's `dev_addr` holds 6 bytes.
+            let p = unsafe { (*self.as_raw()).dev_addr };
+            // SAFETY: as above; `mac` has room for 6.
+            unsafe { core::ptr::copy_nonoverlapping(p, mac.as_mut_ptr(), 6) };
+        }
+        mac
+    }
+
+    /// The MTU.
+    pub fn mtu(&self) -> u32 {
+        // SAFETY: the device is valid; `dev_set_mtu` writes it with WRITE_ONCE.
+        unsafe { core::ptr::read_volatile(&(*self.as_raw()).mtu) }
+    }
+
+    /// True for an Ethernet device (ARPHRD_ETHER, 6-byte addresses).
+    pub fn is_ether(&self) -> bool {
+        // SAFETY: the device is valid; type and address length are fixed at setup.
+        let (ty, len) = unsafe { ((*self.as_raw()).type_, (*self.as_raw()).addr_len) };
+        u32::from(ty) == bindings::ARPHRD_ETHER && u32::from(len) == bindings::ETH_ALEN
+    }
+
+    /// Link-layer headroom to reserve in frames sent on this device.
+    pub fn ll_headroom(&self) -> u32 {
+        // SAFETY: the device is valid.
+        unsafe { ffi::rvnet_ll_headroom(self.as_raw()) }
     }
 }
