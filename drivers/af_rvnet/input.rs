@@ -18,32 +18,41 @@ use crate::net::skb::{PktType, Skb};
 use crate::netcore::arp::cache::ReplyKind;
 use crate::netcore::ipv4::forward::{decrement_ttl, ForwardDecision};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
-use crate::netcore::ipv4::input::{check, Checked};
+use crate::netcore::ipv4::input::{check, Checked, InputDrop};
 use crate::netcore::ipv4::reasm::FragKey;
 use crate::netcore::ipv4::route::mask;
 use crate::netcore::sock::demux::{self, Incoming};
+use crate::netcore::sock::errno as E;
 use crate::netcore::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
+use crate::netcore::wire::icmp::{self, DstUnreachableCode, IcmpPacket};
 use crate::netcore::wire::ipv4::{Ipv4Packet, Protocol};
 use crate::netcore::wire::udp::UdpPacket;
-use crate::netcore::wire::{EthernetAddress, Ipv4Address};
+use crate::netcore::wire::{EtherType, EthernetAddress, Ipv4Address};
 use kernel::prelude::*;
 
-/// Ethertype of IPv4.
-pub(crate) const ETH_P_IP: u16 = 0x0800;
-/// Ethertype of ARP.
-pub(crate) const ETH_P_ARP: u16 = 0x0806;
 const UDP_HLEN: usize = 8;
-const ICMP_ECHO_REQUEST: u8 = 8;
-const ICMP_DEST_UNREACH: u8 = 3;
+
+/// The counter of each reason the IPv4 input checks drop a packet for (`ip_rcv_core`'s
+/// order); the match is exhaustive, so a new reason cannot go uncounted.
+fn drop_counter(why: InputDrop) -> C {
+    match why {
+        InputDrop::Truncated => C::ip_rx_truncated,
+        InputDrop::BadVersion => C::ip_rx_bad_version,
+        InputDrop::BadHeaderLen => C::ip_rx_bad_header_len,
+        InputDrop::BadTotalLen => C::ip_rx_bad_total_len,
+        InputDrop::BadChecksum => C::ip_rx_bad_csum,
+        InputDrop::BadSource => C::ip_rx_bad_src,
+    }
+}
 
 /// Takes a frame from an attached device, or gives it back (`Err`) for Linux.
 pub(crate) fn rx(st: &Stack, skb: Skb) -> Result<(), Skb> {
     if skb.pkt_type() == PktType::OtherHost || skb.pkt_type() == PktType::Other {
         return Err(skb);
     }
-    match skb.protocol() {
-        ETH_P_ARP => arp_rx(st, skb),
-        ETH_P_IP => {
+    match EtherType::from(skb.protocol()) {
+        EtherType::Arp => arp_rx(st, skb),
+        EtherType::Ipv4 => {
             st.counters.inc(C::rx_frames);
             ip_rx(st, skb)
         }
@@ -205,7 +214,7 @@ fn ip_rx_one(st: &Stack, mut skb: Skb, ifindex: i32, local: bool) {
     let ip = match check(skb.data()) {
         Ok(ip) => ip,
         Err(why) => {
-            st.counters.inc_named(why.counter_name());
+            st.counters.inc(drop_counter(why));
             return;
         }
     };
@@ -366,20 +375,21 @@ fn deliver_raw(st: &Stack, skb: &Skb, ip: &Checked, ifindex: i32) -> bool {
 
 fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked, bcast: bool) {
     st.counters.inc(C::icmp_rx);
-    let Some(icmp) = skb.data().get(ip.header_len..) else {
+    let Some(Ok(icmp)) = skb.data().get(ip.header_len..).map(IcmpPacket::new_checked) else {
         st.counters.inc(C::icmp_rx_malformed);
         return;
     };
-    if icmp.len() < 8 || !crate::netcore::checksum::verify(icmp) {
+    if !icmp.verify_checksum() {
         st.counters.inc(C::icmp_rx_malformed);
         return;
     }
-    if icmp[0] == ICMP_DEST_UNREACH {
-        icmp_error_rx(st, icmp[1], &icmp[8..]);
-        return;
-    }
-    if icmp[0] != ICMP_ECHO_REQUEST || bcast {
-        return;
+    match icmp.msg_type() {
+        icmp::TYPE_DST_UNREACHABLE => {
+            icmp_error_rx(st, DstUnreachableCode::from(icmp.code()), icmp.data());
+            return;
+        }
+        icmp::TYPE_ECHO_REQUEST if !bcast => {}
+        _ => return,
     }
     st.counters.inc(C::icmp_rx_echo_requests);
     let len = ip.total_len.max(20);
@@ -407,10 +417,10 @@ fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked, bcast: bool) {
 /// An ICMP destination unreachable about a datagram we sent (`quoted`: its IP header and at
 /// least 8 bytes of UDP): as `__udp4_lib_err` without IP_RECVERR, only the hard errors (port
 /// or protocol unreachable) and only for a connected socket, whose next call returns it.
-fn icmp_error_rx(st: &Stack, code: u8, quoted: &[u8]) {
+fn icmp_error_rx(st: &Stack, code: DstUnreachableCode, quoted: &[u8]) {
     let errno = match code {
-        3 => 111, // ECONNREFUSED
-        2 => 92,  // ENOPROTOOPT
+        DstUnreachableCode::PortUnreachable => E::ECONNREFUSED,
+        DstUnreachableCode::ProtoUnreachable => E::ENOPROTOOPT,
         _ => return,
     };
     // The quote is the header and the first bytes of what we sent, cut short: check the
@@ -420,11 +430,14 @@ fn icmp_error_rx(st: &Stack, code: u8, quoted: &[u8]) {
     }
     let q = Ipv4Packet::new_unchecked(quoted);
     let hl = q.header_len();
-    if q.version() != 4 || hl < 20 || q.protocol() != Protocol::Udp || quoted.len() < hl + 8 {
+    if q.version() != 4 || hl < 20 || q.protocol() != Protocol::Udp {
         return;
     }
-    let sport = u16::from_be_bytes([quoted[hl], quoted[hl + 1]]);
-    let dport = u16::from_be_bytes([quoted[hl + 2], quoted[hl + 3]]);
+    // The quote holds the UDP header but not the length it declares: read the ports alone.
+    let Some(udp) = quoted.get(hl..hl + UDP_HLEN).map(UdpPacket::new_unchecked) else {
+        return;
+    };
+    let (sport, dport) = (udp.src_port(), udp.dst_port());
     let (src, dst) = (q.src_addr(), q.dst_addr());
     let sk = {
         let socks = st.lock_socks();

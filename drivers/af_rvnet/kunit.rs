@@ -17,7 +17,7 @@ mod tests {
     use crate::netcore::ipv4::input::check;
     use crate::netcore::wire::ipv4::{Ipv4Repr, Protocol};
     use crate::netcore::wire::udp::UdpPacket;
-    use crate::netcore::wire::Ipv4Address;
+    use crate::netcore::wire::{EtherType, Ipv4Address};
     use kernel::prelude::*;
 
     const A: Ipv4Address = Ipv4Address::new(198, 18, 0, 1);
@@ -35,7 +35,7 @@ mod tests {
             icmp_out::echo_request(A, dst, 7, 64, 1, 1, b"rvnet", &mut buf).map_err(|_| EINVAL)?;
         let mut skb = Skb::alloc_tx(n as u32, 0)?;
         skb.put(n as u32).copy_from_slice(&buf[..n]);
-        skb.set_protocol(input::ETH_P_IP);
+        skb.set_protocol(EtherType::Ipv4.into());
         Ok(skb)
     }
 

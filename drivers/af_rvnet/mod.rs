@@ -152,15 +152,6 @@ impl Counters {
         }
     }
 
-    /// Counts one event by its netcore name (drop reasons name their counter).
-    pub(crate) fn inc_named(&self, name: &str) {
-        if let Some(i) = COUNTER_NAMES.iter().position(|n| *n == name) {
-            if let Some(a) = self.0.get(i) {
-                a.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
     pub(crate) fn get(&self, i: usize) -> u64 {
         self.0.get(i).map_or(0, |a| a.load(Ordering::Relaxed))
     }

@@ -21,10 +21,8 @@ use crate::netcore::ipv4::route::NextHop;
 use crate::netcore::sock::errno as E;
 use crate::netcore::wire::arp::{ArpOperation, ArpRepr};
 use crate::netcore::wire::ipv4::Ipv4Packet;
-use crate::netcore::wire::{EthernetAddress, Ipv4Address};
+use crate::netcore::wire::{EtherType, EthernetAddress, Ipv4Address};
 use kernel::prelude::*;
-
-use super::input::{ETH_P_ARP, ETH_P_IP};
 
 /// Headroom reserved in frames the stack builds (Ethernet header, aligned).
 pub(crate) const HEADROOM: u32 = 32;
@@ -32,7 +30,7 @@ const ARP_LEN: u32 = 28;
 
 /// Hands a frame to `dev` for `mac`.
 pub(crate) fn xmit(st: &Stack, skb: Skb, dev: &NetDevice, mac: [u8; 6]) {
-    match skb.xmit(dev, mac, ETH_P_IP) {
+    match skb.xmit(dev, mac, EtherType::Ipv4.into()) {
         Ok(()) => st.counters.inc(C::ip_tx),
         Err(_) => st.counters.inc(C::ip_tx_errors),
     }
@@ -55,7 +53,7 @@ pub(crate) fn send_arp(st: &Stack, dev: &NetDevice, repr: &ArpRepr, dst_mac: [u8
     if repr.emit(skb.put(ARP_LEN)).is_err() {
         return;
     }
-    if skb.xmit(dev, dst_mac, ETH_P_ARP).is_err() {
+    if skb.xmit(dev, dst_mac, EtherType::Arp.into()).is_err() {
         st.counters.inc(C::ip_tx_errors);
     }
 }

@@ -2189,6 +2189,111 @@ pub fn arp_cache_full_replaces_oldest() -> TestResult {
     failed.ensure_grew(2)
 }
 
+/// shutdown(2) answers as AF_INET's does: ENOTCONN on an unconnected datagram socket (which
+/// is still marked, so that a reader blocked in it is woken), 0 on a connected one.
+pub fn shutdown_answers_as_inet() -> TestResult {
+    let _lab = Lab::standard()?;
+    in_netns(RV, || {
+        let shut = |fd: i32, how: i32| -> io::Result<()> {
+            // SAFETY: plain system call on a descriptor we own.
+            if unsafe { libc::shutdown(fd, how) } == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            }
+        };
+        let inet = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(io_err("AF_INET socket"))?;
+        let want = shut(inet.as_raw_fd(), libc::SHUT_RDWR)
+            .err()
+            .and_then(|e| e.raw_os_error());
+        ensure_eq(want, Some(libc::ENOTCONN), "AF_INET: shutdown unconnected")?;
+        let rv = rv_bound(7810)?;
+        ensure_errno(
+            shut(rv.as_raw_fd(), libc::SHUT_RDWR),
+            libc::ENOTCONN,
+            "AF_RVNET: shutdown unconnected",
+        )?;
+        // Marked all the same: a receive now ends at once instead of blocking.
+        let mut buf = [0u8; 16];
+        ensure_eq(
+            rv.recv(&mut buf, 0)
+                .map_err(io_err("recv after shutdown"))?,
+            0,
+            "recv after shutdown(SHUT_RDWR) of an unconnected socket",
+        )?;
+        let c = rv_bound(7811)?;
+        c.connect(SocketAddrV4::new(LX_IP, 7812))
+            .map_err(io_err("connect"))?;
+        shut(c.as_raw_fd(), libc::SHUT_WR).map_err(io_err("AF_RVNET: shutdown connected"))?;
+        ensure_errno(
+            shut(c.as_raw_fd(), 7),
+            libc::EINVAL,
+            "AF_RVNET: shutdown with a bad how",
+        )
+    })
+}
+
+/// A socket bound with SO_BINDTODEVICE sends by that device, as Linux routes a bound flow:
+/// routes through other devices are passed over, and with none through its own the
+/// destination is taken to be on its link (ARP asks there, and nothing reaches the host the
+/// routing table would have chosen).
+pub fn bound_socket_sends_by_its_device() -> TestResult {
+    let _lab = Lab::router()?;
+    let lx = lx_udp()?;
+    let lx2 = linux_udp(LX2, LX2_IP)?;
+    for s in [&lx, &lx2] {
+        s.set_read_timeout(Some(Duration::from_secs(3)))
+            .map_err(io_err("SO_RCVTIMEO"))?;
+    }
+    let lx_port = v4(lx.local_addr().map_err(io_err("getsockname"))?)?.port();
+    let lx2_port = v4(lx2.local_addr().map_err(io_err("getsockname"))?)?.port();
+    let arp_on_lx2 = Capture::open(LX2, "rvb1", ETH_P_ARP)?;
+    let (unbound, on_rvb0) = in_netns(RV, || {
+        let u = Socket::dgram().map_err(io_err("socket"))?;
+        let b = Socket::dgram().map_err(io_err("socket"))?;
+        bind_to_device(&b, "rvb0")?;
+        Ok((u, b))
+    })?;
+    let mut buf = [0u8; 64];
+    // Unbound: the connected route to 198.18.0.0/24, by rvn1.
+    unbound
+        .send_to(b"unbound", SocketAddrV4::new(LX_IP, lx_port))
+        .map_err(io_err("send from the unbound socket"))?;
+    let (n, _) = lx
+        .recv_from(&mut buf)
+        .map_err(io_err("lx: the unbound socket's datagram"))?;
+    ensure_eq(&buf[..n], &b"unbound"[..], "lx received")?;
+    // Bound to rvb0: its own connected route to lx2 is used.
+    on_rvb0
+        .send_to(b"by rvb0", SocketAddrV4::new(LX2_IP, lx2_port))
+        .map_err(io_err("send to lx2 from the rvb0 socket"))?;
+    let (n, _) = lx2
+        .recv_from(&mut buf)
+        .map_err(io_err("lx2: the rvb0 socket's datagram"))?;
+    ensure_eq(&buf[..n], &b"by rvb0"[..], "lx2 received")?;
+    // Bound to rvb0, to lx's address: the route by rvn1 does not count; rvnet asks for lx's
+    // address on rvb0's link, where nobody has it, and lx gets nothing.
+    on_rvb0
+        .send_to(b"wrong link", SocketAddrV4::new(LX_IP, lx_port))
+        .map_err(io_err("send to lx from the rvb0 socket"))?;
+    let asked = arp_on_lx2.find(Duration::from_secs(3), |f| {
+        f.len() >= 42 && f[12..14] == ETH_P_ARP.to_be_bytes() && f[38..42] == LX_IP.octets()
+    })?;
+    ensure(
+        asked.is_some(),
+        "no ARP request for 198.18.0.1 on rvb0's link: the bound socket did not send by rvb0",
+    )?;
+    lx.set_read_timeout(Some(Duration::from_millis(500)))
+        .map_err(io_err("SO_RCVTIMEO"))?;
+    match lx.recv_from(&mut buf) {
+        Ok((n, from)) => Err(format!(
+            "lx received {:?} from {from}: the bound socket's datagram went by rvn1",
+            String::from_utf8_lossy(&buf[..n])
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

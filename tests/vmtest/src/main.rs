@@ -75,6 +75,8 @@ const TESTS: &[Test] = tests![
     rvnet_connected_socket_learns_port_unreachable => af_rvnet::connected_socket_learns_port_unreachable,
     rvnet_raw_hdrincl_ping => af_rvnet::raw_hdrincl_ping,
     rvnet_arp_cache_full_replaces_oldest => af_rvnet::arp_cache_full_replaces_oldest,
+    rvnet_shutdown_answers_as_inet => af_rvnet::shutdown_answers_as_inet,
+    rvnet_bound_socket_sends_by_its_device => af_rvnet::bound_socket_sends_by_its_device,
 ];
 
 /// Subcommands that the tests run inside namespaces.
