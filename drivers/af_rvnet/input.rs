@@ -64,7 +64,7 @@ pub(crate) fn rx(st: &Stack, skb: Skb) -> Result<(), Skb> {
 }
 
 fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
-    let Some(dev) = skb.dev().map(DevRef::hold) else {
+    let Some(dev) = skb.dev().map(DevRef::from) else {
         return Err(skb);
     };
     let dev = &*dev;

@@ -17,7 +17,7 @@
 //! receive handler carries the state pointer itself (see [`super::rx_handler`]).
 
 use super::ffi;
-use super::net_device::DevRef;
+use super::net_device::{dev_from_held, DevRef};
 use super::proto::Family;
 use super::seq_file;
 use core::ptr::NonNull;
@@ -69,7 +69,7 @@ impl NetNs {
         // SAFETY: the namespace is live; `dev_get_by_index` takes a reference for us.
         let p = unsafe { bindings::dev_get_by_index(self.as_raw(), ifindex) };
         // SAFETY: `p` is null or a device on which we now hold one reference.
-        unsafe { DevRef::from_held(p) }
+        unsafe { dev_from_held(p) }
     }
 
     /// The state of family `T` in this namespace, if `T` is registered and the namespace's

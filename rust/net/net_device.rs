@@ -21,6 +21,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::bindings;
 use kernel::error::{code, from_result, to_result};
 use kernel::prelude::*;
+use kernel::sync::aref::{ARef, AlwaysRefCounted};
 use kernel::types::Opaque;
 
 /// A network device, borrowed.
@@ -550,59 +551,33 @@ impl<T: NetDriver> Adapter<T> {
     };
 }
 
-/// A held network device (`dev_hold`): it cannot be freed while this lives, though it may be
-/// unregistered (the family's `netdev_unregister` then drops its references).
+// SAFETY: a device is reference counted by `dev_hold`/`dev_put` (`netdev_refcnt`): it is not
+// freed while a reference is held, though it may be unregistered (the family's
+// `netdev_unregister` then drops its references).
+unsafe impl AlwaysRefCounted for NetDevice {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is a valid device.
+        unsafe { ffi::rvnet_dev_hold(self.as_raw()) }
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller gives up a reference it holds.
+        unsafe { ffi::rvnet_dev_put(obj.as_ptr().cast()) }
+    }
+}
+
+/// A held network device (`dev_hold`): the kernel crate's [`ARef`] over [`NetDevice`].
+pub type DevRef = ARef<NetDevice>;
+
+/// Takes over a reference the caller holds on `p` (null gives `None`).
 ///
-/// # Invariants
+/// # Safety
 ///
-/// `self.0` is a valid device on which this object holds one reference.
-pub struct DevRef(NonNull<bindings::net_device>);
-
-// SAFETY: device references may be taken and dropped on any CPU.
-unsafe impl Send for DevRef {}
-// SAFETY: the device is only read through `NetDevice`'s racy-read-safe accessors.
-unsafe impl Sync for DevRef {}
-
-impl DevRef {
-    /// Takes over a reference the caller holds on `p` (null gives `None`).
-    ///
-    /// # Safety
-    ///
-    /// `p` must be null or a valid device on which the caller holds one reference, which it
-    /// gives to the new object.
-    pub(crate) unsafe fn from_held(p: *mut bindings::net_device) -> Option<DevRef> {
-        // INVARIANT: the caller's promise.
-        NonNull::new(p).map(DevRef)
-    }
-
-    /// Holds `dev`.
-    pub fn hold(dev: &NetDevice) -> DevRef {
-        // SAFETY: `dev` is valid; the reference is released in `Drop`.
-        unsafe { ffi::rvnet_dev_hold(dev.as_raw()) };
-        // INVARIANT: we now hold a reference.
-        DevRef(NonNull::from(dev).cast())
-    }
-}
-
-impl core::ops::Deref for DevRef {
-    type Target = NetDevice;
-    fn deref(&self) -> &NetDevice {
-        // SAFETY: the device is valid while we hold it.
-        unsafe { NetDevice::from_raw(self.0.as_ptr()) }
-    }
-}
-
-impl Clone for DevRef {
-    fn clone(&self) -> Self {
-        DevRef::hold(self)
-    }
-}
-
-impl Drop for DevRef {
-    fn drop(&mut self) {
-        // SAFETY: we hold one reference, released here.
-        unsafe { ffi::rvnet_dev_put(self.0.as_ptr()) }
-    }
+/// `p` must be null or a valid device on which the caller holds one reference, which it gives
+/// to the new object.
+pub(crate) unsafe fn dev_from_held(p: *mut bindings::net_device) -> Option<DevRef> {
+    // SAFETY: the caller's promise; `NetDevice` is `repr(transparent)` over the device.
+    NonNull::new(p).map(|p| unsafe { ARef::from_raw(p.cast::<NetDevice>()) })
 }
 
 impl NetDevice {

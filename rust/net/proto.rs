@@ -613,7 +613,7 @@ impl<T: Family> FamilyRegistration<T> {
             // SAFETY: the tables are pinned in `this` and live until `drop` unregisters.
             let r = unsafe { this.register() };
             if r.is_err() {
-                ONE_FAMILY.store(false, Ordering::Release);
+                forget_tables();
             }
             r
         })
@@ -666,11 +666,16 @@ impl<T: Family> PinnedDrop for FamilyRegistration<T> {
             bindings::unregister_pernet_subsys(self.pernet.get());
             bindings::proto_unregister(self.proto.get());
         }
-        DGRAM_OPS.store(core::ptr::null_mut(), Ordering::Release);
-        RAW_OPS.store(core::ptr::null_mut(), Ordering::Release);
-        PROTO.store(core::ptr::null_mut(), Ordering::Release);
-        ONE_FAMILY.store(false, Ordering::Release);
+        forget_tables();
     }
+}
+
+/// Clears what `register` published, when registration failed or is undone.
+fn forget_tables() {
+    DGRAM_OPS.store(core::ptr::null_mut(), Ordering::Release);
+    RAW_OPS.store(core::ptr::null_mut(), Ordering::Release);
+    PROTO.store(core::ptr::null_mut(), Ordering::Release);
+    ONE_FAMILY.store(false, Ordering::Release);
 }
 
 /// The family's state for the initial namespace, for KUnit cases.

@@ -6,7 +6,7 @@
 //!
 //! A socket of the family is a `struct sock` followed by one pointer to the family's own
 //! per-socket state ([`RawSock`]); [`super::proto`] creates and destroys both. A datagram
-//! reaches a reader through [`SockRef::queue_rcv`] (`sock_queue_rcv_skb`: SO_RCVBUF
+//! reaches a reader through [`Sock::queue_rcv`] (`sock_queue_rcv_skb`: SO_RCVBUF
 //! accounting, then `sk_data_ready` wakes the readers), the last step of the seed notes'
 //! receive path.
 
@@ -20,6 +20,8 @@ use kernel::bindings;
 use kernel::error::{to_result, Error};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
+use kernel::sync::aref::{ARef, AlwaysRefCounted};
+use kernel::types::Opaque;
 
 /// Socket types a family may offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,21 +91,48 @@ mod raw {
     }
 }
 
-/// A referenced socket (`sock_hold`): the receive path holds one to queue a datagram.
+/// A `struct sock` of the family, as the receive tables hold it: through [`SockRef`].
 ///
 /// # Invariants
 ///
-/// `self.0` is a valid `sock` of this family on which we hold one reference.
-pub struct SockRef(NonNull<bindings::sock>);
+/// The wrapped `sock` is valid and of this family for the lifetime of the reference.
+#[repr(transparent)]
+pub struct Sock(Opaque<bindings::sock>);
 
-// SAFETY: socket references move between CPUs; queueing takes the queue's lock.
-unsafe impl Send for SockRef {}
+// SAFETY: sockets move between CPUs; what `Sock` does takes the socket's own locks (the
+// receive queue's) or reads fields the socket layer writes with WRITE_ONCE.
+unsafe impl Send for Sock {}
 // SAFETY: as above.
-unsafe impl Sync for SockRef {}
+unsafe impl Sync for Sock {}
 
-impl SockRef {
+// SAFETY: a sock is reference counted by `sock_hold`/`sock_put`; the last put frees it.
+unsafe impl AlwaysRefCounted for Sock {
+    fn inc_ref(&self) {
+        // SAFETY: `self` is a valid socket.
+        unsafe { raw::hold(self.raw()) }
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller gives up a reference it holds.
+        unsafe { raw::put(obj.as_ptr().cast()) }
+    }
+}
+
+/// A referenced socket (`sock_hold`): the receive path holds one to queue a datagram.
+pub type SockRef = ARef<Sock>;
+
+/// # Safety
+///
+/// `sk` must be a valid socket of the family, on which the caller gives up one reference to the
+/// new object.
+unsafe fn sock_from_held(sk: NonNull<bindings::sock>) -> SockRef {
+    // SAFETY: the caller's promise; `Sock` is `repr(transparent)` over the sock.
+    unsafe { ARef::from_raw(sk.cast::<Sock>()) }
+}
+
+impl Sock {
     fn raw(&self) -> *mut bindings::sock {
-        self.0.as_ptr()
+        self.0.get()
     }
 
     /// Queues `skb` on the socket's receive queue and wakes its readers. A full queue
@@ -160,22 +189,7 @@ impl SockRef {
 
     /// True if `self` is `sock`.
     pub fn is<T: Family>(&self, sock: &Socket<'_, T>) -> bool {
-        self.0 == sock.sk
-    }
-}
-
-impl Clone for SockRef {
-    fn clone(&self) -> Self {
-        // SAFETY: the socket is valid (we hold it); the new reference is released on drop.
-        unsafe { raw::hold(self.raw()) };
-        SockRef(self.0)
-    }
-}
-
-impl Drop for SockRef {
-    fn drop(&mut self) {
-        // SAFETY: we hold one reference, released here.
-        unsafe { raw::put(self.raw()) }
+        core::ptr::eq(self.raw(), sock.sk.as_ptr())
     }
 }
 
@@ -221,7 +235,8 @@ impl KernelSocket {
         let sk = NonNull::new(unsafe { (*self.sock.as_ptr()).sk }).ok_or(EINVAL)?;
         // SAFETY: `sk` is valid; the reference is released when the `SockRef` drops.
         unsafe { raw::hold(sk.as_ptr()) };
-        Ok(SockRef(sk))
+        // SAFETY: we took the reference just above.
+        Ok(unsafe { sock_from_held(sk) })
     }
 
     /// Sets SO_RCVBUF (the kernel doubles it, as setsockopt does).
@@ -249,6 +264,7 @@ impl Drop for KernelSocket {
 /// whose stack is `net`; all three stay valid during the call.
 pub struct Socket<'a, T: Family> {
     pub(crate) sk: NonNull<bindings::sock>,
+    netns: NetNs,
     /// The socket's own state.
     pub state: &'a T::Sock,
     /// The stack of the socket's namespace.
@@ -272,12 +288,16 @@ impl<'a, T: Family> Socket<'a, T> {
                 .as_ref()
         }?;
         // SAFETY: the namespace of a live socket is live, and so is our state for it.
-        let net = unsafe { NetNs::from_raw(NonNull::new(raw::net(sk.as_ptr()))?) };
-        let net = net.state::<T>()?;
-        // SAFETY: `net` borrows from the namespace, which outlives the call (`'a`).
-        let net = unsafe { &*core::ptr::from_ref(net) };
+        let netns = unsafe { NetNs::from_raw(NonNull::new(raw::net(sk.as_ptr()))?) };
+        // SAFETY: the state borrows from the namespace, which outlives the call (`'a`).
+        let net = unsafe { &*core::ptr::from_ref(netns.state::<T>()?) };
         // INVARIANT: all three are valid for the call.
-        Some(Socket { sk, state, net })
+        Some(Socket {
+            sk,
+            netns,
+            state,
+            net,
+        })
     }
 
     fn raw(&self) -> *mut bindings::sock {
@@ -288,7 +308,8 @@ impl<'a, T: Family> Socket<'a, T> {
     pub fn to_ref(&self) -> SockRef {
         // SAFETY: the socket is valid; the reference is released when the `SockRef` drops.
         unsafe { raw::hold(self.raw()) };
-        SockRef(self.sk)
+        // SAFETY: we took the reference just above.
+        unsafe { sock_from_held(self.sk) }
     }
 
     /// True if the calling task has `cap` in the socket's namespace.
@@ -298,10 +319,7 @@ impl<'a, T: Family> Socket<'a, T> {
 
     /// The socket's namespace.
     pub fn netns(&self) -> NetNs {
-        // SAFETY: the socket is valid, and so is its namespace.
-        let net = unsafe { raw::net(self.raw()) };
-        // SAFETY: a live socket's namespace is live (a socket holds its namespace).
-        unsafe { NetNs::from_raw(NonNull::new(net).unwrap_or(NonNull::dangling())) }
+        self.netns
     }
 
     /// SO_BINDTODEVICE (0 when unbound).
