@@ -7,9 +7,9 @@
 //! not FFI-safe; behind a pointer that is harmless, as in the kernel's own bindings crate.
 #![allow(improper_ctypes)]
 
+use kernel::bindings::sk_buff;
 use kernel::bindings::{delayed_work, msghdr, net, sock, sockptr_t, work_struct};
-use kernel::bindings::{napi_struct, net_device, netlink_ext_ack, rtnl_link_ops};
-use kernel::bindings::{rtnl_newlink_params, sk_buff};
+use kernel::bindings::{napi_struct, net_device};
 use kernel::ffi::{c_int, c_void};
 
 extern "C" {
@@ -38,22 +38,6 @@ extern "C" {
     pub(crate) fn rvnet_skb_forward_prepare(rcv: *mut net_device, skb: *mut sk_buff) -> c_int;
     pub(crate) fn rvnet_skb_rx_prepare(skb: *mut sk_buff, dev: *mut net_device);
 
-    pub(crate) fn rvnet_rtnl_create_peer(
-        dev: *mut net_device,
-        params: *mut rtnl_newlink_params,
-        ops: *const rtnl_link_ops,
-        extack: *mut netlink_ext_ack,
-    ) -> *mut net_device;
-    pub(crate) fn rvnet_rtnl_register_peer(
-        peer: *mut net_device,
-        params: *mut rtnl_newlink_params,
-    ) -> c_int;
-    pub(crate) fn rvnet_rtnl_register_dev(
-        dev: *mut net_device,
-        params: *mut rtnl_newlink_params,
-    ) -> c_int;
-    pub(crate) fn rvnet_link_ops_init(ops: *mut rtnl_link_ops);
-    pub(crate) fn rvnet_rtnl_create_default(ops: *const rtnl_link_ops) -> c_int;
     pub(crate) fn rvnet_local_bh_disable();
     pub(crate) fn rvnet_local_bh_enable();
 

@@ -9,13 +9,11 @@
  * has no field for MODULE_VERSION, which modinfo and /sys/module/rvnet/version show.
  */
 #include <linux/etherdevice.h>
-#include <linux/if_link.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <net/gso.h>
-#include <net/rtnetlink.h>
 #include <net/sch_generic.h>
 #include <net/sock.h>
 
@@ -245,142 +243,6 @@ void rvnet_skb_forward_csum(struct sk_buff *skb)
 bool rvnet_skb_gso_fits(const struct sk_buff *skb, unsigned int mtu)
 {
 	return skb_gso_validate_network_len(skb, mtu);
-}
-
-/* --- rtnetlink: the peer of a pair, as veth_newlink() makes it --- */
-
-/* IFLA_INFO_DATA of a pair holds one attribute, the peer's ifinfomsg and IFLA_* attributes,
- * in the same layout as veth's VETH_INFO_PEER (so iproute2's veth parser can build it). */
-#define RVNIC_INFO_PEER 1
-#define RVNIC_INFO_MAX 1
-
-static const struct nla_policy rvnic_policy[RVNIC_INFO_MAX + 1] = {
-	[RVNIC_INFO_PEER] = { .len = sizeof(struct ifinfomsg) },
-};
-
-static struct ifinfomsg *peer_ifinfo(struct rtnl_newlink_params *params, struct nlattr **tb,
-				     struct netlink_ext_ack *extack)
-{
-	struct nlattr **data = params->data;
-
-	if (data && data[RVNIC_INFO_PEER]) {
-		if (tb && rtnl_nla_parse_ifinfomsg(tb, data[RVNIC_INFO_PEER], extack) < 0)
-			return NULL;
-		return nla_data(data[RVNIC_INFO_PEER]);
-	}
-	return NULL;
-}
-
-struct net_device *rvnet_rtnl_create_peer(struct net_device *dev,
-					  struct rtnl_newlink_params *params,
-					  const struct rtnl_link_ops *ops,
-					  struct netlink_ext_ack *extack)
-{
-	struct nlattr *peer_tb[IFLA_MAX + 1] = { NULL }, **tbp = params->tb;
-	unsigned char name_assign_type;
-	struct ifinfomsg *ifmp;
-	char ifname[IFNAMSIZ];
-	struct net_device *peer;
-
-	ifmp = peer_ifinfo(params, peer_tb, extack);
-	if (ifmp)
-		tbp = peer_tb;
-	if (ifmp && tbp[IFLA_IFNAME]) {
-		nla_strscpy(ifname, tbp[IFLA_IFNAME], IFNAMSIZ);
-		name_assign_type = NET_NAME_USER;
-	} else {
-		snprintf(ifname, IFNAMSIZ, "%s%%d", ops->kind);
-		name_assign_type = NET_NAME_ENUM;
-	}
-	peer = rtnl_create_link(rtnl_newlink_peer_net(params), ifname, name_assign_type, ops,
-				tbp, extack);
-	if (IS_ERR(peer))
-		return peer;
-	if (!ifmp || !tbp[IFLA_ADDRESS])
-		eth_hw_addr_random(peer);
-	if (ifmp && dev->ifindex)
-		peer->ifindex = ifmp->ifi_index;
-	netif_inherit_tso_max(peer, dev);
-	return peer;
-}
-
-/*
- * Registers the peer. On failure the peer is gone: freed if it never registered (after its
- * private state, since register_netdevice() skips priv_destructor on early failures such as
- * a name that is taken), unregistered (and freed by the core) if configuring it failed.
- */
-int rvnet_rtnl_register_peer(struct net_device *peer, struct rtnl_newlink_params *params)
-{
-	int err = register_netdevice(peer);
-
-	if (err < 0) {
-		/* The destructor is idempotent: it may have run already. */
-		if (peer->priv_destructor)
-			peer->priv_destructor(peer);
-		free_netdev(peer);
-		return err;
-	}
-	netif_carrier_off(peer);
-	err = rtnl_configure_link(peer, peer_ifinfo(params, NULL, NULL), 0, NULL);
-	if (err < 0)
-		unregister_netdevice(peer);
-	return err;
-}
-
-int rvnet_rtnl_register_dev(struct net_device *dev, struct rtnl_newlink_params *params)
-{
-	int err;
-
-	if (!params->tb[IFLA_ADDRESS])
-		eth_hw_addr_random(dev);
-	err = register_netdevice(dev);
-	if (err < 0)
-		return err;
-	netif_carrier_off(dev);
-	return 0;
-}
-
-/* The netlink policy: an nla_policy array is easiest written in C. */
-void rvnet_link_ops_init(struct rtnl_link_ops *ops)
-{
-	ops->policy = rvnic_policy;
-	ops->maxtype = RVNIC_INFO_MAX;
-}
-
-/*
- * Creates one pair in the initial namespace with default names, as `ip link add type KIND`
- * would: for the module's pairs= parameter. Takes RTNL.
- */
-int rvnet_rtnl_create_default(const struct rtnl_link_ops *ops)
-{
-	struct nlattr *tb[IFLA_MAX + 1] = { NULL };
-	struct rtnl_newlink_params params = { .src_net = &init_net, .tb = tb };
-	struct net_device *dev;
-	char name[IFNAMSIZ];
-	int err;
-
-	snprintf(name, IFNAMSIZ, "%s%%d", ops->kind);
-	rtnl_lock();
-	dev = rtnl_create_link(&init_net, name, NET_NAME_ENUM, ops, tb, NULL);
-	if (IS_ERR(dev)) {
-		err = PTR_ERR(dev);
-		goto out;
-	}
-	err = ops->newlink(dev, &params, NULL);
-	if (err < 0) {
-		free_netdev(dev);
-		goto out;
-	}
-	err = rtnl_configure_link(dev, NULL, 0, NULL);
-	if (err < 0) {
-		LIST_HEAD(list_kill);
-
-		ops->dellink(dev, &list_kill);
-		unregister_netdevice_many(&list_kill);
-	}
-out:
-	rtnl_unlock();
-	return err;
 }
 
 /* local_bh_disable() is a static inline: process-context users of locks the data path takes. */

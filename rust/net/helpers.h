@@ -12,9 +12,6 @@
 struct net_device;
 struct sk_buff;
 struct napi_struct;
-struct rtnl_newlink_params;
-struct netlink_ext_ack;
-struct rtnl_link_ops;
 
 unsigned int rvnet_param_selftest(void);
 unsigned int rvnet_param_pairs(void);
@@ -40,16 +37,6 @@ struct sk_buff *rvnet_skb_gso_segment(struct sk_buff *skb, u64 features);
 struct sk_buff *rvnet_skb_list_next(struct sk_buff *skb);
 int rvnet_skb_forward_prepare(struct net_device *rcv, struct sk_buff *skb);
 void rvnet_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev);
-
-/* rtnetlink: creating the peer of a pair */
-struct net_device *rvnet_rtnl_create_peer(struct net_device *dev,
-					  struct rtnl_newlink_params *params,
-					  const struct rtnl_link_ops *ops,
-					  struct netlink_ext_ack *extack);
-int rvnet_rtnl_register_peer(struct net_device *peer, struct rtnl_newlink_params *params);
-int rvnet_rtnl_register_dev(struct net_device *dev, struct rtnl_newlink_params *params);
-void rvnet_link_ops_init(struct rtnl_link_ops *ops);
-int rvnet_rtnl_create_default(const struct rtnl_link_ops *ops);
 
 void rvnet_local_bh_disable(void);
 void rvnet_local_bh_enable(void);
