@@ -45,6 +45,13 @@ struct Rvnet {
 }
 
 fn selftest() -> Result {
+    if let Err(member) = net::layout::check() {
+        pr_err!(
+            "bindgen misplaced {}: rebuild against matching bindings\n",
+            member
+        );
+        return Err(EINVAL);
+    }
     if net::params::selftest() {
         for (name, run) in netcore::selftest::ALL {
             if let Err(why) = run() {

@@ -10,6 +10,7 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/netdevice.h>
+#include <linux/proc_fs.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 #include <net/net_namespace.h>
@@ -27,6 +28,50 @@ MODULE_ALIAS_NETPROTO(19);
 int rvnet_param_family(void)
 {
 	return READ_ONCE(family);
+}
+
+/*
+ * A socket: the kernel's sock, then one pointer to the Rust state. Sized, laid out and
+ * filled in here because bindgen's struct sock is 64 bytes shorter than the compiler's (it
+ * drops the alignment of a cacheline group), so that Rust may use neither its size nor the
+ * members past that group; rust/net/layout.rs checks the members Rust does use.
+ */
+struct rvnet_sock {
+	struct sock sk;
+	void *state;
+};
+
+unsigned int rvnet_sock_obj_size(void)
+{
+	return sizeof(struct rvnet_sock);
+}
+
+void **rvnet_sk_state(struct sock *sk)
+{
+	return &((struct rvnet_sock *)sk)->state;
+}
+
+void rvnet_sock_setup(struct sock *sk, int protocol, void (*destruct)(struct sock *))
+{
+	sk->sk_family = READ_ONCE(family);
+	sk->sk_protocol = protocol;
+	sk->sk_destruct = destruct;
+}
+
+/* As inet_shutdown marks a socket (lock_sock() is a static inline). */
+void rvnet_sock_shutdown(struct sock *sk, int how)
+{
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | how);
+	release_sock(sk);
+	sk->sk_state_change(sk);
+}
+
+/* proc_net_mkdir() is a static inline, and net->proc_net lies past a member bindgen
+ * mislays (struct net, too, is shorter in the bindings than in C). */
+struct proc_dir_entry *rvnet_proc_net_mkdir(struct net *net, const char *name)
+{
+	return proc_net_mkdir(net, name, net->proc_net);
 }
 
 /* net_generic() dereferences net->gen under RCU. */

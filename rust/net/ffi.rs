@@ -42,6 +42,20 @@ extern "C" {
     pub(crate) fn rvnet_local_bh_enable();
 
     pub(crate) fn rvnet_param_family() -> c_int;
+    pub(crate) fn rvnet_sock_obj_size() -> u32;
+    pub(crate) fn rvnet_sk_state(sk: *mut sock) -> *mut *mut c_void;
+    pub(crate) fn rvnet_sock_setup(
+        sk: *mut sock,
+        protocol: c_int,
+        destruct: Option<unsafe extern "C" fn(*mut sock)>,
+    );
+    pub(crate) fn rvnet_sock_shutdown(sk: *mut sock, how: c_int);
+    pub(crate) fn rvnet_proc_net_mkdir(
+        net: *mut net,
+        name: *const kernel::ffi::c_char,
+    ) -> *mut kernel::bindings::proc_dir_entry;
+    pub(crate) static rvnet_c_layout: *const kernel::ffi::c_ulong;
+    pub(crate) static rvnet_c_layout_len: kernel::ffi::c_uint;
     pub(crate) fn rvnet_net_generic(net: *mut net, id: u32) -> *mut c_void;
     pub(crate) fn rvnet_init_delayed_work(
         work: *mut delayed_work,

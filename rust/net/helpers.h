@@ -65,6 +65,13 @@ struct delayed_work;
 struct work_struct;
 
 int rvnet_param_family(void);
+unsigned int rvnet_sock_obj_size(void);
+void **rvnet_sk_state(struct sock *sk);
+void rvnet_sock_setup(struct sock *sk, int protocol, void (*destruct)(struct sock *));
+void rvnet_sock_shutdown(struct sock *sk, int how);
+struct proc_dir_entry *rvnet_proc_net_mkdir(struct net *net, const char *name);
+extern const unsigned long *const rvnet_c_layout;
+extern const unsigned int rvnet_c_layout_len;
 void *rvnet_net_generic(const struct net *net, unsigned int id);
 void rvnet_init_delayed_work(struct delayed_work *work, void (*func)(struct work_struct *));
 void *rvnet_rx_handler_data(const struct sk_buff *skb);

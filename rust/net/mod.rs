@@ -21,11 +21,14 @@
 //! - [`seq_file`]: the `/proc/net/rvnet` files.
 //! - [`clock`]: time and randomness for the protocol core.
 //! - [`params`]: the module parameters.
+//! - [`layout`]: a load-time check that bindgen placed the members this layer uses where the
+//!   compiler did.
 
 pub mod bh;
 pub mod clock;
 mod ethtool;
 mod ffi;
+pub mod layout;
 pub mod mem;
 pub mod namespace;
 pub mod napi;

@@ -26,7 +26,7 @@ use super::rtnl::RtnlHeld;
 use super::rx_handler;
 use super::seq_file::{ProcFile, SeqWriter};
 use super::skb::{RecvSource, Skb};
-use super::socket::{Msg, OptVal, RawSock, SockType, Socket};
+use super::socket::{state_slot, Msg, OptVal, SockType, Socket};
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -157,23 +157,21 @@ impl<T: Family> Adapter<T> {
             let may_raw =
                 kind != SockType::Raw || kern != 0 || netns.capable(bindings::CAP_NET_RAW);
             let st = T::sock_new(state, kind, protocol, may_raw)?;
-            // SAFETY: the namespace is live; `proto` is registered and sized for `RawSock`.
+            // SAFETY: the namespace is live; `proto` is registered and sized by `family.c`.
             let sk = unsafe {
                 bindings::sk_alloc(net, family_number(), bindings::GFP_KERNEL, proto, kern)
             };
             if sk.is_null() {
                 return Err(super::errno(bindings::ENOBUFS));
             }
-            // SAFETY: `sk` is a fresh `RawSock`; `sock_init_data` links it to `sock`. The
-            // family's state stays pinned: only `destruct` rebuilds the box, to drop it.
+            // SAFETY: `sk` is a fresh socket of `family.c`'s layout; `sock_init_data` links it
+            // to `sock`. The family's state stays pinned: only `destruct` rebuilds the box,
+            // to drop it.
             unsafe {
                 (*sock).ops = ops;
                 bindings::sock_init_data(sock, sk);
-                (*sk.cast::<RawSock>()).state =
-                    KBox::into_raw(Pin::into_inner_unchecked(st)).cast();
-                (*sk).__sk_common.skc_family = family_number() as u16;
-                (*sk).sk_protocol = protocol as u16;
-                (*sk).sk_destruct = Some(Self::destruct);
+                *state_slot(sk) = KBox::into_raw(Pin::into_inner_unchecked(st)).cast();
+                ffi::rvnet_sock_setup(sk, protocol, Some(Self::destruct));
             }
             // SAFETY: the socket is set up and ours for the rest of the call.
             if let Some(s) = unsafe { Socket::<T>::from_sk(sk) } {
@@ -195,8 +193,7 @@ impl<T: Family> Adapter<T> {
                 &mut (*sk).sk_receive_queue,
                 bindings::skb_drop_reason_SKB_DROP_REASON_QUEUE_PURGE,
             );
-            let raw = sk.cast::<RawSock>();
-            let state = core::mem::replace(&mut (*raw).state, core::ptr::null_mut());
+            let state = core::mem::replace(&mut *state_slot(sk), core::ptr::null_mut());
             if !state.is_null() {
                 // SAFETY: made by `KBox::into_raw` in `create`.
                 drop(KBox::from_raw(state.cast::<T::Sock>()));
@@ -573,7 +570,7 @@ impl<T: Family> FamilyRegistration<T> {
                         *d = *s as kernel::ffi::c_char;
                     }
                     (*p).owner = m;
-                    (*p).obj_size = core::mem::size_of::<RawSock>() as u32;
+                    (*p).obj_size = ffi::rvnet_sock_obj_size();
                 }
             }),
             pernet <- Opaque::ffi_init(|p: *mut bindings::pernet_operations| {

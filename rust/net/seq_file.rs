@@ -3,6 +3,7 @@
 //! `/proc/net/rvnet`: one directory per namespace, one read-only file per table, each written
 //! by the family through the kernel crate's [`SeqFile`] (`seq_file`, single-shot).
 
+use super::ffi;
 use super::namespace::Pernet;
 use super::proto::Family;
 use kernel::bindings;
@@ -86,10 +87,8 @@ pub(crate) unsafe fn create_proc_dir<T: Family>(
         show::<T, 3>,
         show::<T, 4>,
     ];
-    // SAFETY: `net` is live; `_proc_mkdir` is what the static inline `proc_net_mkdir` calls.
-    let dir = unsafe {
-        bindings::_proc_mkdir(c"rvnet".as_char_ptr(), 0, (*net).proc_net, net.cast(), true)
-    };
+    // SAFETY: `net` is live.
+    let dir = unsafe { ffi::rvnet_proc_net_mkdir(net, c"rvnet".as_char_ptr()) };
     if dir.is_null() {
         return dir;
     }

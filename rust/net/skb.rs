@@ -48,7 +48,8 @@ impl Skb {
         NonNull::new(ptr).map(Skb)
     }
 
-    /// Allocates a frame of `len` zeroed bytes. May sleep.
+    /// Allocates a frame of `len` zeroed bytes. May sleep. For KUnit cases.
+    #[cfg(CONFIG_KUNIT)]
     pub fn alloc(len: u32) -> Result<Skb, Error> {
         // SAFETY: a plain allocation; NUMA_NO_NODE (-1) lets the allocator choose.
         let p = unsafe { bindings::__alloc_skb(len, bindings::GFP_KERNEL, 0, -1) };

@@ -5,7 +5,7 @@
 //! arguments of the calls (`msghdr`, `sockptr_t`).
 //!
 //! A socket of the family is a `struct sock` followed by one pointer to the family's own
-//! per-socket state ([`RawSock`]); [`super::proto`] creates and destroys both. A datagram
+//! per-socket state ([`state_slot`]); [`super::proto`] creates and destroys both. A datagram
 //! reaches a reader through [`Sock::queue_rcv`] (`sock_queue_rcv_skb`: SO_RCVBUF
 //! accounting, then `sk_data_ready` wakes the readers), the last step of the seed notes'
 //! receive path.
@@ -32,12 +32,16 @@ pub enum SockType {
     Raw,
 }
 
-/// A socket of the family as the kernel allocates it: `proto.obj_size` is this size.
-#[repr(C)]
-pub(crate) struct RawSock {
-    pub(crate) sk: bindings::sock,
-    /// The family's `T::Sock` (a leaked `KBox`), or null once destroyed.
-    pub(crate) state: *mut kernel::ffi::c_void,
+/// The slot after a socket's `struct sock` that holds the family's `T::Sock` (a leaked
+/// `KBox`), or null once destroyed. `family.c` lays the socket out (`struct rvnet_sock`):
+/// bindgen's `struct sock` is shorter than the compiler's.
+///
+/// # Safety
+///
+/// `sk` must be a valid socket of the family.
+pub(crate) unsafe fn state_slot(sk: *mut bindings::sock) -> *mut *mut kernel::ffi::c_void {
+    // SAFETY: per the contract.
+    unsafe { ffi::rvnet_sk_state(sk) }
 }
 
 /// The static inlines of `struct sock` that the rest of this file needs, over its fields.
@@ -279,14 +283,9 @@ impl<'a, T: Family> Socket<'a, T> {
     /// `sk` must be a live socket of `T`'s family for `'a` (a call on it is in progress).
     pub(crate) unsafe fn from_sk(sk: *mut bindings::sock) -> Option<Socket<'a, T>> {
         let sk = NonNull::new(sk)?;
-        // SAFETY: `sk` is ours: a `RawSock` whose state is a `T::Sock` set at creation and
-        // freed only by the destructor after the last reference.
-        let state = unsafe {
-            (*sk.as_ptr().cast::<RawSock>())
-                .state
-                .cast::<T::Sock>()
-                .as_ref()
-        }?;
+        // SAFETY: `sk` is ours: its state slot holds a `T::Sock` set at creation and freed
+        // only by the destructor after the last reference.
+        let state = unsafe { (*state_slot(sk.as_ptr())).cast::<T::Sock>().as_ref() }?;
         // SAFETY: the namespace of a live socket is live, and so is our state for it.
         let netns = unsafe { NetNs::from_raw(NonNull::new(raw::net(sk.as_ptr()))?) };
         // SAFETY: the state borrows from the namespace, which outlives the call (`'a`).
@@ -352,18 +351,9 @@ impl<'a, T: Family> Socket<'a, T> {
             1 => bindings::SEND_SHUTDOWN,
             2 => bindings::SHUTDOWN_MASK,
             _ => return Err(EINVAL),
-        } as u8;
-        // SAFETY: the socket is valid; `sk_shutdown` changes under the socket lock and is
-        // read with READ_ONCE; `sk_state_change` is always set (sock_init_data).
-        unsafe {
-            bindings::lock_sock_nested(self.raw(), 0);
-            let p = &raw mut (*self.raw()).sk_shutdown;
-            core::ptr::write_volatile(p, core::ptr::read_volatile(p) | mask);
-            bindings::release_sock(self.raw());
-            if let Some(f) = (*self.raw()).sk_state_change {
-                f(self.raw());
-            }
-        }
+        };
+        // SAFETY: the socket is valid.
+        unsafe { ffi::rvnet_sock_shutdown(self.raw(), mask as c_int) };
         Ok(())
     }
 
