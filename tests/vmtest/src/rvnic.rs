@@ -418,6 +418,15 @@ pub fn pairs_parameter() -> TestResult {
         insmod(&["pairs=3"])?;
         let n = shell("ip -o link show type rvnic | wc -l")?;
         ensure_eq(n.trim(), "6", "ports after pairs=3")?;
+        // Named as modinfo says: rvnic0 to rvnic5, each even port paired with the next.
+        for k in 0..3 {
+            let (a, b) = (2 * k, 2 * k + 1);
+            let show = shell(&format!("ip -o link show rvnic{a}"))?;
+            ensure(
+                show.contains(&format!("rvnic{a}@rvnic{b}:")),
+                format!("rvnic{a} after pairs=3 is not paired with rvnic{b}: {show}"),
+            )?;
+        }
         rmmod()?;
         let n = shell("ip -o link show type rvnic 2>/dev/null | wc -l")?;
         ensure_eq(n.trim(), "0", "ports after rmmod")?;
