@@ -80,6 +80,11 @@ const TESTS: &[Test] = tests![
     rvnet_connected_socket_learns_port_unreachable => af_rvnet::connected_socket_learns_port_unreachable,
     rvnet_raw_hdrincl_ping => af_rvnet::raw_hdrincl_ping,
     rvnet_arp_cache_full_replaces_oldest => af_rvnet::arp_cache_full_replaces_oldest,
+    rvnet_bad_udp_csum_and_bad_src_counted => af_rvnet::bad_udp_csum_and_bad_src_counted,
+    rvnet_protocol_unreachable_to_linux => af_rvnet::protocol_unreachable_to_linux,
+    rvnet_reassembly_timeout_counted => af_rvnet::reassembly_timeout_counted,
+    rvnet_full_route_table_refused => af_rvnet::full_route_table_refused,
+    rvnet_connected_socket_keeps_its_route => af_rvnet::connected_socket_keeps_its_route,
 ];
 
 /// Subcommands that the tests run inside namespaces.
