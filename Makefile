@@ -1,7 +1,9 @@
 # rvnet: top-level Makefile. The kernel's build reads Kbuild, not this file.
 #
-#   make          build rvnet.ko against the test kernel (building that kernel if not cached)
-#   make CLIPPY=1 the same, with clippy (any warning fails)
+#   make          build rvnet.ko against the test kernel (building that kernel if not cached),
+#                 rvnetctl, the guest tools (rvnet-vmtest) and the iproute2 plugin for
+#                 "ip link add ... type rvnic peer ..." (tests/target/iproute2: IP_LIB_DIR)
+#   make CLIPPY=1 the same, with clippy on the module (any warning fails)
 #   make demo     set up, build, boot the VM and show rvnet at work
 #   make check    every test: host, KUnit, VM; ends with "N passed, N failed"
 #   make bench    rvnic beside veth on the bench kernel, with ratios
@@ -19,6 +21,7 @@ PROFILE ?= test
 
 all: setup
 	CLIPPY=$(CLIPPY) scripts/build-module $(PROFILE)
+	scripts/build-tools
 
 setup:
 	@bash scripts/setup.sh
@@ -36,8 +39,8 @@ bench:
 	@scripts/bench.sh
 
 host-test:
-	cd rust/netcore && cargo test
-	cd tests && cargo test
+	cd rust/netcore && cargo test && cargo test --release
+	cd tests && cargo test && cargo test --release
 
 fmt:
 	cd rust/netcore && cargo fmt

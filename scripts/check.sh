@@ -6,17 +6,31 @@
 #     rmmod, and a kmemleak scan;
 #  4. the guest's kernel log, which must hold no BUG, WARNING, Oops, KASAN, lockdep, UBSAN or
 #     leak report.
-# Ends with "N passed, N failed" over all of them, and fails if anything failed or did not run.
+# Ends with "N passed, N failed" over all of them (", N skipped" follows when a case was
+# skipped: skips are counted apart, never as passes), and fails if anything failed or did not
+# run.
 set -uo pipefail
 . "$(dirname "$0")/../qemu/env.sh"
 cd "$RVNET_ROOT"
 
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 failures=()
-tally() { # tally SUITE PASSED FAILED
-  printf '%-44s %4d passed, %d failed\n' "$1" "$2" "$3"
-  passed=$((passed + $2)); failed=$((failed + $3))
+tally() { # tally SUITE PASSED FAILED [SKIPPED]
+  local s=${4:-0}
+  if [ "$s" -gt 0 ]; then
+    printf '%-44s %4d passed, %d failed, %d skipped\n' "$1" "$2" "$3" "$s"
+  else
+    printf '%-44s %4d passed, %d failed\n' "$1" "$2" "$3"
+  fi
+  passed=$((passed + $2)); failed=$((failed + $3)); skipped=$((skipped + s))
   [ "$3" -eq 0 ] || failures+=("$1")
+}
+verdict() { # the last line
+  if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+  else
+    echo "$passed passed, $failed failed"
+  fi
 }
 broken() { # broken SUITE REASON: a suite that did not run counts as one failure
   printf '%-44s did not run: %s\n' "$1" "$2"
@@ -25,19 +39,30 @@ broken() { # broken SUITE REASON: a suite that did not run counts as one failure
 
 bash scripts/setup.sh || { echo "check: setup failed" >&2; exit 1; }
 
-# 1. Host tests.
+# 1. Host tests, in the release profile and in the debug one (overflow checks and debug
+# assertions on). A test cargo reports as ignored is counted as skipped.
+sum_of() { # sum_of WORD LOG: the sum of "N WORD" over the log's "test result:" lines
+  awk -v w="$1" '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ "^" w ";?$") s+=$(i-1)} END {print s+0}' "$2"
+}
 for dir in rust/netcore tests; do
-  log=$(mktemp)
-  if (cd "$dir" && cargo test --release 2>&1) >"$log"; then :; fi
-  p=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^passed;?$/) s+=$(i-1)} END {print s+0}' "$log")
-  f=$(awk '/^test result:/ {for (i=1;i<=NF;i++) if ($i ~ /^failed;?$/) s+=$(i-1)} END {print s+0}' "$log")
-  if ! grep -q '^test result:' "$log"; then
-    cat "$log"; broken "host: cargo test ($dir)" "no test result (build error?)"
-  else
-    [ "$f" -eq 0 ] || grep -E '^(test .* FAILED|---- |thread .* panicked)' "$log"
-    tally "host: cargo test ($dir)" "$p" "$f"
-  fi
-  rm -f "$log"
+  for profile in release debug; do
+    suite="host: cargo test ($dir, $profile)"
+    flag=(); [ $profile = debug ] || flag=(--release)
+    log=$(mktemp)
+    rc=0
+    (cd "$dir" && cargo test --no-fail-fast "${flag[@]}" 2>&1) >"$log" || rc=$?
+    p=$(sum_of passed "$log"); f=$(sum_of failed "$log"); i=$(sum_of ignored "$log")
+    if ! grep -q '^test result:' "$log"; then
+      cat "$log"; broken "$suite" "no test result (build error?)"
+    elif [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+      # cargo failed with no test failing: a test binary crashed, or something did not build.
+      tail -n 40 "$log"; broken "$suite" "cargo test exited with $rc and no failed test"
+    else
+      [ "$f" -eq 0 ] || grep -E '^(test .* FAILED|---- |thread .* panicked)' "$log"
+      tally "$suite" "$p" "$f" "$i"
+    fi
+    rm -f "$log"
+  done
 done
 
 # rustfmt over all the Rust: the pure crate, the user-space workspace, the kernel side.
@@ -51,7 +76,7 @@ fi
 # 2. Kernel, module (with clippy) and the guest programs.
 if ! CLIPPY=1 scripts/build-module test; then
   broken "build: rvnet.ko (clippy clean)" "build or lint failed"
-  echo "$passed passed, $failed failed"
+  verdict
   exit 1
 fi
 tally "build: rvnet.ko (clippy clean)" 1 0
@@ -61,7 +86,7 @@ else
   scripts/frame-check || true
   tally "build: no stack frame over 2 KiB" 0 1
 fi
-scripts/build-tools || { broken "build: tests/" "build failed"; echo "$passed passed, $failed failed"; exit 1; }
+scripts/build-tools || { broken "build: tests/" "build failed"; verdict; exit 1; }
 
 # 3. One boot of the test kernel.
 mapfile -t suites < <(grep -rhoP '#\[kunit_tests\(\K[a-z0-9_]+' drivers rust | sort -u)
@@ -82,23 +107,29 @@ fi
 for s in "${suites[@]}"; do
   f="$out/kunit-$s.ktap"
   if [ ! -s "$f" ]; then broken "kunit: $s" "no results in debugfs"; continue; fi
-  # Cases are the indented "ok N name" / "not ok N name" lines of the suite.
-  p=$(grep -cE '^[[:space:]]+ok [0-9]+ ' "$f")
+  # Cases are the indented "ok N name" / "not ok N name" lines of the suite; "ok N name #
+  # SKIP reason" is a skipped case, counted apart.
+  p=$(grep -E '^[[:space:]]+ok [0-9]+ ' "$f" | grep -cviE '#[[:space:]]*SKIP')
+  k=$(grep -E '^[[:space:]]+ok [0-9]+ ' "$f" | grep -ciE '#[[:space:]]*SKIP')
   n=$(grep -cE '^[[:space:]]+not ok [0-9]+ ' "$f")
   [ "$n" -eq 0 ] || grep -E -B12 '^[[:space:]]+not ok ' "$f"
-  if [ "$p" -eq 0 ] && [ "$n" -eq 0 ]; then broken "kunit: $s" "no cases in the results"; continue; fi
-  tally "kunit: $s" "$p" "$n"
+  [ "$k" -eq 0 ] || grep -iE '^[[:space:]]+ok [0-9]+ .*#[[:space:]]*SKIP' "$f"
+  if [ "$p" -eq 0 ] && [ "$n" -eq 0 ] && [ "$k" -eq 0 ]; then
+    broken "kunit: $s" "no cases in the results"; continue
+  fi
+  tally "kunit: $s" "$p" "$n" "$k"
 done
 if [ -f "$out/vm.tap" ]; then
-  p=$(grep -cE '^ok [0-9]+ ' "$out/vm.tap")
+  p=$(grep -E '^ok [0-9]+ ' "$out/vm.tap" | grep -cviE '#[[:space:]]*SKIP')
+  k=$(grep -E '^ok [0-9]+ ' "$out/vm.tap" | grep -ciE '#[[:space:]]*SKIP')
   n=$(grep -cE '^not ok [0-9]+ ' "$out/vm.tap")
   plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$out/vm.tap" | head -n 1)
   [ "$n" -eq 0 ] || grep -E -A8 '^not ok ' "$out/vm.tap"
-  if [ -z "$plan" ] || [ $((p + n)) -ne "$plan" ]; then
+  if [ -z "$plan" ] || [ $((p + n + k)) -ne "$plan" ]; then
     cat "$out/vm.tap"
-    broken "vm: rvnet-vmtest" "ran $((p + n)) of ${plan:-?} planned tests"
+    broken "vm: rvnet-vmtest" "ran $((p + n + k)) of ${plan:-?} planned tests"
   else
-    tally "vm: rvnet-vmtest" "$p" "$n"
+    tally "vm: rvnet-vmtest" "$p" "$n" "$k"
   fi
 else
   broken "vm: rvnet-vmtest" "no output"
@@ -122,5 +153,5 @@ if [ ${#failures[@]} -gt 0 ]; then
 else
   rm -rf "$out"
 fi
-echo "$passed passed, $failed failed"
+verdict
 [ "$failed" -eq 0 ]

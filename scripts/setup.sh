@@ -1,12 +1,32 @@
 #!/usr/bin/env bash
 # Installs what rvnet needs on a Debian 12 machine: Debian packages, the 7.2 kernel source from
 # trixie-backports (pinned so nothing else comes from that suite), bindgen-cli from crates.io
-# and virtme-ng from PyPI. Idempotent: a second run checks and installs nothing.
+# and virtme-ng from PyPI. Idempotent: a second run checks, installs nothing and prints
+# nothing. Each step prints one line; what the installers print goes to a log
+# (~/.cache/rvnet/setup.log), whose end is shown only if a step fails.
 set -euo pipefail
 
 CACHE=${RVNET_CACHE:-$HOME/.cache/rvnet}
 TOOLS=$CACHE/tools
 mkdir -p "$TOOLS"
+LOG=$CACHE/setup.log
+
+# step WHAT CMD...: runs CMD with its output in the log; one line on the terminal.
+step() {
+  local what=$1 rc=0 t0=$SECONDS
+  shift
+  printf 'setup: %s ... ' "$what"
+  echo "=== $(date -u '+%F %T') $what: $*" >>"$LOG"
+  "$@" >>"$LOG" 2>&1 || rc=$?
+  if [ $rc -eq 0 ]; then
+    echo "done ($((SECONDS - t0)) s)"
+  else
+    echo "failed (status $rc)"
+    echo "setup: the last lines of $LOG:" >&2
+    tail -n 40 "$LOG" >&2
+    exit $rc
+  fi
+}
 
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -40,23 +60,24 @@ if [ ${#missing[@]} -gt 0 ] || [ $need_src -eq 1 ]; then
       "$uri" "${key:-/usr/share/keyrings/debian-archive-keyring.gpg}" | $SUDO tee "$list" >/dev/null
     printf 'Package: *\nPin: release n=trixie-backports\nPin-Priority: 1\n' \
       | $SUDO tee /etc/apt/preferences.d/rvnet-trixie-backports >/dev/null
+    echo "setup: added trixie-backports (pinned to priority 1) for linux-source-7.2"
   fi
-  echo "setup: apt-get install ${missing[*]} ${need_src:+linux-source-7.2}"
-  $SUDO apt-get update -q
-  [ ${#missing[@]} -eq 0 ] || $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-  [ $need_src -eq 0 ] || $SUDO apt-get install -y -q --no-install-recommends -t trixie-backports linux-source-7.2
+  step "apt-get update" $SUDO apt-get update -q
+  [ ${#missing[@]} -eq 0 ] || step "apt-get install ${#missing[@]} packages (${missing[*]})" \
+    $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [ $need_src -eq 0 ] || step "apt-get install linux-source-7.2 (trixie-backports)" \
+    $SUDO apt-get install -y -q --no-install-recommends -t trixie-backports linux-source-7.2
 fi
 
 # bindgen: Debian 12's is too old for 7.2 (needs >= 0.71.1).
 if [ ! -x "$TOOLS/bin/bindgen" ]; then
-  echo "setup: cargo install bindgen-cli"
-  LIBCLANG_PATH=/usr/lib/llvm-19/lib cargo install -q --locked --root "$TOOLS" bindgen-cli --version 0.73.2
+  step "cargo install bindgen-cli 0.73.2 (a build of a few minutes)" \
+    env LIBCLANG_PATH=/usr/lib/llvm-19/lib cargo install -q --locked --root "$TOOLS" bindgen-cli --version 0.73.2
 fi
 
 # virtme-ng runs the kernel under QEMU with the host's root shared read-only.
 if [ ! -x "$TOOLS/venv/bin/vng" ]; then
-  echo "setup: pip install virtme-ng"
-  python3 -m venv "$TOOLS/venv"
-  "$TOOLS/venv/bin/pip" install -q virtme-ng==1.42
+  step "python3 -m venv $TOOLS/venv" python3 -m venv "$TOOLS/venv"
+  step "pip install virtme-ng 1.42" "$TOOLS/venv/bin/pip" install -q virtme-ng==1.42
 fi
 exit 0

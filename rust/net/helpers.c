@@ -28,7 +28,7 @@ MODULE_PARM_DESC(selftest,
 
 static unsigned int pairs;
 module_param(pairs, uint, 0444);
-MODULE_PARM_DESC(pairs, "Number of rvnic pairs (rvnicNa/rvnicNb) to create at load, at most 64 (default 0)");
+MODULE_PARM_DESC(pairs, "Number of rvnic pairs to create at load in the initial namespace, at most 64 (default 0); the ports are named rvnic0, rvnic1, ..., the first pair being rvnic0 and rvnic1");
 
 unsigned int rvnet_param_selftest(void)
 {

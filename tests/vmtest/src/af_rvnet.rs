@@ -862,6 +862,10 @@ fn frame(dst: [u8; 6], src: [u8; 6], breakage: &str) -> Vec<u8> {
         "ip_rx_bad_header_len" => ip[0] = 0x44,
         "ip_rx_bad_total_len" => ip[2..4].copy_from_slice(&16u16.to_be_bytes()),
         "ip_rx_truncated" => ip[2..4].copy_from_slice(&1000u16.to_be_bytes()),
+        // A multicast source: martian, never a single host.
+        "ip_rx_bad_src" => ip[12..16].copy_from_slice(&[224, 0, 0, 5]),
+        // MF with offset 0: the first fragment of a datagram whose rest never comes.
+        "first_fragment" => ip[6] = 0x20,
         _ => {}
     }
     let c = csum(&ip);
@@ -869,12 +873,29 @@ fn frame(dst: [u8; 6], src: [u8; 6], breakage: &str) -> Vec<u8> {
     if breakage == "ip_rx_bad_csum" {
         ip[10] ^= 0x5a;
     }
+    let mut udp = Vec::new();
+    udp.extend_from_slice(&40000u16.to_be_bytes());
+    udp.extend_from_slice(&9u16.to_be_bytes());
+    udp.extend_from_slice(&40u16.to_be_bytes());
+    udp.extend_from_slice(&[0, 0]);
+    udp.extend_from_slice(&[0x5a; 32]);
+    // With a UDP checksum (else 0: none): right ("udp_csum_ok") or wrong ("udp_rx_bad_csum").
+    if breakage == "udp_csum_ok" || breakage == "udp_rx_bad_csum" {
+        let mut pseudo = ip[12..20].to_vec();
+        pseudo.extend_from_slice(&[0, 17]);
+        pseudo.extend_from_slice(&40u16.to_be_bytes());
+        pseudo.extend_from_slice(&udp);
+        let mut c = csum(&pseudo);
+        if c == 0 {
+            c = 0xffff;
+        }
+        if breakage == "udp_rx_bad_csum" {
+            c = if c == 0x5a5a { 0x1111 } else { c ^ 0x5a5a };
+        }
+        udp[6..8].copy_from_slice(&c.to_be_bytes());
+    }
     f.extend_from_slice(&ip);
-    f.extend_from_slice(&40000u16.to_be_bytes());
-    f.extend_from_slice(&9u16.to_be_bytes());
-    f.extend_from_slice(&40u16.to_be_bytes());
-    f.extend_from_slice(&[0, 0]);
-    f.extend_from_slice(&[0x5a; 32]);
+    f.extend_from_slice(&udp);
     f
 }
 
@@ -2294,6 +2315,291 @@ pub fn bound_socket_sends_by_its_device() -> TestResult {
     }
 }
 
+/// Injects three copies of the frame broken for `name` and checks that `name` grew by 3 and
+/// that none reached a UDP port (`udp_rx_no_port`).
+fn injected_frames_counted(dst: [u8; 6], src: [u8; 6], name: &'static str) -> TestResult {
+    let c = Counter::new(RV, name)?;
+    let no_port = Counter::new(RV, "udp_rx_no_port")?;
+    inject(LX, "rvn0", &vec![frame(dst, src, name); 3])?;
+    // The three frames cross at once; poll so that a slow guest is waited for.
+    wait_for(Duration::from_secs(3), || Ok(c.delta()? >= 3))?;
+    c.ensure_grew(3)
+        .map_err(|e| format!("3 frames broken for {name}: {e}"))?;
+    ensure_eq(
+        no_port.delta()?,
+        0,
+        &format!("udp_rx_no_port after frames broken for {name}"),
+    )
+}
+
+/// A UDP checksum that does not match, and a martian (multicast) source address, each
+/// dropped under its own counter; the same frame with a right UDP checksum reaches UDP.
+pub fn bad_udp_csum_and_bad_src_counted() -> TestResult {
+    let _lab = Lab::standard()?;
+    let dst = parse_mac(&mac(RV, "rvn1")?).ok_or("bad MAC of rvn1")?;
+    let src = parse_mac(&mac(LX, "rvn0")?).ok_or("bad MAC of rvn0")?;
+    in_ns(LX, &format!("ping -c 1 -W 2 {RV_IP}"))?;
+    // The control: a right checksum is checked and passes (port 9 is unbound).
+    let no_port = Counter::new(RV, "udp_rx_no_port")?;
+    let bad = Counter::new(RV, "udp_rx_bad_csum")?;
+    inject(LX, "rvn0", &vec![frame(dst, src, "udp_csum_ok"); 3])?;
+    wait_for(Duration::from_secs(3), || Ok(no_port.delta()? >= 3))?;
+    ensure_eq(
+        no_port.delta()?,
+        3,
+        "udp_rx_no_port after 3 frames with a right UDP checksum",
+    )?;
+    ensure_eq(bad.delta()?, 0, "udp_rx_bad_csum after right checksums")?;
+    injected_frames_counted(dst, src, "udp_rx_bad_csum")?;
+    injected_frames_counted(dst, src, "ip_rx_bad_src")
+}
+
+/// Linux's raw socket for protocol 253 (one rvnet does not speak), connected to rvnet: rvnet
+/// answers with ICMP protocol unreachable, which Linux reports to the socket as ENOPROTOOPT.
+pub fn protocol_unreachable_to_linux() -> TestResult {
+    let _lab = Lab::standard()?;
+    let unknown = Counter::new(RV, "ip_rx_unknown_proto")?;
+    let unreach = Counter::new(RV, "icmp_tx_unreachable")?;
+    let err = in_netns(LX, || {
+        // SAFETY: plain system call; the descriptor is owned below.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 253) };
+        ensure(
+            fd >= 0,
+            format!("raw socket: {}", io::Error::last_os_error()),
+        )?;
+        // SAFETY: a new descriptor nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: all zeroes is a valid sockaddr_in.
+        let mut sa: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+        sa.sin_family = libc::AF_INET as libc::sa_family_t;
+        sa.sin_addr.s_addr = u32::from(RV_IP).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        // SAFETY: a valid sockaddr_in of that length.
+        let r = unsafe {
+            libc::connect(
+                fd.as_raw_fd(),
+                (&sa as *const libc::sockaddr_in).cast(),
+                len,
+            )
+        };
+        ensure(r == 0, format!("connect: {}", io::Error::last_os_error()))?;
+        let tv = libc::timeval {
+            tv_sec: 3,
+            tv_usec: 0,
+        };
+        // SAFETY: a valid timeval of that length.
+        let r = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as u32,
+            )
+        };
+        ensure(
+            r == 0,
+            format!("SO_RCVTIMEO: {}", io::Error::last_os_error()),
+        )?;
+        let data = b"protocol 253, anyone?";
+        // SAFETY: `data` is valid for its length.
+        let n = unsafe { libc::send(fd.as_raw_fd(), data.as_ptr().cast(), data.len(), 0) };
+        ensure(
+            n == data.len() as isize,
+            format!("send: {n}: {}", io::Error::last_os_error()),
+        )?;
+        let mut buf = [0u8; 256];
+        // SAFETY: `buf` is writable for its length.
+        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n >= 0 {
+            return Err(format!("recv returned {n} bytes, want the ICMP error"));
+        }
+        Ok(io::Error::last_os_error())
+    })?;
+    ensure(
+        err.raw_os_error() == Some(libc::ENOPROTOOPT),
+        format!(
+            "Linux's raw socket (protocol 253) connected to {RV_IP} after a send: {err}, want \
+             {} (ICMP protocol unreachable)",
+            io::Error::from_raw_os_error(libc::ENOPROTOOPT)
+        ),
+    )?;
+    unknown.ensure_grew(1)?;
+    unreach.ensure_grew(1)
+}
+
+/// The first fragment of a datagram whose other fragments never come is dropped once the
+/// reassembly timeout passes: with `reasm_timeout_ms` 300 (the default is 30 s) that is
+/// within a few seconds.
+pub fn reassembly_timeout_counted() -> TestResult {
+    let _lab = Lab::standard()?;
+    let dst = parse_mac(&mac(RV, "rvn1")?).ok_or("bad MAC of rvn1")?;
+    let src = parse_mac(&mac(LX, "rvn0")?).ok_or("bad MAC of rvn0")?;
+    in_ns(LX, &format!("ping -c 1 -W 2 {RV_IP}"))?;
+    rvnetctl(RV, "set reasm_timeout_ms 300")?;
+    ensure_eq(
+        rvnetctl(RV, "get reasm_timeout_ms")?.trim(),
+        "300",
+        "reasm_timeout_ms after set",
+    )?;
+    let frags = Counter::new(RV, "ip_rx_fragments")?;
+    let timeouts = Counter::new(RV, "ip_reasm_timeouts")?;
+    let ok = Counter::new(RV, "ip_reasm_ok")?;
+    inject(LX, "rvn0", &[frame(dst, src, "first_fragment")])?;
+    let t0 = Instant::now();
+    let expired = wait_for(Duration::from_secs(5), || Ok(timeouts.delta()? >= 1))?;
+    frags.ensure_grew(1)?;
+    ensure(
+        expired,
+        format!(
+            "ip_reasm_timeouts did not grow {:?} after a lone first fragment, with \
+             reasm_timeout_ms 300",
+            t0.elapsed()
+        ),
+    )?;
+    ensure_eq(timeouts.delta()?, 1, "ip_reasm_timeouts for one datagram")?;
+    ensure_eq(ok.delta()?, 0, "ip_reasm_ok with one fragment of two")
+}
+
+/// The route table holds 256 routes: adding more fails with ENOSPC and changes nothing; once
+/// one is deleted another fits.
+pub fn full_route_table_refused() -> TestResult {
+    let _lab = Lab::standard()?;
+    let host = |i: u32| Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 19, 128, 0)) + i);
+    let (added, err, rows) = in_netns(RV, || {
+        let s = Socket::dgram().map_err(io_err("socket"))?;
+        let mut added = 0;
+        let err = loop {
+            if added > 400 {
+                return Err(format!("{added} routes added and no error"));
+            }
+            match s.route_add(host(added), 32, LX_IP, 0) {
+                Ok(()) => added += 1,
+                Err(e) => break e,
+            }
+        };
+        let rows = parse_route(&proc_here("route")?).map_err(|e| e.to_string())?;
+        // One more again: still full, and nothing changed.
+        ensure_errno(
+            s.route_add(host(added + 1), 32, LX_IP, 0),
+            libc::ENOSPC,
+            "a second route add on the full table",
+        )?;
+        s.route_del(host(0), 32).map_err(io_err("route del"))?;
+        s.route_add(host(added), 32, LX_IP, 0)
+            .map_err(io_err("route add after a route del on the full table"))?;
+        Ok((added, err, rows))
+    })?;
+    ensure(
+        err.raw_os_error() == Some(libc::ENOSPC),
+        format!("route add after {added} routes: {err}, want ENOSPC"),
+    )?;
+    ensure_eq(rows.len(), 256, "routes in /proc/net/rvnet/route when full")?;
+    let text = proc_file(RV, "route")?;
+    let after = parse_route(&text).map_err(|e| e.to_string())?;
+    ensure_eq(after.len(), 256, "routes after a delete and an add")?;
+    ensure(
+        after
+            .iter()
+            .any(|r| r.dst == host(added) && r.gateway == LX_IP)
+            && !after.iter().any(|r| r.dst == host(0)),
+        format!(
+            "the table after deleting {} and adding {}:\n{text}",
+            host(0),
+            host(added)
+        ),
+    )
+}
+
+/// The UDP datagram carrying `marker` to `to` in an Ethernet frame, if `f` is one.
+fn is_udp_with(f: &[u8], to: Ipv4Addr, marker: &[u8]) -> bool {
+    ipv4_of(f).is_some_and(|ip| {
+        let hl = usize::from(ip[0] & 0x0f) * 4;
+        ip[9] == 17
+            && ip[16..20] == to.octets()
+            && ip.get(hl + 8..).is_some_and(|d| d.starts_with(marker))
+    })
+}
+
+/// A connected socket keeps the route connect resolved: its sends hit that cached route even
+/// after the namespace's route cache was flushed of its destination by traffic to a thousand
+/// others, and the hit rate in /proc/net/rvnet/stats says so; a route change invalidates
+/// it, and the next send takes the new route.
+pub fn connected_socket_keeps_its_route() -> TestResult {
+    let _lab = Lab::router()?;
+    let far = Ipv4Addr::new(198, 19, 64, 5);
+    rvnetctl(RV, &format!("route add 198.19.64.0/18 via {LX_IP}"))?;
+    let on_lx = Capture::open(LX, "rvn0", ETH_P_IP)?;
+    let (s, u) = in_netns(RV, || {
+        let s = Socket::dgram().map_err(io_err("socket"))?;
+        s.connect(SocketAddrV4::new(far, 9))
+            .map_err(io_err(&format!("connect {far}:9")))?;
+        Ok((s, Socket::dgram().map_err(io_err("socket"))?))
+    })?;
+    s.send(b"first", 0).map_err(io_err("send"))?;
+    on_lx
+        .find(Duration::from_secs(3), |f| is_udp_with(f, far, b"first"))?
+        .ok_or(format!("lx saw no datagram to {far} via {LX_IP}"))?;
+    // A thousand other destinations through the namespace's route cache (64 sets of two).
+    for i in 0..1024u32 {
+        let to = Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 19, 68, 0)) + i);
+        u.send_to(b"x", SocketAddrV4::new(to, 9))
+            .map_err(io_err(&format!("send to {to}")))?;
+    }
+    drop(on_lx);
+    let on_lx = Capture::open(LX, "rvn0", ETH_P_IP)?;
+    let misses = Counter::new(RV, "route_cache_misses")?;
+    let hits = Counter::new(RV, "route_cache_hits")?;
+    for _ in 0..5 {
+        s.send(b"cached", 0).map_err(io_err("send"))?;
+    }
+    ensure_eq(
+        misses.delta()?,
+        0,
+        "route_cache_misses over 5 sends of a connected socket (its cached route unused?)",
+    )?;
+    hits.ensure_grew(5)?;
+    on_lx
+        .find(Duration::from_secs(3), |f| is_udp_with(f, far, b"cached"))?
+        .ok_or(format!(
+            "lx saw no datagram of the connected socket to {far}"
+        ))?;
+    // The hit rate is hits per lookup, in thousandths, from the same reading.
+    let stats = parse_stats(&proc_file(RV, "stats")?).map_err(|e| e.to_string())?;
+    let get = |n: &str| rvnet_uapi::proc::lookup(&stats, n).ok_or(format!("no {n} in stats"));
+    let (h, l, rate) = (
+        get("route_cache_hits")?,
+        get("route_lookups")?,
+        get("route_cache_hit_rate_permille")?,
+    );
+    ensure(
+        l > 0 && rate == h * 1000 / l && rate > 0 && rate <= 1000,
+        format!("route_cache_hit_rate_permille {rate} with {h} hits of {l} lookups"),
+    )?;
+    // Move the prefix to the other side: the connected socket follows.
+    rvnetctl(RV, "route del 198.19.64.0/18")?;
+    rvnetctl(RV, &format!("route add 198.19.64.0/18 via {LX2_IP}"))?;
+    let on_lx2 = Capture::open(LX2, "rvb1", ETH_P_IP)?;
+    let misses = Counter::new(RV, "route_cache_misses")?;
+    s.send(b"moved", 0)
+        .map_err(io_err("send after the route change"))?;
+    on_lx2
+        .find(Duration::from_secs(3), |f| is_udp_with(f, far, b"moved"))?
+        .ok_or(format!(
+            "lx2 saw no datagram to {far} after its route moved to {LX2_IP}: the connected \
+             socket kept its stale route"
+        ))?;
+    ensure(
+        on_lx
+            .find(Duration::from_millis(500), |f| {
+                is_udp_with(f, far, b"moved")
+            })?
+            .is_none(),
+        "the datagram sent after the route change still went to lx",
+    )?;
+    misses.ensure_grew(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2343,6 +2649,30 @@ mod tests {
             let sum_ok = csum(&bad[14..34]) == 0;
             assert_eq!(sum_ok, name != "ip_rx_bad_csum", "{name}: checksum");
         }
+    }
+
+    #[test]
+    fn udp_checksum_frames() {
+        let pseudo_sum = |f: &[u8]| {
+            let mut p = f[26..34].to_vec();
+            p.extend_from_slice(&[0, 17, 0, 40]);
+            p.extend_from_slice(&f[34..]);
+            csum(&p)
+        };
+        let ok = frame(D, S, "udp_csum_ok");
+        let bad = frame(D, S, "udp_rx_bad_csum");
+        assert_ne!(&ok[40..42], &[0, 0], "a checksum is there");
+        assert_eq!(pseudo_sum(&ok), 0, "right checksum verifies");
+        assert_ne!(pseudo_sum(&bad), 0, "wrong checksum fails");
+        assert_ne!(&bad[40..42], &[0, 0], "and is not 'no checksum'");
+        let diff: Vec<usize> = (0..ok.len()).filter(|&i| ok[i] != bad[i]).collect();
+        assert!(diff.iter().all(|&i| i == 40 || i == 41), "{diff:?}");
+        let src = frame(D, S, "ip_rx_bad_src");
+        assert_eq!(&src[26..30], &[224, 0, 0, 5]);
+        assert_eq!(csum(&src[14..34]), 0, "header checksum still right");
+        let first = frame(D, S, "first_fragment");
+        assert_eq!(first[20] & 0x20, 0x20, "MF");
+        assert_eq!(csum(&first[14..34]), 0);
     }
 
     #[test]

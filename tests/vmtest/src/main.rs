@@ -5,6 +5,8 @@
 //! any test failed. `rvnet-vmtest NAME...` runs only the named tests; `--list` lists them.
 //!
 //! Every test leaves the module loaded as it found it, so that tests can run in any order.
+//! Tests run in child processes, up to `-j N` at once (default 4, or `RVNET_VMTEST_JOBS`);
+//! those marked `[alone]` run first, one at a time (see `harness`).
 
 mod af_rvnet;
 mod bench_tools;
@@ -14,26 +16,29 @@ mod rvnic;
 mod tools;
 mod topo;
 
-use harness::Test;
+use harness::{Mode, Test};
 
-/// Builds the test table from `name => function` pairs.
+/// Builds the test table from `name => function` pairs; `[alone]` after one marks a test
+/// that may not run beside others.
 macro_rules! tests {
-    ($($name:ident => $f:path),* $(,)?) => {
-        &[$(Test { name: stringify!($name), run: $f }),*]
+    ($($name:ident => $f:path $([$mode:ident])?),* $(,)?) => {
+        &[$(Test { name: stringify!($name), run: $f, mode: tests!(@mode $($mode)?) }),*]
     };
+    (@mode) => { Mode::Shared };
+    (@mode alone) => { Mode::Alone };
 }
 
 /// Every test, in the order they run.
 const TESTS: &[Test] = tests![
-    module_is_live => module::is_live,
-    module_version_matches => module::version_matches,
-    param_selftest_visible => module::param_selftest_visible,
-    load_logged_with_version => module::load_logged_with_version,
-    reload_with_selftest_off => module::reload_with_selftest_off,
-    bad_param_refused => module::bad_param_refused,
-    family_param_chooses_the_number => module::family_param_chooses_the_number,
-    kunit_suite_passed_in_guest => module::kunit_suite_passed,
-    rvnic_autoload_and_pair => rvnic::autoload_and_pair,
+    module_is_live => module::is_live [alone],
+    module_version_matches => module::version_matches [alone],
+    param_selftest_visible => module::param_selftest_visible [alone],
+    load_logged_with_version => module::load_logged_with_version [alone],
+    reload_with_selftest_off => module::reload_with_selftest_off [alone],
+    bad_param_refused => module::bad_param_refused [alone],
+    family_param_chooses_the_number => module::family_param_chooses_the_number [alone],
+    kunit_suite_passed_in_guest => module::kunit_suite_passed [alone],
+    rvnic_autoload_and_pair => rvnic::autoload_and_pair [alone],
     rvnic_ping_both_ways_v4_v6 => rvnic::ping_both_ways_v4_v6,
     rvnic_tcp_verified_with_gso_on_wire => rvnic::tcp_verified_with_gso_on_wire,
     rvnic_udp_both_ways_with_fragments => rvnic::udp_both_ways_with_fragments,
@@ -43,10 +48,10 @@ const TESTS: &[Test] = tests![
     rvnic_carrier_follows_peer => rvnic::carrier_follows_peer,
     rvnic_mtu_range_and_drops => rvnic::mtu_range_and_drops,
     rvnic_sixteen_pairs => rvnic::sixteen_pairs,
-    rvnic_pairs_parameter => rvnic::pairs_parameter,
+    rvnic_pairs_parameter => rvnic::pairs_parameter [alone],
     rvnic_queue_stats_over_netlink => rvnic::queue_stats_over_netlink,
-    rvnic_rmmod_under_traffic => rvnic::rmmod_under_traffic,
-    rvnet_family_param_visible => af_rvnet::family_param_visible,
+    rvnic_rmmod_under_traffic => rvnic::rmmod_under_traffic [alone],
+    rvnet_family_param_visible => af_rvnet::family_param_visible [alone],
     rvnet_linux_pings_rvnet => af_rvnet::linux_pings_rvnet,
     rvnet_raw_socket_pings_linux => af_rvnet::raw_socket_pings_linux,
     rvnet_udp_with_linux_both_ways => af_rvnet::udp_with_linux_both_ways,
@@ -77,6 +82,11 @@ const TESTS: &[Test] = tests![
     rvnet_arp_cache_full_replaces_oldest => af_rvnet::arp_cache_full_replaces_oldest,
     rvnet_shutdown_answers_as_inet => af_rvnet::shutdown_answers_as_inet,
     rvnet_bound_socket_sends_by_its_device => af_rvnet::bound_socket_sends_by_its_device,
+    rvnet_bad_udp_csum_and_bad_src_counted => af_rvnet::bad_udp_csum_and_bad_src_counted,
+    rvnet_protocol_unreachable_to_linux => af_rvnet::protocol_unreachable_to_linux,
+    rvnet_reassembly_timeout_counted => af_rvnet::reassembly_timeout_counted,
+    rvnet_full_route_table_refused => af_rvnet::full_route_table_refused,
+    rvnet_connected_socket_keeps_its_route => af_rvnet::connected_socket_keeps_its_route,
 ];
 
 /// Subcommands that the tests run inside namespaces.
@@ -112,20 +122,51 @@ fn main() {
         }
         return;
     }
+    if args.first().map(String::as_str) == Some("--child") {
+        match TESTS
+            .iter()
+            .find(|t| args.get(1).map(String::as_str) == Some(t.name))
+        {
+            Some(t) => harness::child(t),
+            None => {
+                println!("rvnet-vmtest --child: no test {:?}", args.get(1));
+                std::process::exit(2);
+            }
+        }
+    }
     if args.iter().any(|a| a == "--list") {
         for t in TESTS {
             println!("{}", t.name);
         }
         return;
     }
+    let mut jobs = std::env::var("RVNET_VMTEST_JOBS")
+        .ok()
+        .and_then(|j| j.parse().ok())
+        .unwrap_or(4);
+    let mut names = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "-j" {
+            match it.next().and_then(|j| j.parse().ok()) {
+                Some(j) => jobs = j,
+                None => {
+                    eprintln!("rvnet-vmtest: -j wants a number");
+                    std::process::exit(2);
+                }
+            }
+        } else {
+            names.push(a.as_str());
+        }
+    }
     let selected: Vec<&Test> = TESTS
         .iter()
-        .filter(|t| args.is_empty() || args.iter().any(|a| a == t.name))
+        .filter(|t| names.is_empty() || names.contains(&t.name))
         .collect();
     if selected.is_empty() {
-        eprintln!("rvnet-vmtest: no test matches {args:?}");
+        eprintln!("rvnet-vmtest: no test matches {names:?}");
         std::process::exit(2);
     }
-    let failed = harness::run(&selected);
+    let failed = harness::run(&selected, jobs);
     std::process::exit(i32::from(failed > 0));
 }
