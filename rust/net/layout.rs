@@ -279,10 +279,7 @@ const MEMBERS: &[(&str, usize)] = &[
 pub fn check() -> Result<(), &'static str> {
     // SAFETY: `layout.c` defines the array with `rvnet_c_layout_len` entries.
     let c = unsafe {
-        core::slice::from_raw_parts(
-            ffi::rvnet_c_layout,
-            ffi::rvnet_c_layout_len as usize,
-        )
+        core::slice::from_raw_parts(ffi::rvnet_c_layout, ffi::rvnet_c_layout_len as usize)
     };
     if c.len() != MEMBERS.len() {
         return Err("the number of members (layout.c and layout.rs list different ones)");
