@@ -5,7 +5,7 @@
 //! any test failed. `rvnet-vmtest NAME...` runs only the named tests; `--list` lists them.
 //!
 //! Every test leaves the module loaded as it found it, so that tests can run in any order.
-//! Tests run in child processes, up to `-j N` at once (default 4, or `RVNET_VMTEST_JOBS`);
+//! Tests run in child processes, up to `-j N` at once (default 1, or `RVNET_VMTEST_JOBS`);
 //! those marked `[alone]` run first, one at a time (see `harness`).
 
 mod af_rvnet;
@@ -143,7 +143,7 @@ fn main() {
     let mut jobs = std::env::var("RVNET_VMTEST_JOBS")
         .ok()
         .and_then(|j| j.parse().ok())
-        .unwrap_or(4);
+        .unwrap_or(1);
     let mut names = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
