@@ -36,7 +36,7 @@ PKGS=(
   rustc-web rust-web-src rust-web-clippy
   clang-19 lld-19 llvm-19 libclang-19-dev
   build-essential bc bison flex libelf-dev libssl-dev cpio xz-utils kmod
-  qemu-system-x86 busybox-static udev
+  qemu-system-x86 busybox-static
   iproute2 iputils-ping ethtool tcpdump iperf3 python3 python3-venv python3-yaml procps
 )
 
