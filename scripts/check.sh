@@ -92,7 +92,7 @@ scripts/build-tools || { broken "build: tests/" "build failed"; verdict; exit 1;
 mapfile -t suites < <(grep -rhoP '#\[kunit_tests\(\K[a-z0-9_]+' drivers rust | sort -u)
 out=$(mktemp -d /tmp/rvnet-check.XXXXXX)
 start=$(date +%s)
-qemu/run --share "$out" --timeout 3000 -- "$RVNET_ROOT/tests/guest/check.sh" "$out" "${suites[@]}" \
+qemu/run --share "$out" --timeout 4200 -- "$RVNET_ROOT/tests/guest/check.sh" "$out" "${suites[@]}" \
   >"$out/console.txt" 2>&1
 rc=$?
 echo "guest: booted, tested and powered off in $(( $(date +%s) - start )) s (status $rc)"

@@ -21,7 +21,8 @@ for s in "${suites[@]}"; do
 done
 
 if [ -d /sys/module/rvnet ]; then
-  timeout 2400 rvnet-vmtest > "$out/vm.tap" 2>&1
+  # Two tests at once: the guest has two CPUs, and most of a test is programs starting.
+  timeout 3600 rvnet-vmtest -j "${RVNET_VMTEST_JOBS:-2}" > "$out/vm.tap" 2>&1
   echo $? > "$out/vm.status"
   rmmod rvnet 2>>"$out/insmod.err" || echo "rmmod failed" >> "$out/insmod.err"
 fi

@@ -9,7 +9,7 @@
 
 use crate::harness::{ensure, ensure_eq, read, TestResult};
 use crate::tools::csum;
-use crate::topo::{finish, in_netns, in_ns, shell, spawn_in_ns, Namespaces};
+use crate::topo::{finish, in_netns, in_ns, listening, shell, spawn_in_ns, Namespaces};
 use rvnet_uapi::proc::{parse_arp, parse_dev, parse_route, parse_sockets, parse_stats, ArpRow};
 use rvnet_uapi::{parse_mac, Socket, FAMILY_PARAM};
 use std::fmt::Debug;
@@ -134,7 +134,12 @@ fn mac(ns: &str, dev: &str) -> Result<String, String> {
 
 /// `/proc/net/rvnet/NAME` as `ns` sees it.
 fn proc_file(ns: &str, name: &str) -> Result<String, String> {
-    in_ns(ns, &format!("cat /proc/net/rvnet/{name}"))
+    // Read from a thread in `ns` (no program started): /proc/thread-self/net is the calling
+    // thread's namespace (/proc/net would be the process's).
+    let path = format!("/proc/thread-self/net/rvnet/{name}");
+    in_netns(ns, || {
+        std::fs::read_to_string(&path).map_err(|e| format!("{path} in {ns}: {e}"))
+    })
 }
 
 fn stat(ns: &str, name: &str) -> Result<u64, String> {
@@ -223,7 +228,13 @@ fn linux_udp(ns: &str, ip: Ipv4Addr) -> Result<UdpSocket, String> {
 /// (stopping it if the client failed, so that it does not wait for datagrams in vain).
 fn serve_and_run(server_ns: &str, server: &str, client_ns: &str, client: &str) -> TestResult {
     let mut srv = spawn_in_ns(server_ns, &format!("exec {server}"))?;
-    sleep_ms(300);
+    if let Err(e) = listening(&mut srv) {
+        let _ = srv.kill();
+        return Err(format!(
+            "{server} (in {server_ns}): {e}: {:?}",
+            finish(srv, server)
+        ));
+    }
     let r = in_ns(client_ns, client);
     if r.is_err() {
         let _ = srv.kill();
@@ -2167,6 +2178,7 @@ pub fn raw_hdrincl_ping() -> TestResult {
 pub fn arp_cache_full_replaces_oldest() -> TestResult {
     let _lab = Lab::standard()?;
     // Long enough for the check below to see every entry still incomplete.
+    rvnetctl(RV, "set arp_retry_ms 10000")?;
     rvnetctl(RV, "set arp_retries 20")?;
     let failed = Counter::new(RV, "arp_resolve_failed")?;
     let addr = |i: u8| Ipv4Addr::new(198, 18, 0, 100 + i);

@@ -2,7 +2,7 @@
 
 use crate::harness::{ensure, ensure_eq, sh, TestResult};
 use crate::module::{insmod, loaded, restore, rmmod};
-use crate::topo::{finish, in_ns, shell, spawn_in_ns, Namespaces, Pair};
+use crate::topo::{finish, in_ns, listening, shell, spawn_in_ns, Namespaces, Pair};
 use std::path::Path;
 
 pub fn autoload_and_pair() -> TestResult {
@@ -158,8 +158,8 @@ pub fn udp_both_ways_with_fragments() -> TestResult {
         } else {
             format!("{}:6000", p.ip4(srv))
         };
-        let echo = spawn_in_ns(p.ns(srv), &format!("rvnet-vmtest udp-echo {addr} {n}"))?;
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        let mut echo = spawn_in_ns(p.ns(srv), &format!("rvnet-vmtest udp-echo {addr} {n}"))?;
+        listening(&mut echo)?;
         let r = p.run(cli, &format!("rvnet-vmtest udp-client {addr} {sizes}"));
         let e = finish(echo, "udp-echo");
         r?;
@@ -255,12 +255,23 @@ pub fn ethtool_queries() -> TestResult {
 pub fn changes_under_traffic() -> TestResult {
     let p = Pair::new("chg", 5, "numrxqueues 4 numtxqueues 4")?;
     // Traffic for as long as the changes take, whatever the machine's speed: the source
-    // stops after 20 s.
+    // stops when told to (the file), or after 300 s.
+    let stop = std::env::temp_dir().join(format!("rvnet-chg-stop.{}", std::process::id()));
+    let _ = std::fs::remove_file(&stop);
     let sink = spawn_in_ns(&p.b, &format!("rvnet-vmtest tcp-sink {}:5002", p.ip4(1)))?;
     let src = spawn_in_ns(
         &p.a,
-        &format!("rvnet-vmtest tcp-source {}:5002 1000000000000 20", p.ip4(1)),
+        &format!(
+            "rvnet-vmtest tcp-source {}:5002 1000000000000 300 {}",
+            p.ip4(1),
+            stop.display()
+        ),
     )?;
+    // Bytes are flowing before the first change.
+    let flowing = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        p.stat_sum(0, "tx", "bytes").is_ok_and(|b| b > 1 << 20)
+    });
     let steps = [
         (1u8, "ethtool -G {1} rx 64"),
         (0, "ethtool -K {0} tso off"),
@@ -281,11 +292,15 @@ pub fn changes_under_traffic() -> TestResult {
             err.get_or_insert(format!("{cmd}: {e}"));
         }
     }
-    let sent = finish(src, "tcp-source")?;
+    let _ = std::fs::write(&stop, b"");
+    let sent = finish(src, "tcp-source");
+    let _ = std::fs::remove_file(&stop);
+    let sent = sent?;
     let got = finish(sink, "tcp-sink")?;
     if let Some(e) = err {
         return Err(e);
     }
+    ensure(flowing, "no traffic before the changes began")?;
     let sent = sent.trim().strip_prefix("sent ").unwrap_or("?").to_string();
     ensure(
         got.lines().last() == Some(format!("ok {sent}").as_str()),

@@ -54,8 +54,9 @@ pub fn tcp_sink(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// `tcp-source ADDR BYTES [SECONDS]`: connects (retrying for 5 s) and sends BYTES of the
-/// pattern, or stops earlier once SECONDS have passed; prints `sent N`.
+/// `tcp-source ADDR BYTES [SECONDS [STOPFILE]]`: connects (retrying for 30 s: the sink may be
+/// slow to start on a loaded guest) and sends BYTES of the pattern, or stops earlier once
+/// SECONDS have passed or STOPFILE exists; prints `sent N`.
 pub fn tcp_source(args: &[String]) -> Result<(), String> {
     let a = addr(args.first().ok_or("tcp-source ADDR BYTES")?)?;
     let total: u64 = args
@@ -67,11 +68,12 @@ pub fn tcp_source(args: &[String]) -> Result<(), String> {
         Some(t) => Some(Duration::from_secs(t.parse().map_err(|_| "bad SECONDS")?)),
         None => None,
     };
+    let stop = args.get(3).map(std::path::PathBuf::from);
     let start = Instant::now();
     let mut s = loop {
         match TcpStream::connect_timeout(&a, Duration::from_secs(2)) {
             Ok(s) => break s,
-            Err(e) if start.elapsed() < Duration::from_secs(5) => {
+            Err(e) if start.elapsed() < Duration::from_secs(30) => {
                 let _ = e;
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -83,7 +85,12 @@ pub fn tcp_source(args: &[String]) -> Result<(), String> {
     let mut buf = vec![0u8; 128 * 1024];
     let mut off = 0u64;
     let sending = Instant::now();
+    let mut rounds = 0u32;
     while off < total && limit.is_none_or(|l| sending.elapsed() < l) {
+        rounds = rounds.wrapping_add(1);
+        if rounds.is_multiple_of(16) && stop.as_ref().is_some_and(|f| f.exists()) {
+            break;
+        }
         let n = ((total - off) as usize).min(buf.len());
         fill(&mut buf[..n], off);
         s.write_all(&buf[..n])
