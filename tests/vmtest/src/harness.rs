@@ -293,16 +293,20 @@ pub fn module_path() -> PathBuf {
 
 /// Runs a command; returns its stdout, or an error with its stderr and status.
 pub fn sh(prog: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(prog)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{prog}: {e}"))?;
+    let mut c = Command::new(prog);
+    c.args(args);
+    output(&mut c, &format!("{prog} {}", args.join(" ")))
+}
+
+/// Runs `c` to the end; returns its stdout, or an error naming `what`, with the status and
+/// stderr.
+pub fn output(c: &mut Command, what: &str) -> Result<String, String> {
+    let out = c.output().map_err(|e| format!("{what}: {e}"))?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
         Err(format!(
-            "{prog} {}: {}: {}",
-            args.join(" "),
+            "{what}: {}: {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ))

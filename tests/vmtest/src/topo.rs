@@ -1,6 +1,6 @@
 //! Test topologies: rvnic pairs between network namespaces, torn down on drop.
 
-use crate::harness::{ensure, sh};
+use crate::harness::{ensure, output, sh};
 use std::process::{Child, Command, Stdio};
 
 /// Runs `cmd` with `sh -c`; stdout on success, else an error with stderr.
@@ -62,18 +62,7 @@ fn ns_command(ns: &str, cmd: &str) -> Result<Command, String> {
 
 /// Runs `cmd` in namespace `ns`.
 pub fn in_ns(ns: &str, cmd: &str) -> Result<String, String> {
-    let out = ns_command(ns, cmd)?
-        .output()
-        .map_err(|e| format!("in {ns}: {cmd}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "in {ns}: {cmd}: {}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    output(&mut ns_command(ns, cmd)?, &format!("in {ns}: {cmd}"))
 }
 
 /// Starts `cmd` in namespace `ns` in the background, stdout piped.
@@ -243,7 +232,7 @@ impl Pair {
     pub fn carrier(&self, end: u8) -> Result<bool, String> {
         let dev = self.dev(end).to_string();
         in_netns(self.ns(end), move || {
-            let mut ifr: libc::ifreq = unsafe_zeroed_ifreq();
+            let mut ifr = zeroed_ifreq();
             let name = dev.as_bytes();
             if name.len() >= ifr.ifr_name.len() {
                 return Err(format!("{dev}: name too long"));
@@ -316,7 +305,7 @@ impl Drop for Pair {
 }
 
 /// An all-zero `ifreq`.
-fn unsafe_zeroed_ifreq() -> libc::ifreq {
+fn zeroed_ifreq() -> libc::ifreq {
     // SAFETY: ifreq is plain data (a name and a union of integers); all zeroes is valid.
     unsafe { std::mem::zeroed() }
 }
