@@ -356,9 +356,15 @@ pub fn carrier_follows_peer() -> TestResult {
     let p = Pair::new("car", 7, "")?;
     ensure(p.carrier(0)? && p.carrier(1)?, "no carrier with both up")?;
     p.run(1, &format!("ip link set {} down", p.p1))?;
-    ensure(!p.carrier(0)?, "carrier on although the peer is down")?;
+    ensure(
+        p.wait_carrier(0, false)?,
+        "carrier on although the peer is down",
+    )?;
     p.run(1, &format!("ip link set {} up", p.p1))?;
-    ensure(p.carrier(0)? && p.carrier(1)?, "carrier did not return")?;
+    ensure(
+        p.wait_carrier(0, true)? && p.wait_carrier(1, true)?,
+        "carrier did not return",
+    )?;
     p.run(1, &format!("ip link set {} down", p.p1))?;
     let show = p.run(0, &format!("ip link show {}", p.p0))?;
     ensure(show.contains("NO-CARRIER"), format!("ip link: {show}"))?;
@@ -367,7 +373,7 @@ pub fn carrier_follows_peer() -> TestResult {
         "ping crossed to a down peer",
     )?;
     p.run(1, &format!("ip link set {} up", p.p1))?;
-    ensure(p.carrier(0)?, "carrier did not return")?;
+    ensure(p.wait_carrier(0, true)?, "carrier did not return")?;
     p.run(0, &format!("ping -c 1 -W 2 {}", p.ip4(1)))
         .map(|_| ())
 }

@@ -185,11 +185,8 @@ impl Pair {
             )?;
         }
         // Carrier comes up once both ends are up.
-        for _ in 0..50 {
-            if p.carrier(0)? && p.carrier(1)? {
-                return Ok(p);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
+        if p.wait_carrier(0, true)? && p.wait_carrier(1, true)? {
+            return Ok(p);
         }
         Err("carrier did not come up on both ends".into())
     }
@@ -256,6 +253,22 @@ impl Pair {
             };
             Ok(i32::from(flags) & libc::IFF_RUNNING != 0)
         })
+    }
+
+    /// Waits up to ten seconds for end's carrier to be `want` and says whether it became so.
+    /// IFF_RUNNING follows the operstate, which linkwatch updates from a workqueue some time
+    /// after the driver's netif_carrier_on/off: under load that takes more than a second.
+    pub fn wait_carrier(&self, end: u8, want: bool) -> Result<bool, String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if self.carrier(end)? == want {
+                return Ok(true);
+            }
+            if std::time::Instant::now() > deadline {
+                return Ok(false);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// Sum of a per-queue counter (`rx_queue_*_NAME` or `tx_queue_*_NAME`) over all queues.
