@@ -1,211 +1,130 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Configuration and visibility: the SOL_RVNET socket options of
-//! include/uapi/linux/rvnet.h (what `rvnetctl` sends), and `/proc/net/rvnet/*`.
+//! Configuration and visibility: one function per request of the generic netlink family
+//! (`netlink.rs`, which checks CAP_NET_ADMIN and the attributes), and `/proc/net/rvnet/*`.
 //!
-//! Every change needs CAP_NET_ADMIN in the socket's namespace and takes RTNL when it
-//! attaches or detaches a device, as `ip addr` and `ip route` do through rtnetlink.
-//! Requests are checked field by field: a short option, a non-zero pad or an impossible
-//! prefix is EINVAL, before anything changes.
+//! A change takes RTNL when it attaches or detaches a device, as `ip addr` and `ip route` do
+//! through rtnetlink; an impossible prefix or value is EINVAL before anything changes.
 
-use super::output;
 use super::{errno, AfRvnet, Iface, Inner, Stack, C, COUNTER_NAMES, MAX_IFACES};
+use super::{netlink, output};
 use crate::net::clock::now_ms;
 use crate::net::rtnl::{Rtnl, RtnlHeld};
 use crate::net::seq_file::{ProcFile, SeqWriter};
-use crate::net::socket::{OptVal, Socket};
 use crate::netcore::arp::cache::{ArpConfig, Refusal, State};
 use crate::netcore::arp::proxy::ProxyError;
 use crate::netcore::ipv4::route::{mask, Fib, FibError, Route, RouteKind};
 use crate::netcore::sock::errno as E;
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
 use core::fmt::Write;
-use kernel::alloc::flags;
+use kernel::alloc::{flags, KVec};
 use kernel::prelude::*;
-
-/// The option level of the control requests.
-pub(crate) const SOL_RVNET: i32 = 400;
-
-const RVNET_ATTACH: i32 = 1;
-const RVNET_DETACH: i32 = 2;
-const RVNET_ADDR_ADD: i32 = 3;
-const RVNET_ADDR_DEL: i32 = 4;
-const RVNET_ROUTE_ADD: i32 = 5;
-const RVNET_ROUTE_DEL: i32 = 6;
-const RVNET_NEIGH_ADD: i32 = 7;
-const RVNET_NEIGH_DEL: i32 = 8;
-const RVNET_PROXY_ADD: i32 = 9;
-const RVNET_PROXY_DEL: i32 = 10;
-const RVNET_SET: i32 = 11;
-const RVNET_NEIGH_FLUSH: i32 = 12;
-const RVNET_NEIGH_REVERSE: i32 = 20;
-const RVNET_GET: i32 = 21;
-
-const CAP_NET_ADMIN: u32 = 12;
-const ENOENT: i32 = 2;
-const EEXIST: i32 = 17;
-const ENOSPC: i32 = 28;
-
-fn ip(b: &[u8]) -> Ipv4Address {
-    Ipv4Address::from_bytes(b).unwrap_or(Ipv4Address::UNSPECIFIED)
-}
-
-fn i32_at(b: &[u8], at: usize) -> i32 {
-    b.get(at..at + 4)
-        .and_then(|s| s.try_into().ok())
-        .map_or(0, i32::from_ne_bytes)
-}
-
-fn zero(pad: &[u8]) -> Result {
-    if pad.iter().all(|&b| b == 0) {
-        Ok(())
-    } else {
-        Err(EINVAL)
-    }
-}
 
 /// True for an address an interface may have.
 fn unicast(a: Ipv4Address) -> bool {
     !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback())
 }
 
-/// `setsockopt(SOL_RVNET, name)`.
-pub(crate) fn set(sock: &Socket<'_, AfRvnet>, name: i32, val: &OptVal) -> Result {
-    if !sock.netns().capable(CAP_NET_ADMIN) {
-        return Err(EPERM);
+/// Attaches `ifindex` (EEXIST if it is already).
+pub(crate) fn link_attach(st: &Stack, ifindex: i32) -> Result {
+    let rtnl = Rtnl::lock();
+    if attached(st, ifindex) {
+        return Err(EEXIST);
     }
-    let st = sock.net;
-    match name {
-        RVNET_ATTACH | RVNET_DETACH => {
-            let mut b = [0u8; 8];
-            val.read(&mut b)?;
-            zero(&b[4..8])?;
-            let ifindex = i32_at(&b, 0);
-            if name == RVNET_ATTACH {
-                let rtnl = Rtnl::lock();
-                if attached(st, ifindex) {
-                    return Err(errno(EEXIST));
-                }
-                attach(st, &rtnl, ifindex)
-            } else {
-                let rtnl = Rtnl::lock();
-                detach(st, ifindex, |d| rtnl.detach_rx(d))
+    attach(st, &rtnl, ifindex)
+}
+
+/// Detaches `ifindex`, dropping its address and routes.
+pub(crate) fn link_detach(st: &Stack, ifindex: i32) -> Result {
+    let rtnl = Rtnl::lock();
+    detach(st, ifindex, |d| rtnl.detach_rx(d))
+}
+
+/// Deletes the route `dst/len`.
+pub(crate) fn route_del(st: &Stack, dst: Ipv4Address, len: u8) -> Result {
+    check_prefix(dst, len)?;
+    let removed = {
+        let mut g = st.lock();
+        g.fib(|f| f.delete(dst, len)).map_err(fib_errno)?
+    };
+    netlink::route_changed(st, false, &removed);
+    Ok(())
+}
+
+/// Deletes the ARP entry of `addr`.
+pub(crate) fn neigh_del(st: &Stack, addr: Ipv4Address) -> Result {
+    let u = {
+        let mut g = st.lock();
+        g.arp.remove(addr).ok_or(ENOENT)?
+    };
+    output::unresolved(st, u);
+    netlink::neigh_changed(st, false, addr, None, 0);
+    Ok(())
+}
+
+/// Drops every dynamic ARP entry; their waiting packets are failed after the lock is
+/// dropped.
+pub(crate) fn neigh_flush(st: &Stack) -> Result {
+    let mut gone = KVec::with_capacity(super::ARP_ENTRIES, flags::GFP_KERNEL)?;
+    {
+        let mut g = st.lock();
+        // The vector holds every entry the cache can have: nothing is left over.
+        g.arp.flush(false, |u| {
+            if let Err(e) = gone.push_within_capacity(u) {
+                output::unresolved(st, e.0);
             }
-        }
-        RVNET_ADDR_ADD | RVNET_ADDR_DEL => {
-            let mut b = [0u8; 12];
-            val.read(&mut b)?;
-            zero(&b[9..12])?;
-            let (ifindex, addr, len) = (i32_at(&b, 0), ip(&b[4..8]), b[8]);
-            if !(1..=32).contains(&len) || !unicast(addr) {
-                return Err(EINVAL);
-            }
-            if name == RVNET_ADDR_ADD {
-                addr_add(st, ifindex, addr, len)
-            } else {
-                addr_del(st, ifindex, addr, len)
-            }
-        }
-        RVNET_ROUTE_ADD | RVNET_ROUTE_DEL => {
-            let mut b = [0u8; 16];
-            val.read(&mut b)?;
-            zero(&b[5..8])?;
-            let (dst, len, gw, ifindex) = (ip(&b[0..4]), b[4], ip(&b[8..12]), i32_at(&b, 12));
-            if len > 32 || dst.to_u32() & !mask(len) != 0 {
-                return Err(EINVAL);
-            }
-            if name == RVNET_ROUTE_ADD {
-                route_add(st, dst, len, gw, ifindex)
-            } else {
-                let mut g = st.lock();
-                g.fib(|f| f.delete(dst, len)).map(|_| ()).map_err(fib_errno)
-            }
-        }
-        RVNET_NEIGH_ADD | RVNET_NEIGH_DEL => {
-            let mut b = [0u8; 16];
-            val.read(&mut b)?;
-            zero(&b[14..16])?;
-            let addr = ip(&b[0..4]);
-            let mut mac = [0u8; 6];
-            mac.copy_from_slice(&b[8..14]);
-            if name == RVNET_NEIGH_ADD {
-                neigh_add(st, addr, EthernetAddress(mac))
-            } else {
-                let u = {
-                    let mut g = st.lock();
-                    g.arp.remove(addr).ok_or(errno(ENOENT))?
-                };
-                output::unresolved(st, u);
-                Ok(())
-            }
-        }
-        RVNET_PROXY_ADD | RVNET_PROXY_DEL => {
-            let mut b = [0u8; 8];
-            val.read(&mut b)?;
-            zero(&b[5..8])?;
-            let (prefix, len) = (ip(&b[0..4]), b[4]);
-            if len > 32 || prefix.to_u32() & !mask(len) != 0 {
-                return Err(EINVAL);
-            }
-            let mut g = st.lock();
-            if name == RVNET_PROXY_ADD {
-                if g.arp.proxy().iter().any(|p| p == (prefix, len)) {
-                    return Err(errno(EEXIST));
-                }
-                g.arp.add_proxy(prefix, len).map_err(|e| match e {
-                    ProxyError::BadLength => EINVAL,
-                    ProxyError::Full => errno(ENOSPC),
-                })
-            } else if g.arp.remove_proxy(prefix, len) {
-                Ok(())
-            } else {
-                Err(errno(ENOENT))
-            }
-        }
-        RVNET_SET => {
-            let mut b = [0u8; 16];
-            val.read(&mut b)?;
-            zero(&b[4..8])?;
-            let param = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
-            let mut v = [0u8; 8];
-            v.copy_from_slice(&b[8..16]);
-            set_param(st, param, u64::from_ne_bytes(v))
-        }
-        RVNET_NEIGH_FLUSH => {
-            let mut g = st.lock();
-            g.arp.flush(false, |u| output::unresolved(st, u));
-            Ok(())
-        }
-        _ => Err(errno(E::ENOPROTOOPT)),
+        });
+    }
+    for u in gone {
+        let addr = u.ip;
+        output::unresolved(st, u);
+        netlink::neigh_changed(st, false, addr, None, 0);
+    }
+    Ok(())
+}
+
+/// The address and interface of the ARP entry for `mac`.
+pub(crate) fn neigh_reverse(st: &Stack, mac: EthernetAddress) -> Result<(Ipv4Address, i32)> {
+    let mut g = st.lock();
+    let addr = g.arp.reverse(mac).ok_or(ENOENT)?;
+    let ifindex = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
+    Ok((addr, ifindex))
+}
+
+/// Answers ARP for `prefix/len`.
+pub(crate) fn proxy_add(st: &Stack, prefix: Ipv4Address, len: u8) -> Result {
+    check_prefix(prefix, len)?;
+    let mut g = st.lock();
+    if g.arp.proxy().iter().any(|p| p == (prefix, len)) {
+        return Err(EEXIST);
+    }
+    g.arp.add_proxy(prefix, len).map_err(|e| match e {
+        ProxyError::BadLength => EINVAL,
+        ProxyError::Full => ENOSPC,
+    })
+}
+
+/// Stops answering ARP for `prefix/len`.
+pub(crate) fn proxy_del(st: &Stack, prefix: Ipv4Address, len: u8) -> Result {
+    check_prefix(prefix, len)?;
+    let mut g = st.lock();
+    if g.arp.remove_proxy(prefix, len) {
+        Ok(())
+    } else {
+        Err(ENOENT)
     }
 }
 
-/// `getsockopt(SOL_RVNET, name)`.
-pub(crate) fn get(sock: &Socket<'_, AfRvnet>, name: i32, buf: &mut [u8]) -> Result<usize> {
-    let st = sock.net;
-    match name {
-        RVNET_NEIGH_REVERSE => {
-            let b = buf.get_mut(..16).ok_or(EINVAL)?;
-            let mac = EthernetAddress::from_bytes(&b[8..14]).ok_or(EINVAL)?;
-            let mut g = st.lock();
-            let addr = g.arp.reverse(mac).ok_or(errno(ENOENT))?;
-            let ifindex = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
-            b[0..4].copy_from_slice(&addr.0);
-            b[4..8].copy_from_slice(&ifindex.to_ne_bytes());
-            Ok(16)
-        }
-        RVNET_GET => {
-            let b = buf.get_mut(..16).ok_or(EINVAL)?;
-            let param = u32::from_ne_bytes([b[0], b[1], b[2], b[3]]);
-            let v = get_param(st, param)?;
-            b[8..16].copy_from_slice(&v.to_ne_bytes());
-            Ok(16)
-        }
-        _ => Err(errno(E::ENOPROTOOPT)),
+/// EINVAL for a prefix length over 32 or host bits set.
+fn check_prefix(prefix: Ipv4Address, len: u8) -> Result {
+    if len > 32 || prefix.to_u32() & !mask(len) != 0 {
+        return Err(EINVAL);
     }
+    Ok(())
 }
 
-fn set_param(st: &Stack, param: u32, v: u64) -> Result {
+/// Sets parameter `param` (the ids of the uapi header) to `v`.
+pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
     let mut g = st.lock();
     let mut cfg: ArpConfig = g.arp.config();
     match param {
@@ -227,7 +146,8 @@ fn set_param(st: &Stack, param: u32, v: u64) -> Result {
     Ok(())
 }
 
-fn get_param(st: &Stack, param: u32) -> Result<u64> {
+/// The value of parameter `param`.
+pub(crate) fn get_param(st: &Stack, param: u32) -> Result<u64> {
     let g = st.lock();
     let cfg = g.arp.config();
     Ok(match param {
@@ -243,9 +163,9 @@ fn get_param(st: &Stack, param: u32) -> Result<u64> {
 
 fn fib_errno(e: FibError) -> Error {
     match e {
-        FibError::Full => errno(ENOSPC),
-        FibError::Exists => errno(EEXIST),
-        FibError::NotFound => errno(ENOENT),
+        FibError::Full => ENOSPC,
+        FibError::Exists => EEXIST,
+        FibError::NotFound => ENOENT,
         FibError::BadPrefix => EINVAL,
     }
 }
@@ -265,7 +185,7 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
     {
         let g = st.lock();
         if g.ifaces.len() >= MAX_IFACES {
-            return Err(errno(ENOSPC));
+            return Err(ENOSPC);
         }
     }
     rtnl.attach_rx::<AfRvnet>(&dev, st)?;
@@ -332,7 +252,11 @@ pub(crate) fn detach_all(st: &Stack, rtnl: &RtnlHeld<'_>) {
     g.arp.flush(true, |u| output::unresolved(st, u));
 }
 
-fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
+/// Gives `ifindex` (attached first if need be) the address `addr/len` and its routes.
+pub(crate) fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
+    if !(1..=32).contains(&len) || !unicast(addr) {
+        return Err(EINVAL);
+    }
     {
         let rtnl = Rtnl::lock();
         if !attached(st, ifindex) {
@@ -342,7 +266,7 @@ fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
     let dev = {
         let mut g = st.lock();
         if g.is_local(addr) {
-            return Err(errno(EEXIST));
+            return Err(EEXIST);
         }
         let iface = g
             .ifaces
@@ -350,7 +274,7 @@ fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
             .find(|i| i.ifindex == ifindex)
             .ok_or(ENODEV)?;
         if !iface.addr.is_unspecified() {
-            return Err(errno(EEXIST));
+            return Err(EEXIST);
         }
         iface.addr = addr;
         iface.prefix = len;
@@ -376,10 +300,15 @@ fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
         dev
     };
     output::gratuitous(st, &dev, addr);
+    netlink::addr_changed(st, true, ifindex, addr, len, Some(dev.mac()));
     Ok(())
 }
 
-fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
+/// Takes the address `addr/len` and its routes off `ifindex`.
+pub(crate) fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
+    if !(1..=32).contains(&len) || !unicast(addr) {
+        return Err(EINVAL);
+    }
     let mut g = st.lock();
     let iface = g
         .ifaces
@@ -387,7 +316,7 @@ fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
         .find(|i| i.ifindex == ifindex)
         .ok_or(ENODEV)?;
     if iface.addr != addr || iface.prefix != len {
-        return Err(errno(E::EADDRNOTAVAIL)); // EADDRNOTAVAIL, as ip addr del
+        return Err(errno(E::EADDRNOTAVAIL)); // as ip addr del
     }
     iface.addr = Ipv4Address::UNSPECIFIED;
     iface.prefix = 0;
@@ -398,10 +327,21 @@ fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
             let _ = f.delete(net, len);
         }
     });
+    drop(g);
+    netlink::addr_changed(st, false, ifindex, addr, len, None);
     Ok(())
 }
 
-fn route_add(st: &Stack, dst: Ipv4Address, len: u8, gw: Ipv4Address, ifindex: i32) -> Result {
+/// Adds the route `dst/len` via `gw` (0.0.0.0: connected) on `ifindex` (0: the interface
+/// of the connected network `gw` is on).
+pub(crate) fn route_add(
+    st: &Stack,
+    dst: Ipv4Address,
+    len: u8,
+    gw: Ipv4Address,
+    ifindex: i32,
+) -> Result {
+    check_prefix(dst, len)?;
     let mut g = st.lock();
     let kind = if gw.is_unspecified() {
         if g.iface(ifindex).is_none() {
@@ -432,21 +372,25 @@ fn route_add(st: &Stack, dst: Ipv4Address, len: u8, gw: Ipv4Address, ifindex: i3
             ifindex: via_if,
         }
     };
-    g.fib(|f| f.add(Route::new(dst, len, kind)))
-        .map_err(fib_errno)
+    let route = Route::new(dst, len, kind);
+    g.fib(|f| f.add(route)).map_err(fib_errno)?;
+    drop(g);
+    netlink::route_changed(st, true, &route);
+    Ok(())
 }
 
-fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
+/// Adds a static ARP entry.
+pub(crate) fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
     let now = now_ms();
     let mut g = st.lock();
     if g.arp
         .entry(addr, now)
         .is_some_and(|e| e.state == State::Static)
     {
-        return Err(errno(EEXIST));
+        return Err(EEXIST);
     }
     let released = g.arp.add_static(addr, mac, now).map_err(|e| match e {
-        Refusal::Full => errno(ENOSPC),
+        Refusal::Full => ENOSPC,
         _ => EINVAL,
     })?;
     let dev = g
@@ -454,6 +398,7 @@ fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
         .and_then(|nh| g.iface(nh.ifindex))
         .map(|i| i.dev.clone());
     drop(g);
+    let ifindex = dev.as_ref().map_or(0, |d| d.ifindex());
     if let Some(ready) = released.ready {
         match dev {
             Some(dev) => ready.drain(|m, skb| output::xmit(st, skb, &dev, m.0)),
@@ -463,6 +408,7 @@ fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
     if let Some(e) = released.evicted {
         output::unresolved(st, e);
     }
+    netlink::neigh_changed(st, true, addr, Some(mac), ifindex);
     Ok(())
 }
 

@@ -6,9 +6,10 @@
 //! IPv4 address, the ARP cache, the FIB and its route cache, the reassembly buffers, the
 //! bound sockets and the counters. Frames reach the stack through a receive handler on each
 //! attached device (`input.rs`); datagrams leave through `output.rs`; sockets are in
-//! `socket.rs`; configuration and `/proc/net/rvnet` are in `ctl.rs`. The protocol decisions
-//! (validation, ARP, routing, reassembly, demultiplexing, ICMP) are netcore's; this glue
-//! moves sk_buffs, takes the locks and counts.
+//! `socket.rs`; configuration and `/proc/net/rvnet` are in `ctl.rs`, reached through the
+//! generic netlink family "rvnet" (`netlink.rs`). The protocol decisions (validation, ARP,
+//! routing, reassembly, demultiplexing, ICMP) are netcore's; this glue moves sk_buffs, takes
+//! the locks and counts.
 //!
 //! Locking: `inner` (interfaces, ARP, FIB, route cache, reassembly, IDs) and `socks` (the
 //! socket table) are spinlocks taken with bottom halves off, never both at once, and never
@@ -17,11 +18,13 @@
 mod ctl;
 mod input;
 mod kunit;
+mod netlink;
 mod output;
 mod socket;
 
 use crate::net::bh;
 use crate::net::clock;
+use crate::net::genl;
 use crate::net::mem::zeroed_vbox;
 use crate::net::namespace::NetNs;
 use crate::net::net_device::{DevRef, NetDevice};
@@ -45,7 +48,7 @@ use kernel::sync::{SpinLock, SpinLockGuard};
 pub(crate) use socket::SockState;
 
 /// ARP cache entries per namespace.
-const ARP_ENTRIES: usize = 128;
+pub(crate) const ARP_ENTRIES: usize = 128;
 /// Packets that may wait for one resolution.
 const ARP_QUEUE: usize = 4;
 /// Routes per namespace.
@@ -486,5 +489,24 @@ pub(crate) fn errno(e: i32) -> Error {
     Error::from_errno(-e)
 }
 
-/// The family registration type the module holds.
-pub(crate) type Registration = FamilyRegistration<AfRvnet>;
+/// What the module holds: the socket family and the generic netlink family.
+#[pin_data]
+pub(crate) struct Registration {
+    /// Declared first, so dropped first: genetlink waits for the requests in flight before
+    /// the socket family frees the stacks they use.
+    #[pin]
+    genl: genl::Registration<netlink::RvnetGenl>,
+    #[pin]
+    family: FamilyRegistration<AfRvnet>,
+}
+
+impl Registration {
+    /// Registers the socket family, then the netlink family (whose requests need the
+    /// stacks of the first).
+    pub(crate) fn new(module: &'static kernel::ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            family <- FamilyRegistration::new(module),
+            genl <- genl::Registration::new(module),
+        })
+    }
+}

@@ -633,16 +633,13 @@ fn read_int(val: &OptVal) -> Result<i32> {
     Ok(i32::from_ne_bytes(b))
 }
 
-/// `setsockopt(2)` for SOL_IP and SOL_RVNET.
+/// `setsockopt(2)` for SOL_IP (configuration is the netlink family's, `netlink.rs`).
 pub(crate) fn setsockopt(
     sock: &Socket<'_, super::AfRvnet>,
     level: i32,
     name: i32,
     val: &OptVal,
 ) -> Result {
-    if level == ctl::SOL_RVNET {
-        return ctl::set(sock, name, val);
-    }
     if level != SOL_IP {
         return Err(errno(E::ENOPROTOOPT));
     }
@@ -664,16 +661,13 @@ pub(crate) fn setsockopt(
     Ok(())
 }
 
-/// `getsockopt(2)` for SOL_IP and SOL_RVNET.
+/// `getsockopt(2)` for SOL_IP.
 pub(crate) fn getsockopt(
     sock: &Socket<'_, super::AfRvnet>,
     level: i32,
     name: i32,
     buf: &mut [u8],
 ) -> Result<usize> {
-    if level == ctl::SOL_RVNET {
-        return ctl::get(sock, name, buf);
-    }
     if level != SOL_IP {
         return Err(errno(E::ENOPROTOOPT));
     }

@@ -11,6 +11,7 @@
 #include <linux/netdevice.h>
 #include <linux/seq_file.h>
 #include <linux/workqueue.h>
+#include <net/genetlink.h>
 #include <net/net_namespace.h>
 #include <net/netdev_queues.h>
 #include <net/rtnetlink.h>
@@ -48,6 +49,15 @@ static const unsigned long layout[] = {
 	S(pernet_operations), S(net_proto_family), S(notifier_block), S(rtnl_link_ops),
 	S(rtnl_newlink_params), S(nla_policy), S(delayed_work), S(ifinfomsg), S(net_device_ops),
 	S(ethtool_ops), S(netdev_stat_ops),
+	F(netlink_ext_ack, _msg), F(netlink_ext_ack, bad_attr), F(netlink_ext_ack, miss_type),
+	F(netlink_ext_ack, miss_nest), F(genl_info, snd_seq), F(genl_info, snd_portid),
+	F(genl_info, family), F(genl_info, genlhdr), F(genl_info, attrs), F(genl_info, extack),
+	F(genl_dumpit_info, info), F(netlink_callback, data), F(netlink_callback, args),
+	F(genl_family, name), F(genl_family, version), F(genl_family, module),
+	F(genl_family, split_ops), F(genl_family, n_split_ops), F(genl_family, mcgrps),
+	F(genl_family, n_mcgrps), F(genl_multicast_group, name), F(genlmsghdr, cmd),
+	F(nlattr, nla_len), S(genl_family), S(genl_split_ops), S(genl_multicast_group),
+	S(genl_info), S(netlink_ext_ack),
 };
 const unsigned long *const rvnet_c_layout = layout;
 const unsigned int rvnet_c_layout_len = ARRAY_SIZE(layout);

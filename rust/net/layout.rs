@@ -272,6 +272,94 @@ const MEMBERS: &[(&str, usize)] = &[
         "sizeof(netdev_stat_ops)",
         size_of::<bindings::netdev_stat_ops>(),
     ),
+    (
+        "netlink_ext_ack._msg",
+        offset_of!(bindings::netlink_ext_ack, _msg),
+    ),
+    (
+        "netlink_ext_ack.bad_attr",
+        offset_of!(bindings::netlink_ext_ack, bad_attr),
+    ),
+    (
+        "netlink_ext_ack.miss_type",
+        offset_of!(bindings::netlink_ext_ack, miss_type),
+    ),
+    (
+        "netlink_ext_ack.miss_nest",
+        offset_of!(bindings::netlink_ext_ack, miss_nest),
+    ),
+    (
+        "genl_info.snd_seq",
+        offset_of!(bindings::genl_info, snd_seq),
+    ),
+    (
+        "genl_info.snd_portid",
+        offset_of!(bindings::genl_info, snd_portid),
+    ),
+    ("genl_info.family", offset_of!(bindings::genl_info, family)),
+    (
+        "genl_info.genlhdr",
+        offset_of!(bindings::genl_info, genlhdr),
+    ),
+    ("genl_info.attrs", offset_of!(bindings::genl_info, attrs)),
+    ("genl_info.extack", offset_of!(bindings::genl_info, extack)),
+    (
+        "genl_dumpit_info.info",
+        offset_of!(bindings::genl_dumpit_info, info),
+    ),
+    (
+        "netlink_callback.data",
+        offset_of!(bindings::netlink_callback, data),
+    ),
+    (
+        "netlink_callback.args",
+        offset_of!(bindings::netlink_callback, __bindgen_anon_1),
+    ),
+    ("genl_family.name", offset_of!(bindings::genl_family, name)),
+    (
+        "genl_family.version",
+        offset_of!(bindings::genl_family, version),
+    ),
+    (
+        "genl_family.module",
+        offset_of!(bindings::genl_family, module),
+    ),
+    (
+        "genl_family.split_ops",
+        offset_of!(bindings::genl_family, split_ops),
+    ),
+    (
+        "genl_family.n_split_ops",
+        offset_of!(bindings::genl_family, n_split_ops),
+    ),
+    (
+        "genl_family.mcgrps",
+        offset_of!(bindings::genl_family, mcgrps),
+    ),
+    (
+        "genl_family.n_mcgrps",
+        offset_of!(bindings::genl_family, n_mcgrps),
+    ),
+    (
+        "genl_multicast_group.name",
+        offset_of!(bindings::genl_multicast_group, name),
+    ),
+    ("genlmsghdr.cmd", offset_of!(bindings::genlmsghdr, cmd)),
+    ("nlattr.nla_len", offset_of!(bindings::nlattr, nla_len)),
+    ("sizeof(genl_family)", size_of::<bindings::genl_family>()),
+    (
+        "sizeof(genl_split_ops)",
+        size_of::<bindings::genl_split_ops>(),
+    ),
+    (
+        "sizeof(genl_multicast_group)",
+        size_of::<bindings::genl_multicast_group>(),
+    ),
+    ("sizeof(genl_info)", size_of::<bindings::genl_info>()),
+    (
+        "sizeof(netlink_ext_ack)",
+        size_of::<bindings::netlink_ext_ack>(),
+    ),
 ];
 
 /// `Err` names the first member (or struct) whose place (or size) differs from the

@@ -23,12 +23,14 @@
 //! - [`params`]: the module parameters.
 //! - [`layout`]: a load-time check that bindgen placed the members this layer uses where the
 //!   compiler did.
+//! - [`genl`]: generic netlink families, their policies, requests, dumps and notifications.
 
 pub mod bh;
 pub mod clock;
 mod ethtool;
 mod ffi;
 pub mod layout;
+pub mod genl;
 pub mod mem;
 pub mod namespace;
 pub mod napi;

@@ -1,106 +1,128 @@
-/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
-/*
- * rvnet: the user-space interface of the AF_RVNET socket family.
- *
- * AF_RVNET takes a family number that mainline keeps but no longer registers. The number in
- * use is the module parameter "family", readable in /sys/module/rvnet/parameters/family;
- * RVNET_AF_DEFAULT is what it is when nobody chose another.
- *
- * Addresses are struct sockaddr_in with sin_family set to that number.
- *
- *   socket(family, SOCK_DGRAM, 0 or IPPROTO_UDP)     UDP over rvnet's own IPv4
- *   socket(family, SOCK_RAW, IPPROTO_ICMP, ...)      raw IPv4 (needs CAP_NET_RAW)
- *
- * Configuration goes through setsockopt(fd, SOL_RVNET, RVNET_*, &req, sizeof(req)) on any
- * AF_RVNET socket and needs CAP_NET_ADMIN in the socket's network namespace. Each namespace
- * has its own interfaces, addresses, ARP cache, routes, sockets and counters. The state is
- * shown read-only in /proc/net/rvnet/{arp,route,sockets,stats,dev}.
- *
- * Errors: EPERM without the capability, EINVAL for a malformed request or a wrong optlen,
- * ENODEV for an unknown ifindex or one not attached, EEXIST and ENOENT as their names say,
- * EBUSY when the device already has another receive handler, ENOSPC when a table is full.
- */
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-3-Clause) */
+/* Do not edit directly, auto-generated from: */
+/*	Documentation/netlink/specs/rvnet.yaml */
+/* YNL-GEN uapi header */
+/* To regenerate run: tools/net/ynl/ynl-regen.sh */
+
 #ifndef _UAPI_LINUX_RVNET_H
 #define _UAPI_LINUX_RVNET_H
 
-#include <linux/types.h>
+#define RVNET_FAMILY_NAME	"rvnet"
+#define RVNET_FAMILY_VERSION	1
 
-#define RVNET_AF_DEFAULT	19	/* AF_ECONET: kept by mainline, no longer registered */
+#define RVNET_AF_DEFAULT	19
 
-/* setsockopt/getsockopt level for the control requests below. */
-#define SOL_RVNET		400
-
-/* setsockopt(SOL_RVNET, ...), all need CAP_NET_ADMIN */
-#define RVNET_ATTACH		1	/* struct rvnet_ifreq: take the device's frames for our addresses */
-#define RVNET_DETACH		2	/* struct rvnet_ifreq: give the device back, drop its routes and ARP entries */
-#define RVNET_ADDR_ADD		3	/* struct rvnet_addrreq: attaches if needed; adds the connected route; sends a gratuitous ARP */
-#define RVNET_ADDR_DEL		4	/* struct rvnet_addrreq */
-#define RVNET_ROUTE_ADD		5	/* struct rvnet_routereq */
-#define RVNET_ROUTE_DEL		6	/* struct rvnet_routereq (dst and prefixlen are the key) */
-#define RVNET_NEIGH_ADD		7	/* struct rvnet_neighreq: a static ARP entry */
-#define RVNET_NEIGH_DEL		8	/* struct rvnet_neighreq (addr is the key) */
-#define RVNET_PROXY_ADD		9	/* struct rvnet_prefixreq: answer ARP for this prefix */
-#define RVNET_PROXY_DEL		10	/* struct rvnet_prefixreq */
-#define RVNET_SET		11	/* struct rvnet_param */
-#define RVNET_NEIGH_FLUSH	12	/* no argument (optlen 0): drop every dynamic ARP entry */
-
-/* getsockopt(SOL_RVNET, ...) */
-#define RVNET_NEIGH_REVERSE	20	/* struct rvnet_neighreq: lladdr in, addr and ifindex out (ENOENT if none) */
-#define RVNET_GET		21	/* struct rvnet_param: param in, value out */
-
-/* Parameters for RVNET_SET / RVNET_GET */
-enum rvnet_param_id {
-	RVNET_PARAM_ARP_AGEING_MS = 1,	/* default 1200000 (20 min) */
-	RVNET_PARAM_ARP_RETRY_MS = 2,	/* default 1000 */
-	RVNET_PARAM_ARP_RETRIES = 3,	/* default 3 */
-	RVNET_PARAM_FORWARDING = 4,	/* 0 or 1, default 0 */
-	RVNET_PARAM_REASM_TIMEOUT_MS = 5, /* default 30000 */
-	RVNET_PARAM_DEFAULT_TTL = 6,	/* default 64 */
-};
-
-struct rvnet_ifreq {
-	__s32	ifindex;
-	__u32	flags;		/* must be 0 */
-};
-
-struct rvnet_addrreq {
-	__s32	ifindex;
-	__be32	addr;
-	__u8	prefixlen;	/* 1..32 */
-	__u8	pad[3];		/* must be 0 */
-};
-
-struct rvnet_routereq {
-	__be32	dst;
-	__u8	prefixlen;	/* 0..32; 0 with dst 0 is the default route */
-	__u8	pad[3];		/* must be 0 */
-	__be32	gateway;	/* 0: directly connected on ifindex */
-	__s32	ifindex;	/* 0: the device of the connected route that reaches gateway */
-};
-
-struct rvnet_neighreq {
-	__be32	addr;
-	__s32	ifindex;
-	__u8	lladdr[6];
-	__u16	flags;		/* must be 0 */
-};
-
-struct rvnet_prefixreq {
-	__be32	prefix;
-	__u8	prefixlen;
-	__u8	pad[3];		/* must be 0 */
-};
-
-struct rvnet_param {
-	__u32	param;		/* enum rvnet_param_id */
-	__u32	pad;		/* must be 0 */
-	__u64	value;
-};
-
-/*
- * Socket options AF_RVNET shares with AF_INET, at the same levels and numbers:
- * SOL_SOCKET: SO_RCVBUF, SO_SNDBUF, SO_RCVTIMEO, SO_SNDTIMEO, SO_BINDTODEVICE, ...
- * SOL_IP (0): IP_HDRINCL (3) on SOCK_RAW, IP_TTL (2).
+/**
+ * enum rvnet_route_kind - What a route leads to.
+ * @RVNET_ROUTE_KIND_LOCAL: One of our own addresses.
+ * @RVNET_ROUTE_KIND_CONNECTED: A directly connected network.
+ * @RVNET_ROUTE_KIND_GATEWAY: A network reached through a gateway.
  */
+enum rvnet_route_kind {
+	RVNET_ROUTE_KIND_LOCAL,
+	RVNET_ROUTE_KIND_CONNECTED,
+	RVNET_ROUTE_KIND_GATEWAY,
+};
+
+/**
+ * enum rvnet_neigh_state - The state of an ARP cache entry.
+ * @RVNET_NEIGH_STATE_INCOMPLETE: Resolution in progress.
+ * @RVNET_NEIGH_STATE_REACHABLE: Learned; ages out.
+ * @RVNET_NEIGH_STATE_STATIC: Added by the administrator; never ages.
+ */
+enum rvnet_neigh_state {
+	RVNET_NEIGH_STATE_INCOMPLETE,
+	RVNET_NEIGH_STATE_REACHABLE,
+	RVNET_NEIGH_STATE_STATIC,
+};
+
+enum {
+	RVNET_A_LINK_IFINDEX = 1,
+
+	__RVNET_A_LINK_MAX,
+	RVNET_A_LINK_MAX = (__RVNET_A_LINK_MAX - 1)
+};
+
+enum {
+	RVNET_A_ADDR_IFINDEX = 1,
+	RVNET_A_ADDR_ADDRESS,
+	RVNET_A_ADDR_PREFIXLEN,
+	RVNET_A_ADDR_LLADDR,
+
+	__RVNET_A_ADDR_MAX,
+	RVNET_A_ADDR_MAX = (__RVNET_A_ADDR_MAX - 1)
+};
+
+enum {
+	RVNET_A_ROUTE_DST = 1,
+	RVNET_A_ROUTE_PREFIXLEN,
+	RVNET_A_ROUTE_GATEWAY,
+	RVNET_A_ROUTE_IFINDEX,
+	RVNET_A_ROUTE_KIND,
+
+	__RVNET_A_ROUTE_MAX,
+	RVNET_A_ROUTE_MAX = (__RVNET_A_ROUTE_MAX - 1)
+};
+
+enum {
+	RVNET_A_NEIGH_ADDRESS = 1,
+	RVNET_A_NEIGH_LLADDR,
+	RVNET_A_NEIGH_IFINDEX,
+	RVNET_A_NEIGH_STATE,
+
+	__RVNET_A_NEIGH_MAX,
+	RVNET_A_NEIGH_MAX = (__RVNET_A_NEIGH_MAX - 1)
+};
+
+enum {
+	RVNET_A_PROXY_PREFIX = 1,
+	RVNET_A_PROXY_PREFIXLEN,
+
+	__RVNET_A_PROXY_MAX,
+	RVNET_A_PROXY_MAX = (__RVNET_A_PROXY_MAX - 1)
+};
+
+enum {
+	RVNET_A_PARAM_ARP_AGEING_MS = 1,
+	RVNET_A_PARAM_ARP_RETRY_MS,
+	RVNET_A_PARAM_ARP_RETRIES,
+	RVNET_A_PARAM_FORWARDING,
+	RVNET_A_PARAM_REASM_TIMEOUT_MS,
+	RVNET_A_PARAM_DEFAULT_TTL,
+
+	__RVNET_A_PARAM_MAX,
+	RVNET_A_PARAM_MAX = (__RVNET_A_PARAM_MAX - 1)
+};
+
+enum {
+	RVNET_CMD_LINK_ATTACH = 1,
+	RVNET_CMD_LINK_DETACH,
+	RVNET_CMD_ADDR_ADD,
+	RVNET_CMD_ADDR_DEL,
+	RVNET_CMD_ADDR_GET,
+	RVNET_CMD_ROUTE_ADD,
+	RVNET_CMD_ROUTE_DEL,
+	RVNET_CMD_ROUTE_GET,
+	RVNET_CMD_NEIGH_ADD,
+	RVNET_CMD_NEIGH_DEL,
+	RVNET_CMD_NEIGH_FLUSH,
+	RVNET_CMD_NEIGH_GET,
+	RVNET_CMD_NEIGH_REVERSE,
+	RVNET_CMD_PROXY_ADD,
+	RVNET_CMD_PROXY_DEL,
+	RVNET_CMD_PARAM_SET,
+	RVNET_CMD_PARAM_GET,
+	RVNET_CMD_ADDR_NEW_NTF,
+	RVNET_CMD_ADDR_DEL_NTF,
+	RVNET_CMD_ROUTE_NEW_NTF,
+	RVNET_CMD_ROUTE_DEL_NTF,
+	RVNET_CMD_NEIGH_NEW_NTF,
+	RVNET_CMD_NEIGH_DEL_NTF,
+
+	__RVNET_CMD_MAX,
+	RVNET_CMD_MAX = (__RVNET_CMD_MAX - 1)
+};
+
+#define RVNET_MCGRP_MONITOR	"monitor"
 
 #endif /* _UAPI_LINUX_RVNET_H */

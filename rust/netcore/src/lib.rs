@@ -32,4 +32,5 @@ pub mod selftest;
 pub mod sock;
 #[cfg(test)]
 mod testutil;
+pub mod uapi;
 pub mod wire;

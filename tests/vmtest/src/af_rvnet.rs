@@ -10,6 +10,7 @@
 use crate::harness::{ensure, ensure_eq, read, TestResult};
 use crate::tools::csum;
 use crate::topo::{finish, in_netns, in_ns, listening, shell, spawn_in_ns, Namespaces};
+use rvnet_uapi::nl::{NlError, Rvnet};
 use rvnet_uapi::proc::{parse_arp, parse_dev, parse_route, parse_sockets, parse_stats, ArpRow};
 use rvnet_uapi::{parse_mac, Socket, FAMILY_PARAM};
 use std::fmt::Debug;
@@ -1095,31 +1096,36 @@ pub fn control_requests_checked() -> TestResult {
     )?;
     rvnetctl_fails(RV, "set forwarding 2", "set", "Invalid argument")?;
     in_netns(RV, || {
-        let s = Socket::dgram().map_err(io_err("socket"))?;
         let ifindex = rvnet_uapi::ifindex("rvn1").map_err(io_err("rvn1"))?;
-        ensure_errno(s.attach(999_999), libc::ENODEV, "attach ifindex 999999")?;
+        let mut nl = Rvnet::open().map_err(|e| format!("netlink family rvnet: {e}"))?;
+        let nl_errno = |r: Result<(), NlError>, want: i32, what: &str| {
+            ensure_errno(r.map_err(io::Error::from), want, what)
+        };
+        nl_errno(nl.attach(999_999), libc::ENODEV, "attach ifindex 999999")?;
+        // The policy's range: ERANGE, as genetlink says of any integer out of range.
         for len in [0, 33] {
-            ensure_errno(
-                s.addr_add(ifindex, Ipv4Addr::new(198, 18, 5, 1), len),
-                libc::EINVAL,
+            nl_errno(
+                nl.addr_add(ifindex, Ipv4Addr::new(198, 18, 5, 1), len),
+                libc::ERANGE,
                 &format!("addr add with prefixlen {len}"),
             )?;
         }
-        let padded = rvnet_uapi::AddrReq {
-            ifindex,
-            addr: rvnet_uapi::be32(Ipv4Addr::new(198, 18, 5, 1)),
-            prefixlen: 24,
-            pad: [0, 1, 0],
-        };
-        ensure_errno(
-            s.set_opt(rvnet_uapi::SOL_RVNET, rvnet_uapi::RVNET_ADDR_ADD, &padded),
+        nl_errno(
+            nl.route_add(Ipv4Addr::new(10, 0, 0, 1), 8, LX_IP, 0),
             libc::EINVAL,
-            "addr add with a non-zero pad",
+            "route add 10.0.0.1/8 (host bits set)",
         )?;
-        ensure_errno(
-            s.set_opt(rvnet_uapi::SOL_RVNET, rvnet_uapi::RVNET_SET, &1u32),
+        nl_errno(
+            nl.addr_add(ifindex, Ipv4Addr::new(224, 0, 0, 1), 24),
             libc::EINVAL,
-            "RVNET_SET with a 4-byte optlen",
+            "addr add of a multicast address",
+        )?;
+        // Configuration is the netlink family's: the old SOL_RVNET options are gone.
+        let s = Socket::dgram().map_err(io_err("socket"))?;
+        ensure_errno(
+            s.set_opt(400, 3, &[0u8; 12]),
+            libc::ENOPROTOOPT,
+            "setsockopt(SOL_RVNET, 3)",
         )
     })?;
     // Detach gives the device back: the address and its route go, Linux gets no answer;
@@ -2482,13 +2488,16 @@ pub fn full_route_table_refused() -> TestResult {
     let _lab = Lab::standard()?;
     let host = |i: u32| Ipv4Addr::from(u32::from(Ipv4Addr::new(198, 19, 128, 0)) + i);
     let (added, err, rows) = in_netns(RV, || {
-        let s = Socket::dgram().map_err(io_err("socket"))?;
+        let mut s = Rvnet::open().map_err(|e| format!("netlink family rvnet: {e}"))?;
         let mut added = 0;
         let err = loop {
             if added > 400 {
                 return Err(format!("{added} routes added and no error"));
             }
-            match s.route_add(host(added), 32, LX_IP, 0) {
+            match s
+                .route_add(host(added), 32, LX_IP, 0)
+                .map_err(io::Error::from)
+            {
                 Ok(()) => added += 1,
                 Err(e) => break e,
             }
@@ -2496,13 +2505,15 @@ pub fn full_route_table_refused() -> TestResult {
         let rows = parse_route(&proc_here("route")?).map_err(|e| e.to_string())?;
         // One more again: still full, and nothing changed.
         ensure_errno(
-            s.route_add(host(added + 1), 32, LX_IP, 0),
+            s.route_add(host(added + 1), 32, LX_IP, 0)
+                .map_err(io::Error::from),
             libc::ENOSPC,
             "a second route add on the full table",
         )?;
-        s.route_del(host(0), 32).map_err(io_err("route del"))?;
+        s.route_del(host(0), 32)
+            .map_err(|e| format!("route del: {e}"))?;
         s.route_add(host(added), 32, LX_IP, 0)
-            .map_err(io_err("route add after a route del on the full table"))?;
+            .map_err(|e| format!("route add after a route del on the full table: {e}"))?;
         Ok((added, err, rows))
     })?;
     ensure(

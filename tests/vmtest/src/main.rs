@@ -12,6 +12,7 @@ mod af_rvnet;
 mod bench_tools;
 mod harness;
 mod module;
+mod netlink;
 mod rvnic;
 mod tools;
 mod topo;
@@ -86,6 +87,10 @@ const TESTS: &[Test] = tests![
     rvnet_reassembly_timeout_counted => af_rvnet::reassembly_timeout_counted,
     rvnet_full_route_table_refused => af_rvnet::full_route_table_refused,
     rvnet_connected_socket_keeps_its_route => af_rvnet::connected_socket_keeps_its_route,
+    rvnet_netlink_ynl_cli_adds_and_dumps => netlink::ynl_cli_adds_and_dumps,
+    rvnet_netlink_rvnetctl_adds_and_dumps => netlink::rvnetctl_adds_and_dumps,
+    rvnet_netlink_monitor_sees_changes => netlink::monitor_sees_changes,
+    rvnet_netlink_bad_requests_refused => netlink::bad_requests_refused,
 ];
 
 /// Subcommands that the tests run inside namespaces.

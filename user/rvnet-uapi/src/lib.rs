@@ -1,13 +1,13 @@
-//! The user-space interface of AF_RVNET, after `include/uapi/linux/rvnet.h` (the source of
-//! truth: every constant and structure here mirrors it, and the sizes are checked at compile
-//! time).
+//! The user-space interface of AF_RVNET, after `Documentation/netlink/specs/rvnet.yaml` (the
+//! source of truth, from which `include/uapi/linux/rvnet.h` is generated; `tests/spec.rs`
+//! checks that this crate agrees with both).
 //!
-//! - the constants and `#[repr(C)]` request structures of the header;
 //! - [`family`]: the family number in use (the module parameter `family`);
-//! - [`Socket`]: a thin safe wrapper over an AF_RVNET socket, with the control requests
-//!   ([`Socket::addr_add`], [`Socket::route_add`], ...) as methods;
+//! - [`Socket`]: a thin safe wrapper over an AF_RVNET socket;
+//! - [`genl`] and [`nl`]: the generic netlink family "rvnet" (its numbers, and a client with
+//!   its operations as methods), which is how configuration is done;
 //! - [`proc`]: parsers for `/proc/net/rvnet/{arp,route,sockets,stats,dev}`;
-//! - small parsers for the command line: [`parse_prefix`], [`parse_mac`], [`param_id`].
+//! - small parsers for the command line: [`parse_prefix`], [`parse_mac`].
 
 use std::ffi::CString;
 use std::io;
@@ -16,148 +16,21 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+pub mod nl;
 pub mod proc;
 
+/// The generic netlink family's numbers: the same file the module uses
+/// (`rust/netcore/src/uapi.rs`), checked against the spec and the header by `tests/spec.rs`.
+#[path = "../../../rust/netcore/src/uapi.rs"]
+pub mod genl;
+
 /// The family number when nobody chose another (AF_ECONET, kept by mainline but unused).
-pub const RVNET_AF_DEFAULT: i32 = 19;
+pub const RVNET_AF_DEFAULT: i32 = genl::AF_DEFAULT;
 /// Where the module shows the family number in use.
 pub const FAMILY_PARAM: &str = "/sys/module/rvnet/parameters/family";
 
 /// The environment variable that overrides [`family`].
 pub const FAMILY_ENV: &str = "RVNET_FAMILY";
-
-/// The setsockopt/getsockopt level of the control requests.
-pub const SOL_RVNET: i32 = 400;
-
-/// setsockopt: [`IfReq`]: take the device's frames for our addresses.
-pub const RVNET_ATTACH: i32 = 1;
-/// setsockopt: [`IfReq`]: give the device back, drop its routes and ARP entries.
-pub const RVNET_DETACH: i32 = 2;
-/// setsockopt: [`AddrReq`]: attaches if needed, adds the connected route, sends a gratuitous ARP.
-pub const RVNET_ADDR_ADD: i32 = 3;
-/// setsockopt: [`AddrReq`].
-pub const RVNET_ADDR_DEL: i32 = 4;
-/// setsockopt: [`RouteReq`].
-pub const RVNET_ROUTE_ADD: i32 = 5;
-/// setsockopt: [`RouteReq`] (dst and prefixlen are the key).
-pub const RVNET_ROUTE_DEL: i32 = 6;
-/// setsockopt: [`NeighReq`]: a static ARP entry.
-pub const RVNET_NEIGH_ADD: i32 = 7;
-/// setsockopt: [`NeighReq`] (addr is the key).
-pub const RVNET_NEIGH_DEL: i32 = 8;
-/// setsockopt: [`PrefixReq`]: answer ARP for this prefix.
-pub const RVNET_PROXY_ADD: i32 = 9;
-/// setsockopt: [`PrefixReq`].
-pub const RVNET_PROXY_DEL: i32 = 10;
-/// setsockopt: [`Param`].
-pub const RVNET_SET: i32 = 11;
-/// setsockopt with no argument (optlen 0): drop every dynamic ARP entry.
-pub const RVNET_NEIGH_FLUSH: i32 = 12;
-/// getsockopt: [`NeighReq`]: lladdr in, addr and ifindex out (ENOENT if none).
-pub const RVNET_NEIGH_REVERSE: i32 = 20;
-/// getsockopt: [`Param`]: param in, value out.
-pub const RVNET_GET: i32 = 21;
-
-/// ARP entry lifetime in ms (default 1200000).
-pub const RVNET_PARAM_ARP_AGEING_MS: u32 = 1;
-/// Interval between ARP requests in ms (default 1000).
-pub const RVNET_PARAM_ARP_RETRY_MS: u32 = 2;
-/// ARP requests before giving up (default 3).
-pub const RVNET_PARAM_ARP_RETRIES: u32 = 3;
-/// 0 or 1 (default 0).
-pub const RVNET_PARAM_FORWARDING: u32 = 4;
-/// Reassembly timeout in ms (default 30000).
-pub const RVNET_PARAM_REASM_TIMEOUT_MS: u32 = 5;
-/// TTL of the packets we send (default 64).
-pub const RVNET_PARAM_DEFAULT_TTL: u32 = 6;
-
-/// The parameters by the names the tools use.
-pub const PARAMS: &[(&str, u32)] = &[
-    ("arp_ageing_ms", RVNET_PARAM_ARP_AGEING_MS),
-    ("arp_retry_ms", RVNET_PARAM_ARP_RETRY_MS),
-    ("arp_retries", RVNET_PARAM_ARP_RETRIES),
-    ("forwarding", RVNET_PARAM_FORWARDING),
-    ("reasm_timeout_ms", RVNET_PARAM_REASM_TIMEOUT_MS),
-    ("default_ttl", RVNET_PARAM_DEFAULT_TTL),
-];
-
-/// `struct rvnet_ifreq`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct IfReq {
-    pub ifindex: i32,
-    /// Must be 0.
-    pub flags: u32,
-}
-
-/// `struct rvnet_addrreq`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct AddrReq {
-    pub ifindex: i32,
-    /// Network byte order (see [`be32`]).
-    pub addr: u32,
-    /// 1..32.
-    pub prefixlen: u8,
-    pub pad: [u8; 3],
-}
-
-/// `struct rvnet_routereq`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RouteReq {
-    /// Network byte order.
-    pub dst: u32,
-    /// 0..32; 0 with dst 0 is the default route.
-    pub prefixlen: u8,
-    pub pad: [u8; 3],
-    /// Network byte order; 0: directly connected on ifindex.
-    pub gateway: u32,
-    /// 0: the device of the connected route that reaches the gateway.
-    pub ifindex: i32,
-}
-
-/// `struct rvnet_neighreq`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NeighReq {
-    /// Network byte order.
-    pub addr: u32,
-    pub ifindex: i32,
-    pub lladdr: [u8; 6],
-    /// Must be 0.
-    pub flags: u16,
-}
-
-/// `struct rvnet_prefixreq`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PrefixReq {
-    /// Network byte order.
-    pub prefix: u32,
-    pub prefixlen: u8,
-    pub pad: [u8; 3],
-}
-
-/// `struct rvnet_param`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Param {
-    /// One of the `RVNET_PARAM_*`.
-    pub param: u32,
-    /// Must be 0.
-    pub pad: u32,
-    pub value: u64,
-}
-
-// The sizes and alignments of the C header (x86-64 and every other Linux ABI alike).
-const _: () = assert!(size_of::<IfReq>() == 8);
-const _: () = assert!(size_of::<AddrReq>() == 12);
-const _: () = assert!(size_of::<RouteReq>() == 16);
-const _: () = assert!(size_of::<NeighReq>() == 16);
-const _: () = assert!(size_of::<PrefixReq>() == 8);
-const _: () = assert!(size_of::<Param>() == 16);
-const _: () = assert!(std::mem::align_of::<Param>() == 8);
 
 /// An address as a `__be32` field holds it.
 pub fn be32(a: Ipv4Addr) -> u32 {
@@ -267,11 +140,6 @@ pub fn format_mac(mac: &[u8; 6]) -> String {
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
         .join(":")
-}
-
-/// The id of the parameter `name` (see [`PARAMS`]).
-pub fn param_id(name: &str) -> Option<u32> {
-    PARAMS.iter().find(|(n, _)| *n == name).map(|&(_, id)| id)
 }
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
@@ -524,143 +392,6 @@ impl Socket {
     pub fn set_rcvbuf(&self, bytes: i32) -> io::Result<()> {
         self.set_opt(libc::SOL_SOCKET, libc::SO_RCVBUF, &bytes)
     }
-
-    /// RVNET_ATTACH.
-    pub fn attach(&self, ifindex: i32) -> io::Result<()> {
-        let r = IfReq { ifindex, flags: 0 };
-        self.set_opt(SOL_RVNET, RVNET_ATTACH, &r)
-    }
-
-    /// RVNET_DETACH.
-    pub fn detach(&self, ifindex: i32) -> io::Result<()> {
-        let r = IfReq { ifindex, flags: 0 };
-        self.set_opt(SOL_RVNET, RVNET_DETACH, &r)
-    }
-
-    fn addr_req(ifindex: i32, addr: Ipv4Addr, prefixlen: u8) -> AddrReq {
-        AddrReq {
-            ifindex,
-            addr: be32(addr),
-            prefixlen,
-            pad: [0; 3],
-        }
-    }
-
-    /// RVNET_ADDR_ADD.
-    pub fn addr_add(&self, ifindex: i32, addr: Ipv4Addr, prefixlen: u8) -> io::Result<()> {
-        let r = Socket::addr_req(ifindex, addr, prefixlen);
-        self.set_opt(SOL_RVNET, RVNET_ADDR_ADD, &r)
-    }
-
-    /// RVNET_ADDR_DEL.
-    pub fn addr_del(&self, ifindex: i32, addr: Ipv4Addr, prefixlen: u8) -> io::Result<()> {
-        let r = Socket::addr_req(ifindex, addr, prefixlen);
-        self.set_opt(SOL_RVNET, RVNET_ADDR_DEL, &r)
-    }
-
-    fn route_req(dst: Ipv4Addr, prefixlen: u8, gateway: Ipv4Addr, ifindex: i32) -> RouteReq {
-        RouteReq {
-            dst: be32(dst),
-            prefixlen,
-            pad: [0; 3],
-            gateway: be32(gateway),
-            ifindex,
-        }
-    }
-
-    /// RVNET_ROUTE_ADD (`gateway` 0.0.0.0: connected; `ifindex` 0: found from the gateway).
-    pub fn route_add(
-        &self,
-        dst: Ipv4Addr,
-        prefixlen: u8,
-        gateway: Ipv4Addr,
-        ifindex: i32,
-    ) -> io::Result<()> {
-        let r = Socket::route_req(dst, prefixlen, gateway, ifindex);
-        self.set_opt(SOL_RVNET, RVNET_ROUTE_ADD, &r)
-    }
-
-    /// RVNET_ROUTE_DEL.
-    pub fn route_del(&self, dst: Ipv4Addr, prefixlen: u8) -> io::Result<()> {
-        let r = Socket::route_req(dst, prefixlen, Ipv4Addr::UNSPECIFIED, 0);
-        self.set_opt(SOL_RVNET, RVNET_ROUTE_DEL, &r)
-    }
-
-    /// RVNET_NEIGH_ADD: a static ARP entry.
-    pub fn neigh_add(&self, addr: Ipv4Addr, lladdr: [u8; 6], ifindex: i32) -> io::Result<()> {
-        let r = NeighReq {
-            addr: be32(addr),
-            ifindex,
-            lladdr,
-            flags: 0,
-        };
-        self.set_opt(SOL_RVNET, RVNET_NEIGH_ADD, &r)
-    }
-
-    /// RVNET_NEIGH_DEL (`ifindex` may be 0).
-    pub fn neigh_del(&self, addr: Ipv4Addr, ifindex: i32) -> io::Result<()> {
-        let r = NeighReq {
-            addr: be32(addr),
-            ifindex,
-            ..NeighReq::default()
-        };
-        self.set_opt(SOL_RVNET, RVNET_NEIGH_DEL, &r)
-    }
-
-    /// RVNET_NEIGH_FLUSH: drops every dynamic ARP entry.
-    pub fn neigh_flush(&self) -> io::Result<()> {
-        self.set_opt_empty(SOL_RVNET, RVNET_NEIGH_FLUSH)
-    }
-
-    /// RVNET_NEIGH_REVERSE: the address and ifindex of the entry for `lladdr`.
-    pub fn neigh_reverse(&self, lladdr: [u8; 6]) -> io::Result<(Ipv4Addr, i32)> {
-        let r = NeighReq {
-            lladdr,
-            ..NeighReq::default()
-        };
-        let r = self.get_opt(SOL_RVNET, RVNET_NEIGH_REVERSE, r)?;
-        Ok((from_be32(r.addr), r.ifindex))
-    }
-
-    fn prefix_req(prefix: Ipv4Addr, prefixlen: u8) -> PrefixReq {
-        PrefixReq {
-            prefix: be32(prefix),
-            prefixlen,
-            pad: [0; 3],
-        }
-    }
-
-    /// RVNET_PROXY_ADD: answer ARP for the prefix.
-    pub fn proxy_add(&self, prefix: Ipv4Addr, prefixlen: u8) -> io::Result<()> {
-        let r = Socket::prefix_req(prefix, prefixlen);
-        self.set_opt(SOL_RVNET, RVNET_PROXY_ADD, &r)
-    }
-
-    /// RVNET_PROXY_DEL.
-    pub fn proxy_del(&self, prefix: Ipv4Addr, prefixlen: u8) -> io::Result<()> {
-        let r = Socket::prefix_req(prefix, prefixlen);
-        self.set_opt(SOL_RVNET, RVNET_PROXY_DEL, &r)
-    }
-
-    /// RVNET_SET.
-    pub fn set_param(&self, param: u32, value: u64) -> io::Result<()> {
-        let r = Param {
-            param,
-            pad: 0,
-            value,
-        };
-        self.set_opt(SOL_RVNET, RVNET_SET, &r)
-    }
-
-    /// RVNET_GET.
-    pub fn get_param(&self, param: u32) -> io::Result<u64> {
-        let r = Param {
-            param,
-            pad: 0,
-            value: 0,
-        };
-        Ok(self.get_opt(SOL_RVNET, RVNET_GET, r)?.value)
-    }
 }
 
 impl AsRawFd for Socket {
@@ -678,30 +409,6 @@ impl AsFd for Socket {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::mem::{align_of, offset_of};
-
-    #[test]
-    fn layouts_match_the_c_header() {
-        assert_eq!((size_of::<IfReq>(), align_of::<IfReq>()), (8, 4));
-        assert_eq!(offset_of!(IfReq, flags), 4);
-        assert_eq!((size_of::<AddrReq>(), align_of::<AddrReq>()), (12, 4));
-        assert_eq!(offset_of!(AddrReq, addr), 4);
-        assert_eq!(offset_of!(AddrReq, prefixlen), 8);
-        assert_eq!(offset_of!(AddrReq, pad), 9);
-        assert_eq!((size_of::<RouteReq>(), align_of::<RouteReq>()), (16, 4));
-        assert_eq!(offset_of!(RouteReq, prefixlen), 4);
-        assert_eq!(offset_of!(RouteReq, gateway), 8);
-        assert_eq!(offset_of!(RouteReq, ifindex), 12);
-        assert_eq!((size_of::<NeighReq>(), align_of::<NeighReq>()), (16, 4));
-        assert_eq!(offset_of!(NeighReq, ifindex), 4);
-        assert_eq!(offset_of!(NeighReq, lladdr), 8);
-        assert_eq!(offset_of!(NeighReq, flags), 14);
-        assert_eq!((size_of::<PrefixReq>(), align_of::<PrefixReq>()), (8, 4));
-        assert_eq!(offset_of!(PrefixReq, prefixlen), 4);
-        assert_eq!((size_of::<Param>(), align_of::<Param>()), (16, 8));
-        assert_eq!(offset_of!(Param, pad), 4);
-        assert_eq!(offset_of!(Param, value), 8);
-    }
 
     #[test]
     fn be32_is_network_order_in_memory() {
@@ -735,9 +442,6 @@ mod tests {
             format_mac(&[2, 0x11, 0x22, 0x33, 0x44, 0x55]),
             "02:11:22:33:44:55"
         );
-        assert_eq!(param_id("arp_ageing_ms"), Some(RVNET_PARAM_ARP_AGEING_MS));
-        assert_eq!(param_id("default_ttl"), Some(RVNET_PARAM_DEFAULT_TTL));
-        assert_eq!(param_id("mtu"), None);
     }
 
     #[test]

@@ -1,11 +1,16 @@
 //! rvnetctl: configures the rvnet IPv4 stack of the current network namespace, in the style
-//! of iproute2. Every change is a setsockopt(SOL_RVNET, ...) on an AF_RVNET socket (and needs
-//! CAP_NET_ADMIN); every `show` prints the matching /proc/net/rvnet file.
+//! of iproute2, over the generic netlink family "rvnet"
+//! (`Documentation/netlink/specs/rvnet.yaml`). Every change needs CAP_NET_ADMIN; `addr`,
+//! `route` and `arp show` dump the family's tables and print them as the matching
+//! /proc/net/rvnet file does; `monitor` prints address, route and neighbour changes as
+//! `ip monitor` does.
 //!
 //! Exit status: 0 on success, 1 for a usage error, 2 when the kernel refused the request
-//! (printed as `rvnetctl: WHAT: strerror`).
+//! (printed as `rvnetctl: WHAT: strerror`, then the kernel's extack message in parentheses).
 
-use rvnet_uapi::{format_mac, ifindex, ifname, param_id, parse_mac, parse_prefix, Socket};
+use rvnet_uapi::genl::{cmd as C, neigh_state, route_kind};
+use rvnet_uapi::nl::{Addr, Msg, Neigh, NlError, RouteEntry, Rvnet};
+use rvnet_uapi::{format_mac, ifindex, ifname, parse_mac, parse_prefix};
 use std::io;
 use std::net::Ipv4Addr;
 use std::process::exit;
@@ -25,6 +30,7 @@ usage: rvnetctl addr { add | del } A.B.C.D/LEN dev IFNAME
        rvnetctl set PARAM VALUE
        rvnetctl get PARAM
        rvnetctl { stats | sockets }
+       rvnetctl monitor
 PARAM := { arp_ageing_ms | arp_retry_ms | arp_retries | forwarding | reasm_timeout_ms |
            default_ttl }";
 
@@ -33,7 +39,7 @@ enum Fail {
     /// Bad command line: the message, then the usage; exit 1.
     Usage(String),
     /// The system refused `what`: exit 2.
-    Sys(String, io::Error),
+    Sys(String, NlError),
 }
 
 type Res = Result<(), Fail>;
@@ -48,6 +54,12 @@ trait Ctx<T> {
 }
 
 impl<T> Ctx<T> for io::Result<T> {
+    fn ctx(self, what: &str) -> Result<T, Fail> {
+        self.map_err(|e| Fail::Sys(what.to_string(), e.into()))
+    }
+}
+
+impl<T> Ctx<T> for Result<T, NlError> {
     fn ctx(self, what: &str) -> Result<T, Fail> {
         self.map_err(|e| Fail::Sys(what.to_string(), e))
     }
@@ -117,8 +129,155 @@ fn dev(name: &str) -> Result<i32, Fail> {
     ifindex(name).ctx(&format!("cannot find device \"{name}\""))
 }
 
-fn sock() -> Result<Socket, Fail> {
-    Socket::dgram().ctx("socket")
+/// The family (loading rvnet.ko first if need be, as an AF_RVNET socket does by its alias).
+fn sock() -> Result<Rvnet, Fail> {
+    match Rvnet::open() {
+        Err(e) if e.errno == libc::ENOENT => {
+            let _ = rvnet_uapi::Socket::dgram();
+            Rvnet::open().ctx("netlink family rvnet")
+        }
+        r => r.ctx("netlink family rvnet"),
+    }
+}
+
+fn name_of(ifindex: i32) -> String {
+    if ifindex == 0 {
+        return "*".to_string();
+    }
+    ifname(ifindex).unwrap_or_else(|_| format!("if{ifindex}"))
+}
+
+/// Prints the attached interfaces as /proc/net/rvnet/dev does.
+fn show_addrs() -> Res {
+    let addrs = sock()?.addrs().ctx("addr show")?;
+    println!("Device     Ifindex  Address            MAC");
+    for a in addrs {
+        let (ip, len) = a.addr.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
+        println!(
+            "{:<10} {:<8} {:<18} {}",
+            name_of(a.ifindex),
+            a.ifindex,
+            format!("{ip}/{len}"),
+            format_mac(&a.lladdr.unwrap_or_default())
+        );
+    }
+    Ok(())
+}
+
+fn kind_name(kind: Option<u32>) -> &'static str {
+    match kind {
+        Some(route_kind::LOCAL) => "local",
+        Some(route_kind::CONNECTED) => "connected",
+        Some(route_kind::GATEWAY) => "gateway",
+        _ => "?",
+    }
+}
+
+/// Prints the FIB as /proc/net/rvnet/route does.
+fn show_routes() -> Res {
+    let routes = sock()?.routes().ctx("route show")?;
+    println!("Destination        Gateway          Device     Kind");
+    for r in routes {
+        println!(
+            "{:<18} {:<16} {:<10} {}",
+            format!("{}/{}", r.dst, r.prefixlen),
+            r.gateway.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string(),
+            name_of(r.ifindex),
+            kind_name(r.kind)
+        );
+    }
+    Ok(())
+}
+
+/// Prints the ARP cache as /proc/net/rvnet/arp does.
+fn show_neighs() -> Res {
+    let neighs = sock()?.neighs().ctx("arp show")?;
+    println!(
+        "IP address       HW type     Flags       HW address            Mask     Device     State"
+    );
+    for n in neighs {
+        let (flags, state) = match n.state {
+            Some(neigh_state::STATIC) => (6, "static"),
+            Some(neigh_state::REACHABLE) => (2, "reachable"),
+            _ => (0, "incomplete"),
+        };
+        println!(
+            "{:<16} 0x1         0x{:<9x} {:<21} *        {:<10} {}",
+            n.addr.to_string(),
+            flags,
+            format_mac(&n.lladdr.unwrap_or_default()),
+            name_of(n.ifindex),
+            state
+        );
+    }
+    Ok(())
+}
+
+/// One notification as `ip monitor` prints it (None for one we do not know).
+fn monitor_line(m: &Msg) -> Option<String> {
+    let deleted = matches!(m.cmd, C::ADDR_DEL_NTF | C::ROUTE_DEL_NTF | C::NEIGH_DEL_NTF);
+    let pre = if deleted { "Deleted " } else { "" };
+    let line = match m.cmd {
+        C::ADDR_NEW_NTF | C::ADDR_DEL_NTF => {
+            let a = Addr::from_msg(m);
+            let (ip, len) = a.addr?;
+            format!(
+                "{pre}{}: {}    inet {ip}/{len} scope global {}",
+                a.ifindex,
+                name_of(a.ifindex),
+                name_of(a.ifindex)
+            )
+        }
+        C::ROUTE_NEW_NTF | C::ROUTE_DEL_NTF => {
+            let r = RouteEntry::from_msg(m);
+            let dst = if r.prefixlen == 0 {
+                "default".to_string()
+            } else {
+                format!("{}/{}", r.dst, r.prefixlen)
+            };
+            let via = r.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
+            let dev = if r.ifindex != 0 {
+                format!(" dev {}", name_of(r.ifindex))
+            } else {
+                String::new()
+            };
+            format!("{pre}{dst}{via}{dev}")
+        }
+        C::NEIGH_NEW_NTF | C::NEIGH_DEL_NTF => {
+            let n = Neigh::from_msg(m);
+            let dev = if n.ifindex != 0 {
+                format!(" dev {}", name_of(n.ifindex))
+            } else {
+                String::new()
+            };
+            let ll = n
+                .lladdr
+                .map(|l| format!(" lladdr {}", format_mac(&l)))
+                .unwrap_or_default();
+            let state = match n.state {
+                Some(neigh_state::STATIC) => " PERMANENT",
+                Some(neigh_state::REACHABLE) => " REACHABLE",
+                Some(neigh_state::INCOMPLETE) => " INCOMPLETE",
+                _ => "",
+            };
+            format!("{pre}{}{dev}{ll}{state}", n.addr)
+        }
+        _ => return None,
+    };
+    Some(line)
+}
+
+/// Prints every change until killed.
+fn monitor() -> Res {
+    let mut nl = sock()?;
+    nl.subscribe().ctx("monitor")?;
+    loop {
+        for m in nl.next_notifications().ctx("monitor")? {
+            if let Some(line) = monitor_line(&m) {
+                println!("{line}");
+            }
+        }
+    }
 }
 
 /// Prints /proc/net/rvnet/NAME as it is.
@@ -132,13 +291,13 @@ fn cmd_addr(verb: &str, a: &Args) -> Res {
     match verb {
         "show" | "list" => {
             a.only(0, &[])?;
-            show("dev")
+            show_addrs()
         }
         "add" | "del" => {
             a.only(1, &["dev"])?;
             let (ip, len) = prefix(a.first("A.B.C.D/LEN")?)?;
             let ifi = dev(a.need("dev")?)?;
-            let s = sock()?;
+            let mut s = sock()?;
             if verb == "add" {
                 s.addr_add(ifi, ip, len).ctx("addr add")
             } else {
@@ -163,7 +322,7 @@ fn cmd_route(verb: &str, a: &Args) -> Res {
     match verb {
         "show" | "list" => {
             a.only(0, &[])?;
-            show("route")
+            show_routes()
         }
         "add" => {
             a.only(1, &["via", "dev"])?;
@@ -195,7 +354,7 @@ fn cmd_arp(verb: &str, a: &Args) -> Res {
     match verb {
         "show" | "list" => {
             a.only(0, &[])?;
-            show("arp")
+            show_neighs()
         }
         "flush" => {
             a.only(0, &[])?;
@@ -236,8 +395,12 @@ fn cmd_proxy(verb: &str, a: &Args) -> Res {
     }
 }
 
-fn param(name: &str) -> Result<u32, Fail> {
-    param_id(name).map_or_else(|| usage(format!("unknown parameter \"{name}\"")), Ok)
+fn param(name: &str) -> Result<u16, Fail> {
+    rvnet_uapi::genl::PARAMS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, id)| id)
+        .map_or_else(|| usage(format!("unknown parameter \"{name}\"")), Ok)
 }
 
 fn run(args: &[String]) -> Res {
@@ -251,6 +414,7 @@ fn run(args: &[String]) -> Res {
     match (obj.as_str(), verb) {
         ("stats", None) => show("stats"),
         ("sockets", None) => show("sockets"),
+        ("monitor", None) => monitor(),
         ("set", Some(name)) => {
             rest.only(1, &[])?;
             let v = rest.first("VALUE")?;
@@ -288,7 +452,7 @@ fn main() {
             exit(1);
         }
         Err(Fail::Sys(what, e)) => {
-            eprintln!("rvnetctl: {what}: {}", rvnet_uapi::strerror(&e));
+            eprintln!("rvnetctl: {what}: {e}");
             exit(2);
         }
     }

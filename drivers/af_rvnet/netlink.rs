@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The generic netlink family "rvnet": AF_RVNET's configuration as
+//! `Documentation/netlink/specs/rvnet.yaml` describes it (numbers in `netcore::uapi`).
+//!
+//! Every operation takes typed attributes whose policies genetlink checks before the handler
+//! runs (a wrong type or length is EINVAL with "invalid attribute length", a value out of
+//! range ERANGE); a missing attribute is EINVAL with the missing type in the extack; an
+//! ifindex with no device in the namespace is ENODEV. Changes need CAP_NET_ADMIN in the user
+//! namespace that owns the network namespace (`GENL_UNS_ADMIN_PERM`, checked by genetlink).
+//! The handlers call one function per request in `ctl.rs`, which announces address, route
+//! and neighbour changes to the "monitor" group through [`addr_changed`], [`route_changed`]
+//! and [`neigh_changed`], after the stack's lock is dropped.
+
+use super::{ctl, errno, AfRvnet, Inner, Stack, MAX_IFACES};
+use crate::net::genl::{Dump, GenlFamily, Kind, Message, Notifier, Op, Policy, Request};
+use crate::net::clock::now_ms;
+use crate::netcore::arp::cache::State;
+use crate::netcore::ipv4::route::{Fib, Route, RouteKind};
+use crate::netcore::sock::errno as E;
+use crate::netcore::uapi::{self as U, addr, cmd, link, neigh, neigh_state, param, proxy};
+use crate::netcore::uapi::{route, route_kind};
+use crate::netcore::wire::{EthernetAddress, Ipv4Address};
+use core::ffi::CStr;
+use kernel::prelude::*;
+
+/// The family.
+pub(crate) struct RvnetGenl;
+
+/// Where notifications find the registered family.
+static NOTIFIER: Notifier = Notifier::new();
+
+/// The index of the "monitor" group in [`RvnetGenl::MCGRPS`].
+const MONITOR: u32 = 0;
+
+const IFINDEX: Policy = Policy::new(Kind::U32).min(1);
+const IPV4: Policy = Policy::new(Kind::Be32);
+const PREFIXLEN: Policy = Policy::new(Kind::U8).max(32);
+
+const P_LINK: &[(u16, Policy)] = &[(link::IFINDEX, IFINDEX)];
+const P_ADDR: &[(u16, Policy)] = &[
+    (addr::IFINDEX, IFINDEX),
+    (addr::ADDRESS, IPV4),
+    (addr::PREFIXLEN, Policy::new(Kind::U8).min(1).max(32)),
+];
+const P_ROUTE_ADD: &[(u16, Policy)] = &[
+    (route::DST, IPV4),
+    (route::PREFIXLEN, PREFIXLEN),
+    (route::GATEWAY, IPV4),
+    (route::IFINDEX, IFINDEX),
+];
+const P_ROUTE_DEL: &[(u16, Policy)] = &[(route::DST, IPV4), (route::PREFIXLEN, PREFIXLEN)];
+const P_NEIGH_ADD: &[(u16, Policy)] = &[
+    (neigh::ADDRESS, IPV4),
+    (neigh::LLADDR, Policy::exact_len(6)),
+    (neigh::IFINDEX, IFINDEX),
+];
+const P_NEIGH_DEL: &[(u16, Policy)] = &[(neigh::ADDRESS, IPV4), (neigh::IFINDEX, IFINDEX)];
+const P_NEIGH_REVERSE: &[(u16, Policy)] = &[(neigh::LLADDR, Policy::exact_len(6))];
+const P_PROXY: &[(u16, Policy)] = &[(proxy::PREFIX, IPV4), (proxy::PREFIXLEN, PREFIXLEN)];
+/// Only types: the values are checked by `ctl::set_param`, as for the socket option (EINVAL).
+const P_PARAM: &[(u16, Policy)] = &[
+    (param::ARP_AGEING_MS, Policy::new(Kind::Uint)),
+    (param::ARP_RETRY_MS, Policy::new(Kind::Uint)),
+    (param::ARP_RETRIES, Policy::new(Kind::U8)),
+    (param::FORWARDING, Policy::new(Kind::U8)),
+    (param::REASM_TIMEOUT_MS, Policy::new(Kind::Uint)),
+    (param::DEFAULT_TTL, Policy::new(Kind::U8)),
+];
+
+/// Parameters carried as `u8` (the others are `uint`).
+fn param_is_u8(id: u16) -> bool {
+    matches!(
+        id,
+        param::ARP_RETRIES | param::FORWARDING | param::DEFAULT_TTL
+    )
+}
+
+impl GenlFamily for RvnetGenl {
+    const NAME: &'static CStr = c"rvnet";
+    const VERSION: u32 = U::FAMILY_VERSION;
+    const OPS: &'static [Op] = &[
+        Op::doit(cmd::LINK_ATTACH, P_LINK).admin(),
+        Op::doit(cmd::LINK_DETACH, P_LINK).admin(),
+        Op::doit(cmd::ADDR_ADD, P_ADDR).admin(),
+        Op::doit(cmd::ADDR_DEL, P_ADDR).admin(),
+        Op::dumpit(cmd::ADDR_GET),
+        Op::doit(cmd::ROUTE_ADD, P_ROUTE_ADD).admin(),
+        Op::doit(cmd::ROUTE_DEL, P_ROUTE_DEL).admin(),
+        Op::dumpit(cmd::ROUTE_GET),
+        Op::doit(cmd::NEIGH_ADD, P_NEIGH_ADD).admin(),
+        Op::doit(cmd::NEIGH_DEL, P_NEIGH_DEL).admin(),
+        Op::doit(cmd::NEIGH_FLUSH, &[]).admin(),
+        Op::dumpit(cmd::NEIGH_GET),
+        Op::doit(cmd::NEIGH_REVERSE, P_NEIGH_REVERSE),
+        Op::doit(cmd::PROXY_ADD, P_PROXY).admin(),
+        Op::doit(cmd::PROXY_DEL, P_PROXY).admin(),
+        Op::doit(cmd::PARAM_SET, P_PARAM).admin(),
+        Op::doit(cmd::PARAM_GET, &[]),
+    ];
+    const MCGRPS: &'static [&'static CStr] = &[c"monitor"];
+
+    fn notifier() -> &'static Notifier {
+        &NOTIFIER
+    }
+
+    fn doit(c: u8, req: &Request<'_>) -> Result {
+        let st = req.net().state::<AfRvnet>().ok_or(ENODEV)?;
+        let r = doit(st, c, req);
+        if let Err(e) = r {
+            explain(req, e);
+        }
+        r
+    }
+
+    fn dumpit(c: u8, d: &mut Dump<'_>) -> Result {
+        let net = *d.net();
+        let st = net.state::<AfRvnet>().ok_or(ENODEV)?;
+        match c {
+            cmd::ADDR_GET => dump_addrs(st, d),
+            cmd::ROUTE_GET => dump_routes(st, d),
+            cmd::NEIGH_GET => dump_neighs(st, d),
+            _ => Err(errno(E::EOPNOTSUPP)),
+        }
+    }
+}
+
+/// The extack message for an error the stack returned, unless one is set already.
+fn explain(req: &Request<'_>, e: Error) {
+    if req.has_err() {
+        return;
+    }
+    let msg: &'static CStr = if e == ENODEV {
+        c"interface not attached to rvnet"
+    } else if e == EEXIST {
+        c"already exists"
+    } else if e == ENOENT {
+        c"no such entry"
+    } else if e == ENOSPC {
+        c"table full"
+    } else if e == EBUSY {
+        c"device has another receive handler"
+    } else if e == errno(E::EADDRNOTAVAIL) {
+        c"the interface has no such address"
+    } else if e == errno(E::ENETUNREACH) {
+        c"gateway not on a connected network"
+    } else if e == errno(E::EOPNOTSUPP) {
+        c"not an Ethernet device"
+    } else if e == EINVAL {
+        c"invalid address, prefix or value"
+    } else {
+        return;
+    };
+    req.set_err(0, msg);
+}
+
+fn ip(b: [u8; 4]) -> Ipv4Address {
+    Ipv4Address(b)
+}
+
+/// The ifindex in attribute `id`, which must name a device of the namespace.
+fn ifindex(st: &Stack, req: &Request<'_>, id: u16) -> Result<i32> {
+    let v = req.need(id, c"missing ifindex")?.u32();
+    match i32::try_from(v)
+        .ok()
+        .filter(|&i| st.netns.device(i).is_some())
+    {
+        Some(i) => Ok(i),
+        None => {
+            req.set_err(id, c"no device with this ifindex in the namespace");
+            Err(ENODEV)
+        }
+    }
+}
+
+/// Attribute `id` as an IPv4 address, which must be there.
+fn need_ip(req: &Request<'_>, id: u16, msg: &'static CStr) -> Result<Ipv4Address> {
+    Ok(ip(req.need(id, msg)?.be32()))
+}
+
+fn need_mac(req: &Request<'_>, id: u16) -> Result<EthernetAddress> {
+    let a = req.need(id, c"missing lladdr")?;
+    EthernetAddress::from_bytes(a.bytes()).ok_or(EINVAL)
+}
+
+fn doit(st: &Stack, c: u8, req: &Request<'_>) -> Result {
+    match c {
+        cmd::LINK_ATTACH => ctl::link_attach(st, ifindex(st, req, link::IFINDEX)?),
+        cmd::LINK_DETACH => ctl::link_detach(st, ifindex(st, req, link::IFINDEX)?),
+        cmd::ADDR_ADD | cmd::ADDR_DEL => {
+            let i = ifindex(st, req, addr::IFINDEX)?;
+            let a = need_ip(req, addr::ADDRESS, c"missing address")?;
+            let len = req.need(addr::PREFIXLEN, c"missing prefixlen")?.u8();
+            if c == cmd::ADDR_ADD {
+                ctl::addr_add(st, i, a, len)
+            } else {
+                ctl::addr_del(st, i, a, len)
+            }
+        }
+        cmd::ROUTE_ADD => {
+            let dst = need_ip(req, route::DST, c"missing dst")?;
+            let len = req.need(route::PREFIXLEN, c"missing prefixlen")?.u8();
+            let gw = req
+                .attr(route::GATEWAY)
+                .map_or(Ipv4Address::UNSPECIFIED, |a| ip(a.be32()));
+            let i = match req.attr(route::IFINDEX) {
+                Some(_) => ifindex(st, req, route::IFINDEX)?,
+                None => 0,
+            };
+            if gw.is_unspecified() && i == 0 {
+                req.set_err(0, c"a route needs a gateway or an ifindex");
+                return Err(EINVAL);
+            }
+            ctl::route_add(st, dst, len, gw, i)
+        }
+        cmd::ROUTE_DEL => {
+            let dst = need_ip(req, route::DST, c"missing dst")?;
+            let len = req.need(route::PREFIXLEN, c"missing prefixlen")?.u8();
+            ctl::route_del(st, dst, len)
+        }
+        cmd::NEIGH_ADD => {
+            let a = need_ip(req, neigh::ADDRESS, c"missing address")?;
+            let mac = need_mac(req, neigh::LLADDR)?;
+            if req.attr(neigh::IFINDEX).is_some() {
+                ifindex(st, req, neigh::IFINDEX)?;
+            }
+            ctl::neigh_add(st, a, mac)
+        }
+        cmd::NEIGH_DEL => {
+            let a = need_ip(req, neigh::ADDRESS, c"missing address")?;
+            ctl::neigh_del(st, a)
+        }
+        cmd::NEIGH_FLUSH => ctl::neigh_flush(st),
+        cmd::NEIGH_REVERSE => {
+            let mac = need_mac(req, neigh::LLADDR)?;
+            let (a, i) = ctl::neigh_reverse(st, mac)?;
+            req.reply(|m| fill_neigh(m, a, Some(mac), i, None))
+        }
+        cmd::PROXY_ADD | cmd::PROXY_DEL => {
+            let p = need_ip(req, proxy::PREFIX, c"missing prefix")?;
+            let len = req.need(proxy::PREFIXLEN, c"missing prefixlen")?.u8();
+            if c == cmd::PROXY_ADD {
+                ctl::proxy_add(st, p, len)
+            } else {
+                ctl::proxy_del(st, p, len)
+            }
+        }
+        cmd::PARAM_SET => {
+            let mut any = false;
+            for &(_, id) in U::PARAMS {
+                if let Some(a) = req.attr(id) {
+                    let v = if param_is_u8(id) {
+                        u64::from(a.u8())
+                    } else {
+                        a.uint()
+                    };
+                    if let Err(e) = ctl::set_param(st, u32::from(id), v) {
+                        req.set_err(id, c"value out of range");
+                        return Err(e);
+                    }
+                    any = true;
+                }
+            }
+            if !any {
+                req.set_err(0, c"no parameter given");
+                return Err(EINVAL);
+            }
+            Ok(())
+        }
+        cmd::PARAM_GET => req.reply(|m| {
+            for &(_, id) in U::PARAMS {
+                let v = ctl::get_param(st, u32::from(id))?;
+                if param_is_u8(id) {
+                    m.put_u8(id, u8::try_from(v).unwrap_or(u8::MAX))?;
+                } else {
+                    m.put_uint(id, v)?;
+                }
+            }
+            Ok(())
+        }),
+        _ => Err(errno(E::EOPNOTSUPP)),
+    }
+}
+
+fn put_ifindex(m: &mut Message<'_>, id: u16, ifindex: i32) -> Result {
+    match u32::try_from(ifindex) {
+        Ok(i) if i > 0 => m.put_u32(id, i),
+        _ => Ok(()),
+    }
+}
+
+/// An attached interface, copied out of the lock.
+#[derive(Clone, Copy)]
+struct AddrEntry {
+    ifindex: i32,
+    addr: Ipv4Address,
+    prefix: u8,
+    mac: [u8; 6],
+}
+
+fn fill_addr(m: &mut Message<'_>, e: &AddrEntry, mac: bool) -> Result {
+    put_ifindex(m, addr::IFINDEX, e.ifindex)?;
+    if !e.addr.is_unspecified() {
+        m.put(addr::ADDRESS, &e.addr.0)?;
+        m.put_u8(addr::PREFIXLEN, e.prefix)?;
+    }
+    if mac {
+        m.put(addr::LLADDR, &e.mac)?;
+    }
+    Ok(())
+}
+
+fn dump_addrs(st: &Stack, d: &mut Dump<'_>) -> Result {
+    let empty = AddrEntry {
+        ifindex: 0,
+        addr: Ipv4Address::UNSPECIFIED,
+        prefix: 0,
+        mac: [0; 6],
+    };
+    let mut buf = [empty; MAX_IFACES];
+    let n = {
+        let g = st.lock();
+        let mut n = 0;
+        for (slot, i) in buf.iter_mut().zip(g.ifaces.iter()) {
+            *slot = AddrEntry {
+                ifindex: i.ifindex,
+                addr: i.addr,
+                prefix: i.prefix,
+                mac: i.dev.mac(),
+            };
+            n += 1;
+        }
+        n
+    };
+    let from = usize::try_from(d.cursor(0)).unwrap_or(usize::MAX);
+    for (k, e) in buf.iter().take(n).enumerate().skip(from) {
+        d.entry(|m| fill_addr(m, e, true))?;
+        d.set_cursor(0, k as u64 + 1);
+    }
+    Ok(())
+}
+
+/// Entries copied out of the lock at a time.
+const CHUNK: usize = 16;
+
+/// A route, copied out of the lock.
+#[derive(Clone, Copy)]
+struct RouteEntry {
+    route: Route,
+    /// The interface of a local route (its address's).
+    local_ifindex: i32,
+}
+
+fn fill_route(m: &mut Message<'_>, e: &RouteEntry) -> Result {
+    let r = &e.route;
+    m.put(route::DST, &r.prefix.0)?;
+    m.put_u8(route::PREFIXLEN, r.len)?;
+    let (kind, ifindex) = match r.kind {
+        RouteKind::Local => (route_kind::LOCAL, e.local_ifindex),
+        RouteKind::Connected { ifindex } => (route_kind::CONNECTED, ifindex),
+        RouteKind::Gateway { via, ifindex } => {
+            m.put(route::GATEWAY, &via.0)?;
+            (route_kind::GATEWAY, ifindex)
+        }
+    };
+    put_ifindex(m, route::IFINDEX, ifindex)?;
+    m.put_u32(route::KIND, kind)
+}
+
+fn dump_routes(st: &Stack, d: &mut Dump<'_>) -> Result {
+    loop {
+        let from = usize::try_from(d.cursor(0)).unwrap_or(usize::MAX);
+        let mut buf = [None::<RouteEntry>; CHUNK];
+        {
+            let mut g = st.lock();
+            let Inner {
+                nodes,
+                routes,
+                fib_state,
+                ifaces,
+                ..
+            } = &mut *g;
+            let fib = Fib::reopen(nodes, routes, *fib_state);
+            for (slot, r) in buf.iter_mut().zip(fib.iter().skip(from)) {
+                let local_ifindex = ifaces
+                    .iter()
+                    .find(|i| r.kind == RouteKind::Local && i.addr == r.prefix)
+                    .map_or(0, |i| i.ifindex);
+                *slot = Some(RouteEntry {
+                    route: *r,
+                    local_ifindex,
+                });
+            }
+        }
+        let mut n = 0;
+        for e in buf.iter().flatten() {
+            d.entry(|m| fill_route(m, e))?;
+            d.set_cursor(0, d.cursor(0) + 1);
+            n += 1;
+        }
+        if n < CHUNK {
+            return Ok(());
+        }
+    }
+}
+
+fn neigh_state(s: State) -> u32 {
+    match s {
+        State::Incomplete => neigh_state::INCOMPLETE,
+        State::Reachable => neigh_state::REACHABLE,
+        State::Static => neigh_state::STATIC,
+    }
+}
+
+fn fill_neigh(
+    m: &mut Message<'_>,
+    a: Ipv4Address,
+    mac: Option<EthernetAddress>,
+    ifindex: i32,
+    state: Option<u32>,
+) -> Result {
+    m.put(neigh::ADDRESS, &a.0)?;
+    if let Some(mac) = mac {
+        m.put(neigh::LLADDR, &mac.0)?;
+    }
+    put_ifindex(m, neigh::IFINDEX, ifindex)?;
+    if let Some(s) = state {
+        m.put_u32(neigh::STATE, s)?;
+    }
+    Ok(())
+}
+
+/// An ARP entry, copied out of the lock.
+#[derive(Clone, Copy)]
+struct NeighEntry {
+    ip: Ipv4Address,
+    mac: EthernetAddress,
+    ifindex: i32,
+    state: u32,
+}
+
+fn dump_neighs(st: &Stack, d: &mut Dump<'_>) -> Result {
+    let now = now_ms();
+    loop {
+        let from = usize::try_from(d.cursor(0)).unwrap_or(usize::MAX);
+        let mut buf = [None::<NeighEntry>; CHUNK];
+        {
+            let mut g = st.lock();
+            let Inner {
+                arp,
+                nodes,
+                routes,
+                fib_state,
+                ..
+            } = &mut *g;
+            let fib = Fib::reopen(nodes, routes, *fib_state);
+            for (slot, e) in buf.iter_mut().zip(arp.entries(now).skip(from)) {
+                *slot = Some(NeighEntry {
+                    ip: e.ip,
+                    mac: e.mac,
+                    ifindex: fib.resolve(e.ip).map_or(0, |nh| nh.ifindex),
+                    state: neigh_state(e.state),
+                });
+            }
+        }
+        let mut n = 0;
+        for e in buf.iter().flatten() {
+            let mac = (e.state != neigh_state::INCOMPLETE).then_some(e.mac);
+            d.entry(|m| fill_neigh(m, e.ip, mac, e.ifindex, Some(e.state)))?;
+            d.set_cursor(0, d.cursor(0) + 1);
+            n += 1;
+        }
+        if n < CHUNK {
+            return Ok(());
+        }
+    }
+}
+
+/// Announces an address added to (`new`) or removed from `ifindex`. May sleep.
+pub(crate) fn addr_changed(
+    st: &Stack,
+    new: bool,
+    ifindex: i32,
+    a: Ipv4Address,
+    prefix: u8,
+    mac: Option<[u8; 6]>,
+) {
+    let c = if new {
+        cmd::ADDR_NEW_NTF
+    } else {
+        cmd::ADDR_DEL_NTF
+    };
+    let e = AddrEntry {
+        ifindex,
+        addr: a,
+        prefix,
+        mac: mac.unwrap_or([0; 6]),
+    };
+    NOTIFIER.notify(&st.netns, MONITOR, c, |m| fill_addr(m, &e, mac.is_some()));
+}
+
+/// Announces a route added (`new`) or deleted. May sleep.
+pub(crate) fn route_changed(st: &Stack, new: bool, r: &Route) {
+    let c = if new {
+        cmd::ROUTE_NEW_NTF
+    } else {
+        cmd::ROUTE_DEL_NTF
+    };
+    let e = RouteEntry {
+        route: *r,
+        local_ifindex: 0,
+    };
+    NOTIFIER.notify(&st.netns, MONITOR, c, |m| fill_route(m, &e));
+}
+
+/// Announces a static ARP entry added (`new`) or an entry deleted. May sleep.
+pub(crate) fn neigh_changed(
+    st: &Stack,
+    new: bool,
+    a: Ipv4Address,
+    mac: Option<EthernetAddress>,
+    ifindex: i32,
+) {
+    let (c, state) = if new {
+        (cmd::NEIGH_NEW_NTF, Some(neigh_state::STATIC))
+    } else {
+        (cmd::NEIGH_DEL_NTF, None)
+    };
+    NOTIFIER.notify(&st.netns, MONITOR, c, |m| {
+        fill_neigh(m, a, mac, ifindex, state)
+    });
+}
