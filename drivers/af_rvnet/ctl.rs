@@ -133,7 +133,8 @@ pub(crate) fn set(sock: &Socket<'_, AfRvnet>, name: i32, val: &OptVal) -> Result
             } else {
                 let u = {
                     let mut g = st.lock();
-                    g.arp.remove(addr).ok_or(errno(ENOENT))?
+                    let on = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
+                    g.arp.remove(on, addr).ok_or(errno(ENOENT))?
                 };
                 output::unresolved(st, u);
                 Ok(())
@@ -187,9 +188,7 @@ pub(crate) fn get(sock: &Socket<'_, AfRvnet>, name: i32, buf: &mut [u8]) -> Resu
         RVNET_NEIGH_REVERSE => {
             let b = buf.get_mut(..16).ok_or(EINVAL)?;
             let mac = EthernetAddress::from_bytes(&b[8..14]).ok_or(EINVAL)?;
-            let mut g = st.lock();
-            let addr = g.arp.reverse(mac).ok_or(errno(ENOENT))?;
-            let ifindex = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
+            let (ifindex, addr) = st.lock().arp.reverse(mac).ok_or(errno(ENOENT))?;
             b[0..4].copy_from_slice(&addr.0);
             b[4..8].copy_from_slice(&ifindex.to_ne_bytes());
             Ok(16)
@@ -439,20 +438,21 @@ fn route_add(st: &Stack, dst: Ipv4Address, len: u8, gw: Ipv4Address, ifindex: i3
 fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
     let now = now_ms();
     let mut g = st.lock();
+    let ifindex = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
     if g.arp
-        .entry(addr, now)
+        .entry(ifindex, addr, now)
         .is_some_and(|e| e.state == State::Static)
     {
         return Err(errno(EEXIST));
     }
-    let released = g.arp.add_static(addr, mac, now).map_err(|e| match e {
-        Refusal::Full => errno(ENOSPC),
-        _ => EINVAL,
-    })?;
-    let dev = g
-        .route(&st.counters, addr)
-        .and_then(|nh| g.iface(nh.ifindex))
-        .map(|i| i.dev.clone());
+    let released = g
+        .arp
+        .add_static(ifindex, addr, mac, now)
+        .map_err(|e| match e {
+            Refusal::Full => errno(ENOSPC),
+            _ => EINVAL,
+        })?;
+    let dev = g.iface(ifindex).map(|i| i.dev.clone());
     drop(g);
     if let Some(ready) = released.ready {
         match dev {
@@ -499,18 +499,8 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> 
                 "IP address       HW type     Flags       HW address            Mask     Device     State"
             )?;
             let now = now_ms();
-            let mut g = st.lock();
-            let Inner {
-                arp,
-                nodes,
-                routes,
-                fib_state,
-                ifaces,
-                ..
-            } = &mut *g;
-            let fib = Fib::reopen(nodes, routes, *fib_state);
-            for e in arp.entries(now) {
-                let dev = fib.resolve(e.ip).map_or(0, |nh| nh.ifindex);
+            let g = st.lock();
+            for e in g.arp.entries(now) {
                 let state = match e.state {
                     State::Incomplete => "incomplete",
                     State::Reachable => "reachable",
@@ -522,7 +512,7 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> 
                     alloc_fmt_ip(e.ip).as_str(),
                     e.state.proc_flags(),
                     alloc_fmt_mac(e.mac).as_str(),
-                    dev_name(ifaces, dev),
+                    dev_name(&g.ifaces, e.ifindex),
                     state
                 )?;
             }
