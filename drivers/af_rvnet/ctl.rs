@@ -125,19 +125,13 @@ pub(crate) fn set(sock: &Socket<'_, AfRvnet>, name: i32, val: &OptVal) -> Result
             let mut b = [0u8; 16];
             val.read(&mut b)?;
             zero(&b[14..16])?;
-            let addr = ip(&b[0..4]);
+            let (addr, ifindex) = (ip(&b[0..4]), i32_at(&b, 4));
             let mut mac = [0u8; 6];
             mac.copy_from_slice(&b[8..14]);
             if name == RVNET_NEIGH_ADD {
-                neigh_add(st, addr, EthernetAddress(mac))
+                neigh_add(st, ifindex, addr, EthernetAddress(mac))
             } else {
-                let u = {
-                    let mut g = st.lock();
-                    let on = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
-                    g.arp.remove(on, addr).ok_or(errno(ENOENT))?
-                };
-                output::unresolved(st, u);
-                Ok(())
+                neigh_del(st, ifindex, addr)
             }
         }
         RVNET_PROXY_ADD | RVNET_PROXY_DEL => {
@@ -435,10 +429,21 @@ fn route_add(st: &Stack, dst: Ipv4Address, len: u8, gw: Ipv4Address, ifindex: i3
         .map_err(fib_errno)
 }
 
-fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
+/// A static entry for `addr` on the device `ifindex` (`ip neigh add ... dev D`); 0 names the
+/// device of the route to `addr`, as a route request's 0 names the gateway's.
+fn neigh_add(st: &Stack, ifindex: i32, addr: Ipv4Address, mac: EthernetAddress) -> Result {
     let now = now_ms();
     let mut g = st.lock();
-    let ifindex = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
+    let ifindex = if ifindex != 0 {
+        ifindex
+    } else {
+        g.route(&st.counters, addr)
+            .map(|nh| nh.ifindex)
+            .ok_or(errno(E::ENETUNREACH))?
+    };
+    if g.iface(ifindex).is_none() {
+        return Err(ENODEV);
+    }
     if g.arp
         .entry(ifindex, addr, now)
         .is_some_and(|e| e.state == State::Static)
@@ -452,6 +457,7 @@ fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
             Refusal::Full => errno(ENOSPC),
             _ => EINVAL,
         })?;
+    // Packets that waited for `addr` on this device leave by it.
     let dev = g.iface(ifindex).map(|i| i.dev.clone());
     drop(g);
     if let Some(ready) = released.ready {
@@ -464,6 +470,44 @@ fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
         output::unresolved(st, e);
     }
     Ok(())
+}
+
+/// Removes the entry of `addr` on the device `ifindex` (`ip neigh del ... dev D`), or with 0
+/// its entries on every device; ENOENT if there was none.
+fn neigh_del(st: &Stack, ifindex: i32, addr: Ipv4Address) -> Result {
+    if ifindex != 0 {
+        let u = {
+            let mut g = st.lock();
+            if g.iface(ifindex).is_none() {
+                return Err(ENODEV);
+            }
+            g.arp.remove(ifindex, addr).ok_or(errno(ENOENT))?
+        };
+        output::unresolved(st, u);
+        return Ok(());
+    }
+    // One entry at a time, so that each one's waiting packets are freed after the lock.
+    // Every turn removes an entry, so the loop ends.
+    let mut removed = false;
+    loop {
+        let u = {
+            let mut g = st.lock();
+            let on = g
+                .arp
+                .entries(now_ms())
+                .find(|e| e.ip == addr)
+                .map(|e| e.ifindex);
+            on.and_then(|i| g.arp.remove(i, addr))
+        };
+        let Some(u) = u else { break };
+        output::unresolved(st, u);
+        removed = true;
+    }
+    if removed {
+        Ok(())
+    } else {
+        Err(errno(ENOENT))
+    }
 }
 
 fn dev_name(inner_ifaces: &[Iface], ifindex: i32) -> &str {

@@ -37,15 +37,15 @@
 #define RVNET_ADDR_DEL		4	/* struct rvnet_addrreq */
 #define RVNET_ROUTE_ADD		5	/* struct rvnet_routereq */
 #define RVNET_ROUTE_DEL		6	/* struct rvnet_routereq (dst and prefixlen are the key) */
-#define RVNET_NEIGH_ADD		7	/* struct rvnet_neighreq: a static ARP entry */
-#define RVNET_NEIGH_DEL		8	/* struct rvnet_neighreq (addr is the key) */
+#define RVNET_NEIGH_ADD		7	/* struct rvnet_neighreq: a static ARP entry on ifindex (0: the device of the route to addr) */
+#define RVNET_NEIGH_DEL		8	/* struct rvnet_neighreq (addr and ifindex are the key; ifindex 0: on every device) */
 #define RVNET_PROXY_ADD		9	/* struct rvnet_prefixreq: answer ARP for this prefix */
 #define RVNET_PROXY_DEL		10	/* struct rvnet_prefixreq */
 #define RVNET_SET		11	/* struct rvnet_param */
 #define RVNET_NEIGH_FLUSH	12	/* no argument (optlen 0): drop every dynamic ARP entry */
 
 /* getsockopt(SOL_RVNET, ...) */
-#define RVNET_NEIGH_REVERSE	20	/* struct rvnet_neighreq: lladdr in, addr and ifindex out (ENOENT if none) */
+#define RVNET_NEIGH_REVERSE	20	/* struct rvnet_neighreq: lladdr in, addr and the entry's ifindex out (ENOENT if none) */
 #define RVNET_GET		21	/* struct rvnet_param: param in, value out */
 
 /* Parameters for RVNET_SET / RVNET_GET */

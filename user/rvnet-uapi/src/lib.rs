@@ -41,9 +41,9 @@ pub const RVNET_ADDR_DEL: i32 = 4;
 pub const RVNET_ROUTE_ADD: i32 = 5;
 /// setsockopt: [`RouteReq`] (dst and prefixlen are the key).
 pub const RVNET_ROUTE_DEL: i32 = 6;
-/// setsockopt: [`NeighReq`]: a static ARP entry.
+/// setsockopt: [`NeighReq`]: a static ARP entry on ifindex (0: the device of the route to addr).
 pub const RVNET_NEIGH_ADD: i32 = 7;
-/// setsockopt: [`NeighReq`] (addr is the key).
+/// setsockopt: [`NeighReq`] (addr and ifindex are the key; ifindex 0: on every device).
 pub const RVNET_NEIGH_DEL: i32 = 8;
 /// setsockopt: [`PrefixReq`]: answer ARP for this prefix.
 pub const RVNET_PROXY_ADD: i32 = 9;
@@ -53,7 +53,7 @@ pub const RVNET_PROXY_DEL: i32 = 10;
 pub const RVNET_SET: i32 = 11;
 /// setsockopt with no argument (optlen 0): drop every dynamic ARP entry.
 pub const RVNET_NEIGH_FLUSH: i32 = 12;
-/// getsockopt: [`NeighReq`]: lladdr in, addr and ifindex out (ENOENT if none).
+/// getsockopt: [`NeighReq`]: lladdr in, addr and the entry's ifindex out (ENOENT if none).
 pub const RVNET_NEIGH_REVERSE: i32 = 20;
 /// getsockopt: [`Param`]: param in, value out.
 pub const RVNET_GET: i32 = 21;
@@ -586,7 +586,8 @@ impl Socket {
         self.set_opt(SOL_RVNET, RVNET_ROUTE_DEL, &r)
     }
 
-    /// RVNET_NEIGH_ADD: a static ARP entry.
+    /// RVNET_NEIGH_ADD: a static ARP entry on `ifindex` (0: the device of the route to
+    /// `addr`).
     pub fn neigh_add(&self, addr: Ipv4Addr, lladdr: [u8; 6], ifindex: i32) -> io::Result<()> {
         let r = NeighReq {
             addr: be32(addr),
@@ -597,7 +598,7 @@ impl Socket {
         self.set_opt(SOL_RVNET, RVNET_NEIGH_ADD, &r)
     }
 
-    /// RVNET_NEIGH_DEL (`ifindex` may be 0).
+    /// RVNET_NEIGH_DEL: the entry on `ifindex`, or with 0 on every device.
     pub fn neigh_del(&self, addr: Ipv4Addr, ifindex: i32) -> io::Result<()> {
         let r = NeighReq {
             addr: be32(addr),
@@ -612,7 +613,7 @@ impl Socket {
         self.set_opt_empty(SOL_RVNET, RVNET_NEIGH_FLUSH)
     }
 
-    /// RVNET_NEIGH_REVERSE: the address and ifindex of the entry for `lladdr`.
+    /// RVNET_NEIGH_REVERSE: the address and device (ifindex) of the entry for `lladdr`.
     pub fn neigh_reverse(&self, lladdr: [u8; 6]) -> io::Result<(Ipv4Addr, i32)> {
         let r = NeighReq {
             lladdr,
