@@ -279,8 +279,8 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
     Ok(())
 }
 
-/// Removes `ifindex` from the stack with its address and routes; `detach_rx` then takes
-/// the receive handler off (RTNL held by the caller).
+/// Removes `ifindex` from the stack with its address, routes and ARP entries; `detach_rx`
+/// then takes the receive handler off (RTNL held by the caller).
 fn detach(
     st: &Stack,
     ifindex: i32,
@@ -300,6 +300,12 @@ fn detach(
             }
             f.remove_ifindex(ifindex);
         });
+        // Its neighbours go with it, static ones too, as neigh_ifdown forgets a device's:
+        // an entry left behind would hold packets nobody could send (the retry finds no
+        // device) and answer for a device that may come back with the same index on another
+        // link. Their waiting packets fail with EHOSTUNREACH.
+        g.arp
+            .flush_dev(ifindex, true, |u| output::unresolved(st, u));
         iface
     };
     detach_rx(&iface.dev);

@@ -14,8 +14,9 @@
 //! address, state and waiting packets. An ARP message teaches only the entries of the device
 //! it arrived on ([`ArpCache::on_arp`] takes that device), a retry asks on its entry's device
 //! ([`TimerEvent::Retry`] names it), and the packets an entry releases leave by that device
-//! ([`Ready::ifindex`]). The `N` slots are shared: eviction takes the oldest entry of any
-//! device. Proxy prefixes ([`ArpCache::add_proxy`]) are the cache's, not a device's.
+//! ([`Ready::ifindex`]). A device that goes away takes its entries with it
+//! ([`ArpCache::flush_dev`]). The `N` slots are shared: eviction takes the oldest entry of
+//! any device. Proxy prefixes ([`ArpCache::add_proxy`]) are the cache's, not a device's.
 //!
 //! [`ArpCache`] holds `N` entries of fixed size, each with up to `Q` parked packets of an
 //! opaque caller type `P` (a kernel sk_buff handle in rvnet). Linux's neighbour state machine
@@ -931,14 +932,36 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         Some(old)
     }
 
-    /// Removes every entry (static ones only if `include_static`), handing each to `f` with
-    /// its waiting packets: `ip neigh flush`, or the interface going down.
-    pub fn flush(&mut self, include_static: bool, mut f: impl FnMut(Unresolved<Q, P>)) {
+    /// Removes every entry of every device (static ones only if `include_static`), handing
+    /// each to `f` with its waiting packets: `ip neigh flush all`, or the stack going away.
+    pub fn flush(&mut self, include_static: bool, f: impl FnMut(Unresolved<Q, P>)) {
+        self.flush_where(|e| include_static || e.state != State::Static, f);
+    }
+
+    /// Removes every entry of device `ifindex` (static ones only if `include_static`),
+    /// handing each to `f` with its waiting packets: `ip neigh flush dev D`, or the device
+    /// going down or away, as Linux's `neigh_ifdown` forgets a device's neighbours. Entries
+    /// of other devices stay.
+    pub fn flush_dev(
+        &mut self,
+        ifindex: i32,
+        include_static: bool,
+        f: impl FnMut(Unresolved<Q, P>),
+    ) {
+        self.flush_where(
+            |e| e.ifindex == ifindex && (include_static || e.state != State::Static),
+            f,
+        );
+    }
+
+    /// Removes the entries `which` selects, handing each to `f`.
+    fn flush_where(
+        &mut self,
+        which: impl Fn(&Entry<Q, P>) -> bool,
+        mut f: impl FnMut(Unresolved<Q, P>),
+    ) {
         for slot in self.entries.iter_mut() {
-            if !slot
-                .as_ref()
-                .is_some_and(|e| include_static || e.state != State::Static)
-            {
+            if !slot.as_ref().is_some_and(&which) {
                 continue;
             }
             if let Some(old) = slot.take() {
@@ -1485,6 +1508,30 @@ mod tests {
         assert!(c.is_empty());
         assert_eq!(out.len(), 3);
         assert_eq!(c.counters().unresolved_drops, 2);
+    }
+
+    #[test]
+    fn flush_of_one_device_leaves_the_others() {
+        let mut c = Cache::default();
+        let _ = c.add_static(IF, ip(1), mac(1), 0).unwrap();
+        learn(&mut c, 2, 0);
+        let _ = c.resolve_or_queue(IF2, ip(2), 1, 0);
+        let _ = c.add_static(IF2, ip(3), mac(3), 0).unwrap();
+        let mut out = Vec::new();
+        // Dynamic entries of the second device: its incomplete .2 with its packet.
+        c.flush_dev(IF2, false, |u| out.push((u.ifindex, u.ip, ids(u.packets))));
+        assert_eq!(out, [(IF2, ip(2), std::vec![1])]);
+        assert_eq!(c.lookup(IF, ip(2), 0), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF2, ip(3), 0), Lookup::Found(mac(3)));
+        // Everything of the second device, static entries too (it went away).
+        out.clear();
+        c.flush_dev(IF2, true, |u| out.push((u.ifindex, u.ip, ids(u.packets))));
+        assert_eq!(out, [(IF2, ip(3), Vec::new())]);
+        // A device with no entries: nothing.
+        c.flush_dev(9, true, |_| panic!("device 9 has no entries"));
+        let left: Vec<_> = c.entries(0).map(|e| (e.ifindex, e.ip)).collect();
+        assert_eq!(left, [(IF, ip(1)), (IF, ip(2))]);
+        assert_eq!(c.counters().unresolved_drops, 1);
     }
 
     #[test]
@@ -2311,7 +2358,18 @@ mod tests {
                 _ => {
                     let all = rng.below(2) == 0;
                     let mut gone = Vec::new();
-                    c.flush(all, |u| gone.push(u));
+                    if rng.below(2) == 0 {
+                        c.flush(all, |u| gone.push(u));
+                    } else {
+                        let others: Vec<_> = c.entries(now).filter(|e| e.ifindex != dev).collect();
+                        c.flush_dev(dev, all, |u| gone.push(u));
+                        let after: Vec<_> = c.entries(now).filter(|e| e.ifindex != dev).collect();
+                        assert_eq!(after, others, "step {step}: flush of {dev}");
+                        assert!(gone.iter().all(|u| u.ifindex == dev));
+                        assert!(c
+                            .entries(now)
+                            .all(|e| e.ifindex != dev || (!all && e.state == State::Static)));
+                    }
                     for u in gone {
                         l.unresolved(Some(u));
                     }
