@@ -196,6 +196,11 @@ mod netcore_tests {
     }
 
     #[test]
+    fn arp_entries_per_device() {
+        assert_eq!(selftest::entries_per_device(), Ok(()));
+    }
+
+    #[test]
     fn fib_lpm_and_cache() {
         assert_eq!(selftest::fib_lpm_and_cache(), Ok(()));
     }

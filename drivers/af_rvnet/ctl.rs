@@ -51,15 +51,45 @@ pub(crate) fn route_del(st: &Stack, dst: Ipv4Address, len: u8) -> Result {
     Ok(())
 }
 
-/// Deletes the ARP entry of `addr`.
-pub(crate) fn neigh_del(st: &Stack, addr: Ipv4Address) -> Result {
-    let u = {
-        let mut g = st.lock();
-        g.arp.remove(addr).ok_or(ENOENT)?
-    };
-    output::unresolved(st, u);
-    netlink::neigh_changed(st, false, addr, None, 0);
-    Ok(())
+/// Removes the entry of `addr` on the device `ifindex` (`ip neigh del ... dev D`), or with 0
+/// its entries on every device; ENOENT if there was none.
+pub(crate) fn neigh_del(st: &Stack, ifindex: i32, addr: Ipv4Address) -> Result {
+    if ifindex != 0 {
+        let u = {
+            let mut g = st.lock();
+            if g.iface(ifindex).is_none() {
+                return Err(ENODEV);
+            }
+            g.arp.remove(ifindex, addr).ok_or(ENOENT)?
+        };
+        output::unresolved(st, u);
+        netlink::neigh_changed(st, false, addr, None, ifindex);
+        return Ok(());
+    }
+    // One entry at a time, so that each one's waiting packets are freed after the lock.
+    // Every turn removes an entry, so the loop ends.
+    let mut removed = false;
+    loop {
+        let u = {
+            let mut g = st.lock();
+            let on = g
+                .arp
+                .entries(now_ms())
+                .find(|e| e.ip == addr)
+                .map(|e| e.ifindex);
+            on.and_then(|i| g.arp.remove(i, addr))
+        };
+        let Some(u) = u else { break };
+        let on = u.ifindex;
+        output::unresolved(st, u);
+        netlink::neigh_changed(st, false, addr, None, on);
+        removed = true;
+    }
+    if removed {
+        Ok(())
+    } else {
+        Err(ENOENT)
+    }
 }
 
 /// Drops every dynamic ARP entry; their waiting packets are failed after the lock is
@@ -76,18 +106,16 @@ pub(crate) fn neigh_flush(st: &Stack) -> Result {
         });
     }
     for u in gone {
-        let addr = u.ip;
+        let (addr, ifindex) = (u.ip, u.ifindex);
         output::unresolved(st, u);
-        netlink::neigh_changed(st, false, addr, None, 0);
+        netlink::neigh_changed(st, false, addr, None, ifindex);
     }
     Ok(())
 }
 
 /// The address and interface of the ARP entry for `mac`.
 pub(crate) fn neigh_reverse(st: &Stack, mac: EthernetAddress) -> Result<(Ipv4Address, i32)> {
-    let mut g = st.lock();
-    let addr = g.arp.reverse(mac).ok_or(ENOENT)?;
-    let ifindex = g.route(&st.counters, addr).map_or(0, |nh| nh.ifindex);
+    let (ifindex, addr) = st.lock().arp.reverse(mac).ok_or(ENOENT)?;
     Ok((addr, ifindex))
 }
 
@@ -206,13 +234,15 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
     Ok(())
 }
 
-/// Removes `ifindex` from the stack with its address and routes; `detach_rx` then takes
-/// the receive handler off (RTNL held by the caller).
+/// Removes `ifindex` from the stack with its address, routes and ARP entries; `detach_rx`
+/// then takes the receive handler off (RTNL held by the caller).
 fn detach(
     st: &Stack,
     ifindex: i32,
     detach_rx: impl FnOnce(&crate::net::net_device::NetDevice),
 ) -> Result {
+    // Room for every ARP entry, taken before the lock: their packets are freed after it.
+    let mut gone = KVec::with_capacity(super::ARP_ENTRIES, flags::GFP_KERNEL)?;
     let iface = {
         let mut g = st.lock();
         let i = g
@@ -227,9 +257,23 @@ fn detach(
             }
             f.remove_ifindex(ifindex);
         });
+        // Its neighbours go with it, static ones too, as neigh_ifdown forgets a device's:
+        // an entry left behind would hold packets nobody could send (the retry finds no
+        // device) and answer for a device that may come back with the same index on another
+        // link. Their waiting packets fail with EHOSTUNREACH.
+        g.arp.flush_dev(ifindex, true, |u| {
+            if let Err(e) = gone.push_within_capacity(u) {
+                output::unresolved(st, e.0);
+            }
+        });
         iface
     };
     detach_rx(&iface.dev);
+    for u in gone {
+        let addr = u.ip;
+        output::unresolved(st, u);
+        netlink::neigh_changed(st, false, addr, None, ifindex);
+    }
     Ok(())
 }
 
@@ -379,26 +423,42 @@ pub(crate) fn route_add(
     Ok(())
 }
 
-/// Adds a static ARP entry.
-pub(crate) fn neigh_add(st: &Stack, addr: Ipv4Address, mac: EthernetAddress) -> Result {
+/// A static entry for `addr` on the device `ifindex` (`ip neigh add ... dev D`); 0 names the
+/// device of the route to `addr`, as a route request's 0 names the gateway's.
+pub(crate) fn neigh_add(
+    st: &Stack,
+    ifindex: i32,
+    addr: Ipv4Address,
+    mac: EthernetAddress,
+) -> Result {
     let now = now_ms();
     let mut g = st.lock();
+    let ifindex = if ifindex != 0 {
+        ifindex
+    } else {
+        g.route(&st.counters, addr)
+            .map(|nh| nh.ifindex)
+            .ok_or(errno(E::ENETUNREACH))?
+    };
+    if g.iface(ifindex).is_none() {
+        return Err(ENODEV);
+    }
     if g.arp
-        .entry(addr, now)
+        .entry(ifindex, addr, now)
         .is_some_and(|e| e.state == State::Static)
     {
         return Err(EEXIST);
     }
-    let released = g.arp.add_static(addr, mac, now).map_err(|e| match e {
-        Refusal::Full => ENOSPC,
-        _ => EINVAL,
-    })?;
-    let dev = g
-        .route(&st.counters, addr)
-        .and_then(|nh| g.iface(nh.ifindex))
-        .map(|i| i.dev.clone());
+    let released = g
+        .arp
+        .add_static(ifindex, addr, mac, now)
+        .map_err(|e| match e {
+            Refusal::Full => ENOSPC,
+            _ => EINVAL,
+        })?;
+    // Packets that waited for `addr` on this device leave by it.
+    let dev = g.iface(ifindex).map(|i| i.dev.clone());
     drop(g);
-    let ifindex = dev.as_ref().map_or(0, |d| d.ifindex());
     if let Some(ready) = released.ready {
         match dev {
             Some(dev) => ready.drain(|m, skb| output::xmit(st, skb, &dev, m.0)),
@@ -445,18 +505,8 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> 
                 "IP address       HW type     Flags       HW address            Mask     Device     State"
             )?;
             let now = now_ms();
-            let mut g = st.lock();
-            let Inner {
-                arp,
-                nodes,
-                routes,
-                fib_state,
-                ifaces,
-                ..
-            } = &mut *g;
-            let fib = Fib::reopen(nodes, routes, *fib_state);
-            for e in arp.entries(now) {
-                let dev = fib.resolve(e.ip).map_or(0, |nh| nh.ifindex);
+            let g = st.lock();
+            for e in g.arp.entries(now) {
                 let state = match e.state {
                     State::Incomplete => "incomplete",
                     State::Reachable => "reachable",
@@ -468,7 +518,7 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> 
                     alloc_fmt_ip(e.ip).as_str(),
                     e.state.proc_flags(),
                     alloc_fmt_mac(e.mac).as_str(),
-                    dev_name(ifaces, dev),
+                    dev_name(&g.ifaces, e.ifindex),
                     state
                 )?;
             }

@@ -98,19 +98,11 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     let our_ip = iface.addr;
     let for_us = !our_ip.is_unspecified() && repr.target_protocol_addr == our_ip;
     let ifaces = &inner.ifaces;
+    // Learned on the device it came in on, as arp_process does: only this device's entries
+    // are confirmed, resolved or added.
     let action = inner
         .arp
-        .on_arp(&repr, |a| ifaces.iter().any(|i| i.addr == a), now);
-    // Packets that waited for this answer leave by the device their route names, which is
-    // not always the one the answer came in on (a reply can reach us on another link).
-    let route_dev = match &action {
-        Ok(a) if a.ready.is_some() => inner
-            .route(&st.counters, repr.source_protocol_addr)
-            .filter(|nh| !nh.local)
-            .and_then(|nh| inner.iface(nh.ifindex))
-            .map(|i| i.dev.clone()),
-        _ => None,
-    };
+        .on_arp(ifindex, &repr, |a| ifaces.iter().any(|i| i.addr == a), now);
     drop(g);
     let action = match action {
         Ok(a) => a,
@@ -122,8 +114,9 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     let reply = action.reply_repr(&repr, our_mac);
     let proxied = action.reply == Some(ReplyKind::Proxy);
     if let Some(ready) = action.ready {
-        let out = route_dev.as_deref().unwrap_or(dev);
-        ready.drain(|mac, pkt| output::xmit(st, pkt, out, mac.0));
+        // The entry resolved is this device's (`ready.ifindex == ifindex`), and its packets
+        // waited to leave by it: they go out where the answer came from.
+        ready.drain(|mac, pkt| output::xmit(st, pkt, dev, mac.0));
     }
     if let Some(evicted) = action.evicted {
         output::unresolved(st, evicted);

@@ -13,8 +13,8 @@
 //! and [`neigh_changed`], after the stack's lock is dropped.
 
 use super::{ctl, errno, AfRvnet, Inner, Stack, MAX_IFACES};
-use crate::net::genl::{Dump, GenlFamily, Kind, Message, Notifier, Op, Policy, Request};
 use crate::net::clock::now_ms;
+use crate::net::genl::{Dump, GenlFamily, Kind, Message, Notifier, Op, Policy, Request};
 use crate::netcore::arp::cache::State;
 use crate::netcore::ipv4::route::{Fib, Route, RouteKind};
 use crate::netcore::sock::errno as E;
@@ -221,14 +221,19 @@ fn doit(st: &Stack, c: u8, req: &Request<'_>) -> Result {
         cmd::NEIGH_ADD => {
             let a = need_ip(req, neigh::ADDRESS, c"missing address")?;
             let mac = need_mac(req, neigh::LLADDR)?;
-            if req.attr(neigh::IFINDEX).is_some() {
-                ifindex(st, req, neigh::IFINDEX)?;
-            }
-            ctl::neigh_add(st, a, mac)
+            let on = match req.attr(neigh::IFINDEX) {
+                Some(_) => ifindex(st, req, neigh::IFINDEX)?,
+                None => 0,
+            };
+            ctl::neigh_add(st, on, a, mac)
         }
         cmd::NEIGH_DEL => {
             let a = need_ip(req, neigh::ADDRESS, c"missing address")?;
-            ctl::neigh_del(st, a)
+            let on = match req.attr(neigh::IFINDEX) {
+                Some(_) => ifindex(st, req, neigh::IFINDEX)?,
+                None => 0,
+            };
+            ctl::neigh_del(st, on, a)
         }
         cmd::NEIGH_FLUSH => ctl::neigh_flush(st),
         cmd::NEIGH_REVERSE => {
@@ -445,20 +450,12 @@ fn dump_neighs(st: &Stack, d: &mut Dump<'_>) -> Result {
         let from = usize::try_from(d.cursor(0)).unwrap_or(usize::MAX);
         let mut buf = [None::<NeighEntry>; CHUNK];
         {
-            let mut g = st.lock();
-            let Inner {
-                arp,
-                nodes,
-                routes,
-                fib_state,
-                ..
-            } = &mut *g;
-            let fib = Fib::reopen(nodes, routes, *fib_state);
-            for (slot, e) in buf.iter_mut().zip(arp.entries(now).skip(from)) {
+            let g = st.lock();
+            for (slot, e) in buf.iter_mut().zip(g.arp.entries(now).skip(from)) {
                 *slot = Some(NeighEntry {
                     ip: e.ip,
                     mac: e.mac,
-                    ifindex: fib.resolve(e.ip).map_or(0, |nh| nh.ifindex),
+                    ifindex: e.ifindex,
                     state: neigh_state(e.state),
                 });
             }

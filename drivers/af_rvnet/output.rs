@@ -5,10 +5,11 @@
 //! timers (ARP retries and ageing, reassembly timeouts).
 //!
 //! A datagram leaves as a whole IPv4 packet in an skb. [`send_ip`] finds the next hop (the
-//! route cache first), then asks the ARP cache for its MAC address: known, the frame goes to
-//! the device now; unknown, the frame waits in the cache (bounded) while a request goes out,
-//! and leaves when the reply comes (`input.rs`), or is freed after the last retry and its
-//! socket told EHOSTUNREACH.
+//! route cache first), then asks the ARP cache for its MAC address on the route's device
+//! (entries are per device, as Linux's neighbours): known, the frame goes to the device now;
+//! unknown, the frame waits in that device's entry (bounded) while a request goes out on the
+//! device, and leaves by it when the reply comes (`input.rs`), or is freed after the last
+//! retry and its socket told EHOSTUNREACH.
 
 use super::{errno, Stack, C};
 use crate::net::clock::now_ms;
@@ -115,7 +116,10 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
         xmit(st, skb, &dev, EthernetAddress::BROADCAST.0);
         return Ok(());
     }
-    let r = g.arp.resolve_or_queue(neighbour, skb, now);
+    // The entry of the device the packet leaves by: a MAC address learned on another link
+    // (the same address reached by another route, or a socket bound to this device) is no
+    // use here.
+    let r = g.arp.resolve_or_queue(nh.ifindex, neighbour, skb, now);
     drop(g);
     match r {
         Resolve::Send(mac, skb) => xmit(st, skb, &dev, mac.0),
@@ -234,9 +238,9 @@ pub(crate) fn tick(st: &Stack) -> u64 {
                 break;
             };
             match ev {
-                TimerEvent::Retry(ip) => {
-                    let nh = inner.route(&st.counters, ip);
-                    if let Some(iface) = nh.and_then(|nh| inner.iface(nh.ifindex)) {
+                // Asked again on the entry's device, whatever the routes say now.
+                TimerEvent::Retry { ifindex, ip } => {
+                    if let Some(iface) = inner.iface(ifindex) {
                         retries[n] = Some((iface.addr, ip, iface.dev.clone()));
                         n += 1;
                     }
@@ -245,7 +249,7 @@ pub(crate) fn tick(st: &Stack) -> u64 {
                     failures[nf] = Some(u);
                     nf += 1;
                 }
-                TimerEvent::AgedOut(_) => {}
+                TimerEvent::AgedOut { .. } => {}
             }
         }
         let expired = inner.reasm.as_mut().map_or(0, |r| r.expire(now));

@@ -616,7 +616,8 @@ impl<T: GenlFamily> Adapter<T> {
             // SAFETY: genetlink passes a parsed request: its header is valid.
             let cmd = unsafe { (*(*info.as_ptr()).genlhdr).cmd };
             // SAFETY: the requester's namespace is live for the call.
-            let net = NonNull::new(unsafe { c::rvnet_genl_info_net(info.as_ptr()) }).ok_or(EINVAL)?;
+            let net =
+                NonNull::new(unsafe { c::rvnet_genl_info_net(info.as_ptr()) }).ok_or(EINVAL)?;
             // SAFETY: as above: the namespace is live for the call.
             let net = unsafe { NetNs::from_raw(net) };
             // INVARIANT: genetlink parsed `attrs` with this op's policy of `maxattr` entries.

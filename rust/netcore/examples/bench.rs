@@ -121,6 +121,8 @@ fn arp() {
     const N: usize = 128;
     let mut cache: Box<ArpCache<N, 4, u32>> = Box::default();
     let ours = Ipv4Address::new(10, 0, 0, 1);
+    // One link: every entry is this device's.
+    const DEV: i32 = 2;
     let neighbour = |i: usize| Ipv4Address::new(10, 0, (i >> 8) as u8, (i & 0xff) as u8 + 2);
     // Filled as a link fills it: every neighbour asked for our address (learned Reachable).
     for i in 0..N {
@@ -133,7 +135,7 @@ fn arp() {
         };
         // Nothing waits on these entries: the action (a reply to send) is not needed.
         let _action = cache
-            .on_arp(&request, |a| a == ours, 0)
+            .on_arp(DEV, &request, |a| a == ours, 0)
             .expect("a valid request");
     }
     assert_eq!(cache.len(), N);
@@ -143,7 +145,7 @@ fn arp() {
         .collect();
     let ns = best_ns(hits.len(), || {
         hits.iter()
-            .filter(|&&ip| matches!(cache.lookup(black_box(ip), 1000), Lookup::Found(_)))
+            .filter(|&&ip| matches!(cache.lookup(DEV, black_box(ip), 1000), Lookup::Found(_)))
             .count() as u64
     });
     row(
@@ -157,7 +159,7 @@ fn arp() {
     let ns = best_ns(misses.len(), || {
         misses
             .iter()
-            .filter(|&&ip| matches!(cache.lookup(black_box(ip), 1000), Lookup::Missing))
+            .filter(|&&ip| matches!(cache.lookup(DEV, black_box(ip), 1000), Lookup::Missing))
             .count() as u64
     });
     row(

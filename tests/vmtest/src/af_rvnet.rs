@@ -2275,10 +2275,8 @@ pub fn shutdown_answers_as_inet() -> TestResult {
 /// A socket bound with SO_BINDTODEVICE sends by that device, as Linux routes a bound flow:
 /// routes through other devices are passed over, and with none through its own the
 /// destination is taken to be on its link (ARP asks there, and nothing reaches the host the
-/// routing table would have chosen).
-// Not in the table yet: in its first guest run (at -j 4) no ARP request was seen on rvb0's
-// link. Whether the send path or the test is wrong is still to be found.
-#[allow(dead_code)]
+/// routing table would have chosen). ARP entries are per device, as Linux's neighbours: lx's
+/// address, resolved on rvn1, is unknown on rvb0 and gets an entry of its own there.
 pub fn bound_socket_sends_by_its_device() -> TestResult {
     let _lab = Lab::router()?;
     let lx = lx_udp()?;
@@ -2318,6 +2316,19 @@ pub fn bound_socket_sends_by_its_device() -> TestResult {
     on_rvb0
         .send_to(b"wrong link", SocketAddrV4::new(LX_IP, lx_port))
         .map_err(io_err("send to lx from the rvb0 socket"))?;
+    // Two entries for lx's address: resolved on rvn1, being resolved on rvb0 (for the 4 s of
+    // its retries; read at once).
+    let text = proc_file(RV, "arp")?;
+    let rows = parse_arp(&text).map_err(|e| e.to_string())?;
+    let state_on = |dev: &str| {
+        rows.iter()
+            .find(|r| r.ip == LX_IP && r.dev == dev)
+            .map(|r| r.state.as_str())
+    };
+    ensure(
+        state_on("rvn1") == Some("reachable") && state_on("rvb0") == Some("incomplete"),
+        format!("want {LX_IP} reachable on rvn1 and incomplete on rvb0:\n{text}"),
+    )?;
     let asked = arp_on_lx2.find(Duration::from_secs(3), |f| {
         f.len() >= 42 && f[12..14] == ETH_P_ARP.to_be_bytes() && f[38..42] == LX_IP.octets()
     })?;

@@ -82,6 +82,7 @@ const TESTS: &[Test] = tests![
     rvnet_raw_hdrincl_ping => af_rvnet::raw_hdrincl_ping,
     rvnet_arp_cache_full_replaces_oldest => af_rvnet::arp_cache_full_replaces_oldest,
     rvnet_shutdown_answers_as_inet => af_rvnet::shutdown_answers_as_inet,
+    rvnet_bound_socket_sends_by_its_device => af_rvnet::bound_socket_sends_by_its_device,
     rvnet_bad_udp_csum_and_bad_src_counted => af_rvnet::bad_udp_csum_and_bad_src_counted,
     rvnet_protocol_unreachable_to_linux => af_rvnet::protocol_unreachable_to_linux,
     rvnet_reassembly_timeout_counted => af_rvnet::reassembly_timeout_counted,

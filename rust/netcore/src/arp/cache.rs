@@ -7,6 +7,17 @@
 //! needs a request of its own. Entries are forgotten after a while (20 minutes by default),
 //! because addresses move between machines.
 //!
+//! An entry belongs to one device: its key is the device's index (`ifindex`, the kernel's
+//! `int`) and the neighbour's IPv4 address, as Linux's neighbour table is keyed by device and
+//! address (`net/core/neighbour.c`). A MAC address learned on one link says nothing about
+//! another: the same address may have an entry on each of several devices, with its own MAC
+//! address, state and waiting packets. An ARP message teaches only the entries of the device
+//! it arrived on ([`ArpCache::on_arp`] takes that device), a retry asks on its entry's device
+//! ([`TimerEvent::Retry`] names it), and the packets an entry releases leave by that device
+//! ([`Ready::ifindex`]). A device that goes away takes its entries with it
+//! ([`ArpCache::flush_dev`]). The `N` slots are shared: eviction takes the oldest entry of
+//! any device. Proxy prefixes ([`ArpCache::add_proxy`]) are the cache's, not a device's.
+//!
 //! [`ArpCache`] holds `N` entries of fixed size, each with up to `Q` parked packets of an
 //! opaque caller type `P` (a kernel sk_buff handle in rvnet). Linux's neighbour state machine
 //! is reduced to three states ([`State`]): `Incomplete` (a request is out), `Reachable`
@@ -20,7 +31,8 @@
 //! sends anything: each call returns what the caller must do, the caller does it after
 //! dropping its lock. Nothing is lost on the way: every packet handed to the cache comes out
 //! exactly once, either with a MAC address to be sent ([`Resolve::Send`], [`Ready`]) or to be
-//! freed ([`Unresolved`], the `dropped` fields).
+//! freed ([`Unresolved`], the `dropped` fields). Whatever leaves the cache names the entry's
+//! device, so that the caller sends or answers on the right one.
 
 use super::super::wire::{ArpOperation, ArpRepr, EthernetAddress, Ipv4Address};
 use super::proxy::{ProxyError, ProxyTable};
@@ -145,16 +157,21 @@ pub enum Refusal {
 #[derive(Debug)]
 #[must_use = "the packets must be freed"]
 pub struct Unresolved<const Q: usize, P> {
+    /// The device of the entry.
+    pub ifindex: i32,
     /// The address that was being resolved.
     pub ip: Ipv4Address,
     /// Its packets, oldest first (empty for an entry that was resolved).
     pub packets: Packets<Q, P>,
 }
 
-/// Packets whose next hop has just been resolved: send each to `mac`, oldest first.
+/// Packets whose next hop has just been resolved: send each to `mac` by device `ifindex`,
+/// oldest first.
 #[derive(Debug)]
 #[must_use = "the packets must be sent or freed"]
 pub struct Ready<const Q: usize, P> {
+    /// The device of the entry, which the packets leave by.
+    pub ifindex: i32,
     /// The resolved address.
     pub ip: Ipv4Address,
     /// Its MAC address.
@@ -175,10 +192,10 @@ impl<const Q: usize, P> Ready<Q, P> {
 #[derive(Debug)]
 #[must_use = "the packet must be sent, or a request sent, or dropped packets freed"]
 pub enum Resolve<const Q: usize, P> {
-    /// Resolved: send the packet to this MAC address now.
+    /// Resolved: send the packet to this MAC address now, by the device asked about.
     Send(EthernetAddress, P),
-    /// The address was unknown (or expired): an `Incomplete` entry now holds the packet, and
-    /// the caller broadcasts a request for it.
+    /// The address was unknown (or expired) on that device: an `Incomplete` entry now holds
+    /// the packet, and the caller broadcasts a request for it on the device.
     Request {
         /// The entry that made room for this one, with its packets to free.
         evicted: Option<Unresolved<Q, P>>,
@@ -211,7 +228,8 @@ pub enum ReplyKind {
 /// What an ARP message did to the sender's binding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Learned {
-    /// Nothing: the sender is not cached and the message is not for us.
+    /// Nothing: the sender is not cached on the receiving device and the message is not for
+    /// us.
     Nothing,
     /// The sender's entry was confirmed with the same MAC address.
     Refreshed,
@@ -265,18 +283,30 @@ pub struct Released<const Q: usize, P> {
 #[derive(Debug)]
 #[must_use = "a request or packets to free"]
 pub enum TimerEvent<const Q: usize, P> {
-    /// Broadcast another request for this address.
-    Retry(Ipv4Address),
+    /// Broadcast another request for `ip` on device `ifindex`, the entry's.
+    Retry {
+        /// The device of the entry: the request goes out there.
+        ifindex: i32,
+        /// The address asked for.
+        ip: Ipv4Address,
+    },
     /// The last request went unanswered: the entry is gone, its packets are the caller's to
     /// answer with EHOSTUNREACH and free.
     Failed(Unresolved<Q, P>),
     /// This resolved entry was not confirmed within the ageing time and is gone.
-    AgedOut(Ipv4Address),
+    AgedOut {
+        /// The device of the entry.
+        ifindex: i32,
+        /// The neighbour's address.
+        ip: Ipv4Address,
+    },
 }
 
 /// One entry, as `/proc/net/arp` or `ip neigh` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EntryInfo {
+    /// The device the neighbour is on (`/proc/net/arp`'s "Device").
+    pub ifindex: i32,
     /// The neighbour's address.
     pub ip: Ipv4Address,
     /// Its MAC address (00:00:00:00:00:00 while incomplete).
@@ -341,6 +371,7 @@ fn add(c: &mut u64, n: usize) {
 }
 
 struct Entry<const Q: usize, P> {
+    ifindex: i32,
     ip: Ipv4Address,
     mac: EthernetAddress,
     state: State,
@@ -354,8 +385,9 @@ struct Entry<const Q: usize, P> {
 }
 
 impl<const Q: usize, P> Entry<Q, P> {
-    fn new(ip: Ipv4Address, mac: EthernetAddress, state: State, now_ms: u64) -> Self {
+    fn new(ifindex: i32, ip: Ipv4Address, mac: EthernetAddress, state: State, now_ms: u64) -> Self {
         Entry {
+            ifindex,
             ip,
             mac,
             state,
@@ -367,6 +399,7 @@ impl<const Q: usize, P> Entry<Q, P> {
 
     fn info(&self, now_ms: u64) -> EntryInfo {
         EntryInfo {
+            ifindex: self.ifindex,
             ip: self.ip,
             mac: self.mac,
             state: self.state,
@@ -385,8 +418,14 @@ impl<const Q: usize, P> Entry<Q, P> {
         }
     }
 
+    /// True if this is the entry of `ip` on device `ifindex`.
+    fn is(&self, ifindex: i32, ip: Ipv4Address) -> bool {
+        self.ifindex == ifindex && self.ip == ip
+    }
+
     fn unresolved(self) -> Unresolved<Q, P> {
         Unresolved {
+            ifindex: self.ifindex,
             ip: self.ip,
             packets: self.queue,
         }
@@ -398,16 +437,19 @@ type Claimed<'a, const Q: usize, P> = (&'a mut Option<Entry<Q, P>>, Option<Unres
 
 fn find_in<const Q: usize, P>(
     entries: &mut [Option<Entry<Q, P>>],
+    ifindex: i32,
     ip: Ipv4Address,
 ) -> Option<&mut Entry<Q, P>> {
-    entries.iter_mut().flatten().find(|e| e.ip == ip)
+    entries.iter_mut().flatten().find(|e| e.is(ifindex, ip))
 }
 
 /// An ARP cache of `N` entries, each holding up to `Q` packets of type `P` while it resolves.
 ///
-/// Lookups are a linear scan, which suits the few hundred neighbours of one link. The cache
-/// is one value of roughly `N * (40 + Q * size_of::<Option<P>>())` bytes: for a large `N`,
-/// keep it in allocated memory rather than on a kernel stack.
+/// Entries are keyed by device and address (see the module's documentation); the `N` slots
+/// are shared by every device. Lookups are a linear scan, which suits the few hundred
+/// neighbours of a host's links. The cache is one value of roughly
+/// `N * (40 + Q * size_of::<Option<P>>())` bytes: for a large `N`, keep it in allocated memory
+/// rather than on a kernel stack.
 ///
 /// Every `P` given to the cache comes back exactly once: in [`Resolve::Send`],
 /// [`Ready::packets`] (to send), or in a `dropped` field, [`Resolve::Refused`] or
@@ -467,13 +509,13 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         self.len() == 0
     }
 
-    fn find(&self, ip: Ipv4Address) -> Option<&Entry<Q, P>> {
-        self.entries.iter().flatten().find(|e| e.ip == ip)
+    fn find(&self, ifindex: i32, ip: Ipv4Address) -> Option<&Entry<Q, P>> {
+        self.entries.iter().flatten().find(|e| e.is(ifindex, ip))
     }
 
-    /// Where `ip` stands at `now_ms`.
-    pub fn lookup(&self, ip: Ipv4Address, now_ms: u64) -> Lookup {
-        match self.find(ip) {
+    /// Where `ip` stands on device `ifindex` at `now_ms`.
+    pub fn lookup(&self, ifindex: i32, ip: Ipv4Address, now_ms: u64) -> Lookup {
+        match self.find(ifindex, ip) {
             None => Lookup::Missing,
             Some(e) if e.state == State::Incomplete => Lookup::Pending,
             Some(e) => match e.valid_mac(now_ms, self.config.ageing_ms) {
@@ -483,25 +525,25 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         }
     }
 
-    /// The entry of `ip`, as it stands at `now_ms`.
-    pub fn entry(&self, ip: Ipv4Address, now_ms: u64) -> Option<EntryInfo> {
-        self.find(ip).map(|e| e.info(now_ms))
+    /// The entry of `ip` on device `ifindex`, as it stands at `now_ms`.
+    pub fn entry(&self, ifindex: i32, ip: Ipv4Address, now_ms: u64) -> Option<EntryInfo> {
+        self.find(ifindex, ip).map(|e| e.info(now_ms))
     }
 
-    /// Every entry, in slot order, for `/proc` display.
+    /// Every entry of every device, in slot order, for `/proc` display.
     pub fn entries(&self, now_ms: u64) -> impl Iterator<Item = EntryInfo> + '_ {
         self.entries.iter().flatten().map(move |e| e.info(now_ms))
     }
 
-    /// The address of a resolved (`Reachable`, possibly expired, or `Static`) entry with MAC
-    /// address `mac`; the first in slot order when several share it (a router proxying for
-    /// others).
-    pub fn reverse(&self, mac: EthernetAddress) -> Option<Ipv4Address> {
+    /// The device and address of a resolved (`Reachable`, possibly expired, or `Static`)
+    /// entry with MAC address `mac`; the first in slot order when several share it (a router
+    /// proxying for others, or a host on two links with one card).
+    pub fn reverse(&self, mac: EthernetAddress) -> Option<(i32, Ipv4Address)> {
         self.entries
             .iter()
             .flatten()
             .find(|e| e.state != State::Incomplete && e.mac == mac)
-            .map(|e| e.ip)
+            .map(|e| (e.ifindex, e.ip))
     }
 
     /// A free slot for a new entry: an empty one, else the one of the oldest non-static entry
@@ -530,9 +572,17 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         Ok((slot, evicted))
     }
 
-    /// Finds the MAC address for a packet to `ip` (the next hop), or parks the packet until
-    /// it is known. See [`Resolve`] for what the caller then does.
-    pub fn resolve_or_queue(&mut self, ip: Ipv4Address, packet: P, now_ms: u64) -> Resolve<Q, P> {
+    /// Finds the MAC address for a packet to `ip` (the next hop) on device `ifindex` (the one
+    /// the packet leaves by), or parks the packet until it is known. Only that device's entry
+    /// counts: an address known on another device is unknown here. See [`Resolve`] for what
+    /// the caller then does.
+    pub fn resolve_or_queue(
+        &mut self,
+        ifindex: i32,
+        ip: Ipv4Address,
+        packet: P,
+        now_ms: u64,
+    ) -> Resolve<Q, P> {
         if !is_neighbour_ip(ip) {
             return Resolve::Refused {
                 packet,
@@ -540,7 +590,7 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
             };
         }
         let ageing_ms = self.config.ageing_ms;
-        if let Some(e) = find_in(&mut self.entries, ip) {
+        if let Some(e) = find_in(&mut self.entries, ifindex, ip) {
             if let Some(mac) = e.valid_mac(now_ms, ageing_ms) {
                 return Resolve::Send(mac, packet);
             }
@@ -567,7 +617,13 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
             Ok(s) => s,
             Err(reason) => return Resolve::Refused { packet, reason },
         };
-        let mut e = Entry::new(ip, EthernetAddress::ZERO, State::Incomplete, now_ms);
+        let mut e = Entry::new(
+            ifindex,
+            ip,
+            EthernetAddress::ZERO,
+            State::Incomplete,
+            now_ms,
+        );
         let dropped = e.queue.push(packet);
         *slot = Some(e);
         bump(&mut self.counters.queued);
@@ -578,19 +634,22 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         Resolve::Request { evicted, dropped }
     }
 
-    /// Processes a received ARP message with RFC 826's algorithm.
+    /// Processes an ARP message received on device `ifindex` with RFC 826's algorithm.
     ///
-    /// `is_ours` tells whether an address is one of this interface's. In order:
+    /// Only that device's entries are read and changed: an entry of the sender's address on
+    /// another device is neither confirmed nor resolved, and a sender learned is learned on
+    /// `ifindex`. `is_ours` tells whether an address is one of this host's. In order:
     /// 1. Messages with a non-unicast sender MAC, a target that no host owns, or a sender
     ///    address that no host owns (or that is ours: a conflict) are refused; nothing
     ///    changes. The exception is an RFC 5227 probe (sender 0.0.0.0) asking for one of our
     ///    addresses: it is answered, and nothing is learned.
-    /// 2. If the sender is cached, its MAC address is updated and the entry is `Reachable`
-    ///    again (RFC 826's merge flag); an `Incomplete` entry releases its packets in
-    ///    [`ArpAction::ready`]. Static entries are left alone.
+    /// 2. If the sender is cached on `ifindex`, its MAC address is updated and the entry is
+    ///    `Reachable` again (RFC 826's merge flag); an `Incomplete` entry releases its packets
+    ///    in [`ArpAction::ready`]. Static entries are left alone.
     /// 3. If the message is for us (the target is ours, or a request we answer as a proxy)
-    ///    and the sender was not cached, it is added, evicting the oldest entry when full.
-    ///    A gratuitous ARP (sender = target) is never for us, so it only updates.
+    ///    and the sender was not cached on `ifindex`, it is added there, evicting the oldest
+    ///    entry (of any device) when full. A gratuitous ARP (sender = target) is never for
+    ///    us, so it only updates.
     /// 4. A request for one of our addresses, or for an address inside a proxy prefix other
     ///    than the sender's own, is answered with our MAC address.
     ///
@@ -598,6 +657,7 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
     /// (`arp_accept` = 0) does not, which this simplification does not follow.
     pub fn on_arp(
         &mut self,
+        ifindex: i32,
         repr: &ArpRepr,
         is_ours: impl Fn(Ipv4Address) -> bool,
         now_ms: u64,
@@ -618,7 +678,7 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
                     evicted: None,
                 })
             }
-            Ok(Some(request)) => Ok(self.merge(repr, request, is_ours, now_ms)),
+            Ok(Some(request)) => Ok(self.merge(ifindex, repr, request, is_ours, now_ms)),
         }
     }
 
@@ -660,6 +720,7 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
     /// Steps 2 to 4 of [`Self::on_arp`], for a message that passed the checks.
     fn merge(
         &mut self,
+        ifindex: i32,
         repr: &ArpRepr,
         request: bool,
         is_ours: impl Fn(Ipv4Address) -> bool,
@@ -672,13 +733,14 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         );
         let mut ready = None;
         let mut learned = Learned::Nothing;
-        let merged = match find_in(&mut self.entries, sip) {
+        let merged = match find_in(&mut self.entries, ifindex, sip) {
             None => false,
             Some(e) => {
                 learned = match e.state {
                     State::Static => Learned::Static,
                     State::Incomplete => {
                         ready = Some(Ready {
+                            ifindex,
                             ip: sip,
                             mac: sha,
                             packets: e.queue.take_all(),
@@ -710,7 +772,7 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         if !merged && (reply.is_some() || is_ours(tip)) {
             match self.claim_slot(now_ms) {
                 Ok((slot, ev)) => {
-                    *slot = Some(Entry::new(sip, sha, State::Reachable, now_ms));
+                    *slot = Some(Entry::new(ifindex, sip, sha, State::Reachable, now_ms));
                     evicted = ev;
                     learned = Learned::Created;
                 }
@@ -738,8 +800,8 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
     /// until `None` (the caller may drop its lock between calls). Each event either removes
     /// an entry or counts a retry, so the loop ends.
     ///
-    /// - An `Incomplete` entry whose last request is `retry_ms` old sends another
-    ///   ([`TimerEvent::Retry`]) until it has re-sent `max_retries`; one more `retry_ms`
+    /// - An `Incomplete` entry whose last request is `retry_ms` old sends another on its
+    ///   device ([`TimerEvent::Retry`]) until it has re-sent `max_retries`; one more `retry_ms`
     ///   without an answer and it is removed ([`TimerEvent::Failed`]).
     /// - A `Reachable` entry not confirmed for `ageing_ms` is removed
     ///   ([`TimerEvent::AgedOut`]).
@@ -760,10 +822,10 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
                 State::Static => {}
                 State::Reachable => {
                     if age >= cfg.ageing_ms {
-                        let ip = e.ip;
+                        let (ifindex, ip) = (e.ifindex, e.ip);
                         *slot = None;
                         bump(&mut self.counters.aged_out);
-                        return Some(TimerEvent::AgedOut(ip));
+                        return Some(TimerEvent::AgedOut { ifindex, ip });
                     }
                 }
                 State::Incomplete => {
@@ -774,7 +836,10 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
                         e.retries = e.retries.saturating_add(1);
                         e.updated_ms = now_ms;
                         bump(&mut self.counters.requests_sent);
-                        return Some(TimerEvent::Retry(e.ip));
+                        return Some(TimerEvent::Retry {
+                            ifindex: e.ifindex,
+                            ip: e.ip,
+                        });
                     }
                     if let Some(old) = slot.take() {
                         bump(&mut self.counters.failed_resolutions);
@@ -813,12 +878,14 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
             .min()
     }
 
-    /// Adds or replaces a static entry (`ip neigh add … nud permanent`). An `Incomplete`
-    /// entry for `ip` becomes static and releases its packets; when the cache is full, the
-    /// oldest non-static entry makes room. Refused for a non-unicast MAC address, an address
-    /// no neighbour can own, or a cache full of static entries.
+    /// Adds or replaces the static entry of `ip` on device `ifindex` (`ip neigh add … dev D
+    /// nud permanent`). An `Incomplete` entry for `ip` on that device becomes static and
+    /// releases its packets (entries on other devices are left alone); when the cache is
+    /// full, the oldest non-static entry makes room. Refused for a non-unicast MAC address,
+    /// an address no neighbour can own, or a cache full of static entries.
     pub fn add_static(
         &mut self,
+        ifindex: i32,
         ip: Ipv4Address,
         mac: EthernetAddress,
         now_ms: u64,
@@ -829,8 +896,9 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         if !mac.is_unicast() {
             return Err(Refusal::BadMac);
         }
-        if let Some(e) = find_in(&mut self.entries, ip) {
+        if let Some(e) = find_in(&mut self.entries, ifindex, ip) {
             let ready = (e.state == State::Incomplete).then(|| Ready {
+                ifindex,
                 ip,
                 mac,
                 packets: e.queue.take_all(),
@@ -845,32 +913,55 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
             });
         }
         let (slot, evicted) = self.claim_slot(now_ms)?;
-        *slot = Some(Entry::new(ip, mac, State::Static, now_ms));
+        *slot = Some(Entry::new(ifindex, ip, mac, State::Static, now_ms));
         Ok(Released {
             ready: None,
             evicted,
         })
     }
 
-    /// Removes the entry of `ip`, whatever its state; its waiting packets come back.
-    pub fn remove(&mut self, ip: Ipv4Address) -> Option<Unresolved<Q, P>> {
+    /// Removes the entry of `ip` on device `ifindex`, whatever its state; its waiting packets
+    /// come back. Entries of `ip` on other devices stay.
+    pub fn remove(&mut self, ifindex: i32, ip: Ipv4Address) -> Option<Unresolved<Q, P>> {
         let slot = self
             .entries
             .iter_mut()
-            .find(|s| s.as_ref().is_some_and(|e| e.ip == ip))?;
+            .find(|s| s.as_ref().is_some_and(|e| e.is(ifindex, ip)))?;
         let old = slot.take()?.unresolved();
         add(&mut self.counters.unresolved_drops, old.packets.len());
         Some(old)
     }
 
-    /// Removes every entry (static ones only if `include_static`), handing each to `f` with
-    /// its waiting packets: `ip neigh flush`, or the interface going down.
-    pub fn flush(&mut self, include_static: bool, mut f: impl FnMut(Unresolved<Q, P>)) {
+    /// Removes every entry of every device (static ones only if `include_static`), handing
+    /// each to `f` with its waiting packets: `ip neigh flush all`, or the stack going away.
+    pub fn flush(&mut self, include_static: bool, f: impl FnMut(Unresolved<Q, P>)) {
+        self.flush_where(|e| include_static || e.state != State::Static, f);
+    }
+
+    /// Removes every entry of device `ifindex` (static ones only if `include_static`),
+    /// handing each to `f` with its waiting packets: `ip neigh flush dev D`, or the device
+    /// going down or away, as Linux's `neigh_ifdown` forgets a device's neighbours. Entries
+    /// of other devices stay.
+    pub fn flush_dev(
+        &mut self,
+        ifindex: i32,
+        include_static: bool,
+        f: impl FnMut(Unresolved<Q, P>),
+    ) {
+        self.flush_where(
+            |e| e.ifindex == ifindex && (include_static || e.state != State::Static),
+            f,
+        );
+    }
+
+    /// Removes the entries `which` selects, handing each to `f`.
+    fn flush_where(
+        &mut self,
+        which: impl Fn(&Entry<Q, P>) -> bool,
+        mut f: impl FnMut(Unresolved<Q, P>),
+    ) {
         for slot in self.entries.iter_mut() {
-            if !slot
-                .as_ref()
-                .is_some_and(|e| include_static || e.state != State::Static)
-            {
+            if !slot.as_ref().is_some_and(&which) {
                 continue;
             }
             if let Some(old) = slot.take() {
@@ -905,6 +996,9 @@ mod tests {
     type Cache = ArpCache<4, 3, u32>;
 
     const US: Ipv4Address = Ipv4Address::new(10, 0, 0, 100);
+    /// The device of most tests, and a second one.
+    const IF: i32 = 2;
+    const IF2: i32 = 3;
     const AGE: u64 = DEFAULT_AGEING_MS;
 
     fn ip(d: u8) -> Ipv4Address {
@@ -957,7 +1051,7 @@ mod tests {
 
     /// 10.0.0.`d` asks us for our address at `now`.
     fn ask(c: &mut Cache, d: u8, now: u64) -> ArpAction<3, u32> {
-        c.on_arp(&request(d, US), ours, now).unwrap()
+        c.on_arp(IF, &request(d, US), ours, now).unwrap()
     }
 
     /// Learns 10.0.0.`d` at `now` from a request it sends to us; nothing is evicted.
@@ -993,7 +1087,7 @@ mod tests {
     fn target_learns_the_sender_of_a_request() {
         let mut c = Cache::default();
         let req = request(2, US);
-        let a = c.on_arp(&req, ours, 500).unwrap();
+        let a = c.on_arp(IF, &req, ours, 500).unwrap();
         assert_eq!(a.reply, Some(ReplyKind::Local));
         assert_eq!(a.learned, Learned::Created);
         assert!(a.ready.is_none() && a.evicted.is_none());
@@ -1003,10 +1097,12 @@ mod tests {
         assert_eq!(r.source_hardware_addr, mac(100));
         assert_eq!(r.target_protocol_addr, ip(2));
         assert_eq!(r.target_hardware_addr, mac(2));
-        assert_eq!(c.lookup(ip(2), 500), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF, ip(2), 500), Lookup::Found(mac(2)));
         // So the answer to our own traffic needs no request.
-        assert!(matches!(c.resolve_or_queue(ip(2), 7, 600), Resolve::Send(m, 7) if m == mac(2)));
-        let info = c.entry(ip(2), 600).unwrap();
+        assert!(
+            matches!(c.resolve_or_queue(IF, ip(2), 7, 600), Resolve::Send(m, 7) if m == mac(2))
+        );
+        let info = c.entry(IF, ip(2), 600).unwrap();
         assert_eq!(
             (info.state, info.age_ms, info.queued),
             (State::Reachable, 100, 0)
@@ -1019,42 +1115,42 @@ mod tests {
     #[test]
     fn request_for_someone_else_teaches_nothing() {
         let mut c = Cache::default();
-        let a = c.on_arp(&request(2, ip(3)), ours, 0).unwrap();
+        let a = c.on_arp(IF, &request(2, ip(3)), ours, 0).unwrap();
         assert_eq!(a.reply, None);
         assert_eq!(a.learned, Learned::Nothing);
         assert!(c.is_empty());
         assert_eq!(a.reply_repr(&request(2, ip(3)), mac(100)), None);
         // But a cached sender is updated whatever the target (the merge flag).
         learn(&mut c, 2, 0);
-        let a = c.on_arp(&request(2, ip(3)), ours, 50).unwrap();
+        let a = c.on_arp(IF, &request(2, ip(3)), ours, 50).unwrap();
         assert_eq!((a.reply, a.learned), (None, Learned::Refreshed));
-        assert_eq!(c.entry(ip(2), 50).unwrap().age_ms, 0);
+        assert_eq!(c.entry(IF, ip(2), 50).unwrap().age_ms, 0);
     }
 
     #[test]
     fn reply_releases_queued_packets_in_order() {
         let mut c = Cache::default();
-        assert_eq!(c.lookup(ip(2), 0), Lookup::Missing);
+        assert_eq!(c.lookup(IF, ip(2), 0), Lookup::Missing);
         assert!(matches!(
-            c.resolve_or_queue(ip(2), 1, 0),
+            c.resolve_or_queue(IF, ip(2), 1, 0),
             Resolve::Request {
                 evicted: None,
                 dropped: None
             }
         ));
-        assert_eq!(c.lookup(ip(2), 0), Lookup::Pending);
+        assert_eq!(c.lookup(IF, ip(2), 0), Lookup::Pending);
         for p in [2, 3] {
             assert!(matches!(
-                c.resolve_or_queue(ip(2), p, 10),
+                c.resolve_or_queue(IF, ip(2), p, 10),
                 Resolve::Queued { dropped: None }
             ));
         }
-        let info = c.entry(ip(2), 10).unwrap();
+        let info = c.entry(IF, ip(2), 10).unwrap();
         assert_eq!(
             (info.state, info.mac, info.queued),
             (State::Incomplete, EthernetAddress::ZERO, 3)
         );
-        let a = c.on_arp(&reply(2), ours, 20).unwrap();
+        let a = c.on_arp(IF, &reply(2), ours, 20).unwrap();
         assert_eq!(a.reply, None);
         assert_eq!(a.learned, Learned::Resolved);
         let ready = a.ready.unwrap();
@@ -1062,15 +1158,15 @@ mod tests {
         let mut sent = Vec::new();
         ready.drain(|m, p| sent.push((m, p)));
         assert_eq!(sent, [(mac(2), 1), (mac(2), 2), (mac(2), 3)]);
-        assert_eq!(c.lookup(ip(2), 20), Lookup::Found(mac(2)));
-        assert_eq!(c.entry(ip(2), 20).unwrap().queued, 0);
+        assert_eq!(c.lookup(IF, ip(2), 20), Lookup::Found(mac(2)));
+        assert_eq!(c.entry(IF, ip(2), 20).unwrap().queued, 0);
         let k = c.counters();
         assert_eq!(
             (k.requests_sent, k.queued, k.learned, k.queue_drops),
             (1, 3, 1, 0)
         );
         // A second reply only refreshes.
-        let a = c.on_arp(&reply(2), ours, 30).unwrap();
+        let a = c.on_arp(IF, &reply(2), ours, 30).unwrap();
         assert_eq!(a.learned, Learned::Refreshed);
         assert!(a.ready.is_none());
     }
@@ -1078,20 +1174,20 @@ mod tests {
     #[test]
     fn full_queue_drops_the_oldest() {
         let mut c = Cache::default();
-        let _ = c.resolve_or_queue(ip(2), 1, 0);
-        let _ = c.resolve_or_queue(ip(2), 2, 0);
-        let _ = c.resolve_or_queue(ip(2), 3, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 2, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 3, 0);
         assert!(matches!(
-            c.resolve_or_queue(ip(2), 4, 0),
+            c.resolve_or_queue(IF, ip(2), 4, 0),
             Resolve::Queued { dropped: Some(1) }
         ));
         assert!(matches!(
-            c.resolve_or_queue(ip(2), 5, 0),
+            c.resolve_or_queue(IF, ip(2), 5, 0),
             Resolve::Queued { dropped: Some(2) }
         ));
         assert_eq!(c.counters().queued, 5);
         assert_eq!(c.counters().queue_drops, 2);
-        let ready = c.on_arp(&reply(2), ours, 1).unwrap().ready.unwrap();
+        let ready = c.on_arp(IF, &reply(2), ours, 1).unwrap().ready.unwrap();
         assert_eq!(ids(ready.packets), [3, 4, 5]);
     }
 
@@ -1099,18 +1195,18 @@ mod tests {
     fn zero_length_queue_hands_packets_straight_back() {
         let mut c: ArpCache<2, 0, u32> = ArpCache::default();
         assert!(matches!(
-            c.resolve_or_queue(ip(2), 1, 0),
+            c.resolve_or_queue(IF, ip(2), 1, 0),
             Resolve::Request {
                 evicted: None,
                 dropped: Some(1)
             }
         ));
         assert!(matches!(
-            c.resolve_or_queue(ip(2), 2, 0),
+            c.resolve_or_queue(IF, ip(2), 2, 0),
             Resolve::Queued { dropped: Some(2) }
         ));
-        assert_eq!(c.lookup(ip(2), 0), Lookup::Pending);
-        let a = c.on_arp(&reply(2), ours, 0).unwrap();
+        assert_eq!(c.lookup(IF, ip(2), 0), Lookup::Pending);
+        let a = c.on_arp(IF, &reply(2), ours, 0).unwrap();
         assert!(a.ready.unwrap().packets.is_empty());
     }
 
@@ -1118,25 +1214,28 @@ mod tests {
     fn zero_capacity_cache_refuses() {
         let mut c: ArpCache<0, 3, u32> = ArpCache::default();
         assert!(matches!(
-            c.resolve_or_queue(ip(2), 1, 0),
+            c.resolve_or_queue(IF, ip(2), 1, 0),
             Resolve::Refused {
                 packet: 1,
                 reason: Refusal::Full
             }
         ));
-        let a = c.on_arp(&request(2, US), ours, 0).unwrap();
+        let a = c.on_arp(IF, &request(2, US), ours, 0).unwrap();
         assert_eq!(
             (a.reply, a.learned),
             (Some(ReplyKind::Local), Learned::NoRoom)
         );
-        assert_eq!(c.add_static(ip(3), mac(3), 0).err(), Some(Refusal::Full));
+        assert_eq!(
+            c.add_static(IF, ip(3), mac(3), 0).err(),
+            Some(Refusal::Full)
+        );
         assert_eq!(c.poll_timers(0).map(|_| ()), None);
     }
 
     #[test]
     fn full_cache_evicts_the_oldest_dynamic_entry() {
         let mut c = Cache::default();
-        let _ = c.add_static(ip(10), mac(10), 0).unwrap();
+        let _ = c.add_static(IF, ip(10), mac(10), 0).unwrap();
         learn(&mut c, 2, 10);
         learn(&mut c, 3, 20);
         learn(&mut c, 4, 30);
@@ -1147,20 +1246,20 @@ mod tests {
         let ev = a.evicted.unwrap();
         assert_eq!(ev.ip, ip(3));
         assert!(ev.packets.is_empty());
-        assert_eq!(c.lookup(ip(3), 50), Lookup::Missing);
+        assert_eq!(c.lookup(IF, ip(3), 50), Lookup::Missing);
         for d in [10, 2, 4, 5] {
-            assert!(matches!(c.lookup(ip(d), 50), Lookup::Found(_)), "{d}");
+            assert!(matches!(c.lookup(IF, ip(d), 50), Lookup::Found(_)), "{d}");
         }
         // A resolution needs room too: .4 (30) goes, and so does an incomplete entry's queue.
         let Resolve::Request {
             evicted: Some(ev),
             dropped: None,
-        } = c.resolve_or_queue(ip(6), 1, 60)
+        } = c.resolve_or_queue(IF, ip(6), 1, 60)
         else {
             panic!("expected a request with an eviction")
         };
         assert_eq!(ev.ip, ip(4));
-        let _ = c.resolve_or_queue(ip(6), 2, 60);
+        let _ = c.resolve_or_queue(IF, ip(6), 2, 60);
         assert_eq!(ask(&mut c, 7, 70).evicted.unwrap().ip, ip(2));
         assert_eq!(ask(&mut c, 8, 80).evicted.unwrap().ip, ip(5));
         let a = ask(&mut c, 9, 90); // evicts the incomplete .6 (60) with its packets
@@ -1168,7 +1267,7 @@ mod tests {
         assert_eq!(ev.ip, ip(6));
         assert_eq!(ids(ev.packets), [1, 2]);
         // The static entry outlived them all.
-        assert_eq!(c.lookup(ip(10), 90), Lookup::Found(mac(10)));
+        assert_eq!(c.lookup(IF, ip(10), 90), Lookup::Found(mac(10)));
         let k = c.counters();
         assert_eq!((k.evicted, k.unresolved_drops), (5, 2));
     }
@@ -1188,12 +1287,12 @@ mod tests {
         let mut c = Cache::default();
         learn(&mut c, 2, 1000);
         assert_eq!(c.next_timer_in(1000), Some(AGE));
-        assert_eq!(c.lookup(ip(2), 1000 + AGE - 1), Lookup::Found(mac(2)));
-        assert_eq!(c.lookup(ip(2), 1000 + AGE), Lookup::Missing);
+        assert_eq!(c.lookup(IF, ip(2), 1000 + AGE - 1), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF, ip(2), 1000 + AGE), Lookup::Missing);
         assert!(timer_events(&mut c, 1000 + AGE - 1).is_empty());
         assert_eq!(c.next_timer_in(1000 + AGE - 1), Some(1));
         let ev = timer_events(&mut c, 1000 + AGE);
-        assert!(matches!(ev[..], [TimerEvent::AgedOut(a)] if a == ip(2)));
+        assert!(matches!(ev[..], [TimerEvent::AgedOut { ip: a, .. }] if a == ip(2)));
         assert!(c.is_empty());
         assert_eq!(c.counters().aged_out, 1);
     }
@@ -1202,8 +1301,8 @@ mod tests {
     fn confirmation_restarts_the_ageing_time() {
         let mut c = Cache::default();
         learn(&mut c, 2, 0);
-        let _ = c.on_arp(&reply(2), ours, AGE - 1).unwrap();
-        assert_eq!(c.lookup(ip(2), AGE), Lookup::Found(mac(2)));
+        let _ = c.on_arp(IF, &reply(2), ours, AGE - 1).unwrap();
+        assert_eq!(c.lookup(IF, ip(2), AGE), Lookup::Found(mac(2)));
         assert!(timer_events(&mut c, 2 * AGE - 2).is_empty());
         assert_eq!(timer_events(&mut c, 2 * AGE - 1).len(), 1);
     }
@@ -1214,42 +1313,46 @@ mod tests {
         learn(&mut c, 2, 0);
         // Expired, not yet removed: the packet waits and a fresh request goes out.
         assert!(matches!(
-            c.resolve_or_queue(ip(2), 1, AGE),
+            c.resolve_or_queue(IF, ip(2), 1, AGE),
             Resolve::Request {
                 evicted: None,
                 dropped: None
             }
         ));
-        let info = c.entry(ip(2), AGE).unwrap();
+        let info = c.entry(IF, ip(2), AGE).unwrap();
         assert_eq!(
             (info.state, info.mac, info.queued),
             (State::Incomplete, EthernetAddress::ZERO, 1)
         );
         assert_eq!(c.reverse(mac(2)), None);
         assert_eq!(c.len(), 1);
-        let ready = c.on_arp(&reply(2), ours, AGE + 5).unwrap().ready.unwrap();
+        let ready = c
+            .on_arp(IF, &reply(2), ours, AGE + 5)
+            .unwrap()
+            .ready
+            .unwrap();
         assert_eq!(ids(ready.packets), [1]);
     }
 
     #[test]
     fn retries_then_failure_returns_the_packets() {
         let mut c = Cache::default();
-        let _ = c.resolve_or_queue(ip(2), 1, 0);
-        let _ = c.resolve_or_queue(ip(2), 2, 500);
+        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 2, 500);
         assert_eq!(c.next_timer_in(0), Some(1000));
         assert!(timer_events(&mut c, 999).is_empty());
         for (n, t) in [1000u64, 2000, 3000].into_iter().enumerate() {
             assert!(timer_events(&mut c, t - 1).is_empty());
             let ev = timer_events(&mut c, t);
             assert!(
-                matches!(ev[..], [TimerEvent::Retry(a)] if a == ip(2)),
+                matches!(ev[..], [TimerEvent::Retry { ip: a, .. }] if a == ip(2)),
                 "{t}"
             );
-            assert_eq!(c.entry(ip(2), t).unwrap().retries, n as u8 + 1);
+            assert_eq!(c.entry(IF, ip(2), t).unwrap().retries, n as u8 + 1);
             assert_eq!(c.next_timer_in(t), Some(1000));
         }
         assert!(timer_events(&mut c, 3999).is_empty());
-        assert_eq!(c.lookup(ip(2), 3999), Lookup::Pending);
+        assert_eq!(c.lookup(IF, ip(2), 3999), Lookup::Pending);
         let mut ev = timer_events(&mut c, 4000);
         let Some(TimerEvent::Failed(f)) = ev.pop() else {
             panic!("expected a failure")
@@ -1269,20 +1372,20 @@ mod tests {
     #[test]
     fn late_tick_sends_one_retry_not_a_burst() {
         let mut c = Cache::default();
-        let _ = c.resolve_or_queue(ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
         // The timer ran late: one retry, restamped, not three at once.
         assert_eq!(timer_events(&mut c, 10_000).len(), 1);
-        assert_eq!(c.entry(ip(2), 10_000).unwrap().retries, 1);
+        assert_eq!(c.entry(IF, ip(2), 10_000).unwrap().retries, 1);
     }
 
     #[test]
     fn answer_after_a_retry_resolves() {
         let mut c = Cache::default();
-        let _ = c.resolve_or_queue(ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
         let _ = timer_events(&mut c, 1000);
-        let a = c.on_arp(&reply(2), ours, 1500).unwrap();
+        let a = c.on_arp(IF, &reply(2), ours, 1500).unwrap();
         assert_eq!(ids(a.ready.unwrap().packets), [1]);
-        let info = c.entry(ip(2), 1500).unwrap();
+        let info = c.entry(IF, ip(2), 1500).unwrap();
         assert_eq!((info.state, info.retries), (State::Reachable, 0));
         assert!(timer_events(&mut c, 5000).is_empty());
     }
@@ -1293,7 +1396,7 @@ mod tests {
             max_retries: 0,
             ..ArpConfig::default()
         });
-        let _ = c.resolve_or_queue(ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
         let ev = timer_events(&mut c, 1000);
         assert!(matches!(&ev[..], [TimerEvent::Failed(f)] if f.ip == ip(2)));
     }
@@ -1301,44 +1404,44 @@ mod tests {
     #[test]
     fn static_entries() {
         let mut c = Cache::default();
-        let r = c.add_static(ip(2), mac(2), 0).unwrap();
+        let r = c.add_static(IF, ip(2), mac(2), 0).unwrap();
         assert!(r.ready.is_none() && r.evicted.is_none());
-        assert_eq!(c.lookup(ip(2), u64::MAX >> 1), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF, ip(2), u64::MAX >> 1), Lookup::Found(mac(2)));
         assert!(timer_events(&mut c, 100 * AGE).is_empty());
         assert_eq!(c.next_timer_in(0), None);
         // ARP does not move a static entry.
-        let a = c.on_arp(&gratuitous(2, mac(99)), ours, 10).unwrap();
+        let a = c.on_arp(IF, &gratuitous(2, mac(99)), ours, 10).unwrap();
         assert_eq!(a.learned, Learned::Static);
-        let a = c.on_arp(&request(2, US), ours, 10).unwrap();
+        let a = c.on_arp(IF, &request(2, US), ours, 10).unwrap();
         assert_eq!(
             (a.learned, a.reply),
             (Learned::Static, Some(ReplyKind::Local))
         );
-        assert_eq!(c.lookup(ip(2), 10), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF, ip(2), 10), Lookup::Found(mac(2)));
         // Replacing it with another MAC is the administrator's right.
-        let _ = c.add_static(ip(2), mac(22), 20).unwrap();
-        assert_eq!(c.lookup(ip(2), 20), Lookup::Found(mac(22)));
+        let _ = c.add_static(IF, ip(2), mac(22), 20).unwrap();
+        assert_eq!(c.lookup(IF, ip(2), 20), Lookup::Found(mac(22)));
         assert_eq!(c.len(), 1);
-        let e = c.entry(ip(2), 20).unwrap();
+        let e = c.entry(IF, ip(2), 20).unwrap();
         assert_eq!((e.state, e.state.proc_flags()), (State::Static, 0x6));
         // A static entry for an address being resolved releases its packets.
-        let _ = c.resolve_or_queue(ip(3), 1, 30);
-        let _ = c.resolve_or_queue(ip(3), 2, 30);
-        let r = c.add_static(ip(3), mac(3), 40).unwrap();
+        let _ = c.resolve_or_queue(IF, ip(3), 1, 30);
+        let _ = c.resolve_or_queue(IF, ip(3), 2, 30);
+        let r = c.add_static(IF, ip(3), mac(3), 40).unwrap();
         let ready = r.ready.unwrap();
         assert_eq!(ready.mac, mac(3));
         assert_eq!(ids(ready.packets), [1, 2]);
         // A learned entry becomes static in place.
         learn(&mut c, 4, 50);
-        let r = c.add_static(ip(4), mac(44), 60).unwrap();
+        let r = c.add_static(IF, ip(4), mac(44), 60).unwrap();
         assert!(r.ready.is_none() && r.evicted.is_none());
-        assert_eq!(c.entry(ip(4), 60).unwrap().state, State::Static);
+        assert_eq!(c.entry(IF, ip(4), 60).unwrap().state, State::Static);
         // Removal.
-        let gone = c.remove(ip(2)).unwrap();
+        let gone = c.remove(IF, ip(2)).unwrap();
         assert_eq!(gone.ip, ip(2));
         assert!(gone.packets.is_empty());
-        assert!(c.remove(ip(2)).is_none());
-        assert_eq!(c.lookup(ip(2), 70), Lookup::Missing);
+        assert!(c.remove(IF, ip(2)).is_none());
+        assert_eq!(c.lookup(IF, ip(2), 70), Lookup::Missing);
     }
 
     #[test]
@@ -1349,7 +1452,7 @@ mod tests {
             EthernetAddress::BROADCAST,
             EthernetAddress([1, 0, 0x5e, 0, 0, 1]),
         ] {
-            assert_eq!(c.add_static(ip(2), bad, 0).err(), Some(Refusal::BadMac));
+            assert_eq!(c.add_static(IF, ip(2), bad, 0).err(), Some(Refusal::BadMac));
         }
         for bad in [
             Ipv4Address::UNSPECIFIED,
@@ -1357,20 +1460,23 @@ mod tests {
             Ipv4Address::new(224, 0, 0, 1),
             Ipv4Address::new(127, 0, 0, 1),
         ] {
-            assert_eq!(c.add_static(bad, mac(2), 0).err(), Some(Refusal::BadIp));
+            assert_eq!(c.add_static(IF, bad, mac(2), 0).err(), Some(Refusal::BadIp));
         }
         assert!(c.is_empty());
         learn(&mut c, 9, 0);
         for d in 1..=3 {
-            let _ = c.add_static(ip(d), mac(d), 0).unwrap();
+            let _ = c.add_static(IF, ip(d), mac(d), 0).unwrap();
         }
         // The last dynamic entry makes room for a fourth static one...
-        let r = c.add_static(ip(4), mac(4), 0).unwrap();
+        let r = c.add_static(IF, ip(4), mac(4), 0).unwrap();
         assert_eq!(r.evicted.unwrap().ip, ip(9));
         // ...and then there is no room at all.
-        assert_eq!(c.add_static(ip(5), mac(5), 0).err(), Some(Refusal::Full));
+        assert_eq!(
+            c.add_static(IF, ip(5), mac(5), 0).err(),
+            Some(Refusal::Full)
+        );
         assert!(matches!(
-            c.resolve_or_queue(ip(5), 1, 0),
+            c.resolve_or_queue(IF, ip(5), 1, 0),
             Resolve::Refused {
                 packet: 1,
                 reason: Refusal::Full
@@ -1384,16 +1490,16 @@ mod tests {
         );
         assert!(a.evicted.is_none());
         // Updating an existing static entry needs no room.
-        assert!(c.add_static(ip(4), mac(44), 0).is_ok());
+        assert!(c.add_static(IF, ip(4), mac(44), 0).is_ok());
     }
 
     #[test]
     fn flush_returns_every_packet() {
         let mut c = Cache::default();
-        let _ = c.add_static(ip(1), mac(1), 0).unwrap();
+        let _ = c.add_static(IF, ip(1), mac(1), 0).unwrap();
         learn(&mut c, 2, 0);
-        let _ = c.resolve_or_queue(ip(3), 1, 0);
-        let _ = c.resolve_or_queue(ip(3), 2, 0);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, 0);
+        let _ = c.resolve_or_queue(IF, ip(3), 2, 0);
         let mut out = Vec::new();
         c.flush(false, |u| out.push((u.ip, ids(u.packets))));
         assert_eq!(out, [(ip(2), Vec::new()), (ip(3), std::vec![1, 2])]);
@@ -1405,10 +1511,34 @@ mod tests {
     }
 
     #[test]
+    fn flush_of_one_device_leaves_the_others() {
+        let mut c = Cache::default();
+        let _ = c.add_static(IF, ip(1), mac(1), 0).unwrap();
+        learn(&mut c, 2, 0);
+        let _ = c.resolve_or_queue(IF2, ip(2), 1, 0);
+        let _ = c.add_static(IF2, ip(3), mac(3), 0).unwrap();
+        let mut out = Vec::new();
+        // Dynamic entries of the second device: its incomplete .2 with its packet.
+        c.flush_dev(IF2, false, |u| out.push((u.ifindex, u.ip, ids(u.packets))));
+        assert_eq!(out, [(IF2, ip(2), std::vec![1])]);
+        assert_eq!(c.lookup(IF, ip(2), 0), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF2, ip(3), 0), Lookup::Found(mac(3)));
+        // Everything of the second device, static entries too (it went away).
+        out.clear();
+        c.flush_dev(IF2, true, |u| out.push((u.ifindex, u.ip, ids(u.packets))));
+        assert_eq!(out, [(IF2, ip(3), Vec::new())]);
+        // A device with no entries: nothing.
+        c.flush_dev(9, true, |_| panic!("device 9 has no entries"));
+        let left: Vec<_> = c.entries(0).map(|e| (e.ifindex, e.ip)).collect();
+        assert_eq!(left, [(IF, ip(1)), (IF, ip(2))]);
+        assert_eq!(c.counters().unresolved_drops, 1);
+    }
+
+    #[test]
     fn remove_returns_waiting_packets() {
         let mut c = Cache::default();
-        let _ = c.resolve_or_queue(ip(3), 1, 0);
-        let u = c.remove(ip(3)).unwrap();
+        let _ = c.resolve_or_queue(IF, ip(3), 1, 0);
+        let u = c.remove(IF, ip(3)).unwrap();
         assert_eq!(ids(u.packets), [1]);
         assert!(c.is_empty());
     }
@@ -1420,7 +1550,7 @@ mod tests {
         assert_eq!(c.proxy().len(), 1);
         let inside = Ipv4Address::new(10, 1, 2, 3);
         let req = request(2, inside);
-        let a = c.on_arp(&req, ours, 0).unwrap();
+        let a = c.on_arp(IF, &req, ours, 0).unwrap();
         assert_eq!(a.reply, Some(ReplyKind::Proxy));
         assert_eq!(a.learned, Learned::Created);
         let r = a.reply_repr(&req, mac(100)).unwrap();
@@ -1430,7 +1560,7 @@ mod tests {
         );
         // Outside the prefix: silence.
         let a = c
-            .on_arp(&request(3, Ipv4Address::new(10, 2, 0, 1)), ours, 0)
+            .on_arp(IF, &request(3, Ipv4Address::new(10, 2, 0, 1)), ours, 0)
             .unwrap();
         assert_eq!((a.reply, a.learned), (None, Learned::Nothing));
         // A reply is never proxied.
@@ -1438,7 +1568,7 @@ mod tests {
         rep.operation = ArpOperation::Reply;
         rep.source_hardware_addr = mac(4);
         rep.source_protocol_addr = ip(4);
-        let a = c.on_arp(&rep, ours, 0).unwrap();
+        let a = c.on_arp(IF, &rep, ours, 0).unwrap();
         assert_eq!((a.reply, a.learned), (None, Learned::Nothing));
         // A host inside the prefix asking for its own address is not answered.
         let own = Ipv4Address::new(10, 1, 0, 5);
@@ -1449,15 +1579,15 @@ mod tests {
             target_hardware_addr: EthernetAddress::ZERO,
             target_protocol_addr: own,
         };
-        let a = c.on_arp(&probe, ours, 0).unwrap();
+        let a = c.on_arp(IF, &probe, ours, 0).unwrap();
         assert_eq!((a.reply, a.learned), (None, Learned::Nothing));
         // Our own address wins over a proxy prefix that covers it.
         c.add_proxy(Ipv4Address::new(10, 0, 0, 0), 24).unwrap();
-        let a = c.on_arp(&request(6, US), ours, 0).unwrap();
+        let a = c.on_arp(IF, &request(6, US), ours, 0).unwrap();
         assert_eq!(a.reply, Some(ReplyKind::Local));
         assert!(c.remove_proxy(Ipv4Address::new(10, 1, 0, 0), 16));
         assert!(!c.remove_proxy(Ipv4Address::new(10, 1, 0, 0), 16));
-        let a = c.on_arp(&request(7, inside), ours, 0).unwrap();
+        let a = c.on_arp(IF, &request(7, inside), ours, 0).unwrap();
         assert_eq!(a.reply, None);
         assert_eq!(c.add_proxy(US, 40), Err(ProxyError::BadLength));
         assert_eq!(c.counters().replies_sent, 2);
@@ -1466,20 +1596,20 @@ mod tests {
     #[test]
     fn gratuitous_arp_updates_only() {
         let mut c = Cache::default();
-        let a = c.on_arp(&gratuitous(2, mac(2)), ours, 0).unwrap();
+        let a = c.on_arp(IF, &gratuitous(2, mac(2)), ours, 0).unwrap();
         assert_eq!((a.reply, a.learned), (None, Learned::Nothing));
         assert!(c.is_empty());
         learn(&mut c, 2, 0);
         // The host moved to another card: the cache follows.
-        let a = c.on_arp(&gratuitous(2, mac(22)), ours, 10).unwrap();
+        let a = c.on_arp(IF, &gratuitous(2, mac(22)), ours, 10).unwrap();
         assert_eq!(a.learned, Learned::Changed { old: mac(2) });
         assert_eq!(a.reply, None);
-        assert_eq!(c.lookup(ip(2), 10), Lookup::Found(mac(22)));
+        assert_eq!(c.lookup(IF, ip(2), 10), Lookup::Found(mac(22)));
         // A gratuitous reply counts too, and it resolves a pending address.
-        let _ = c.resolve_or_queue(ip(3), 1, 20);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, 20);
         let mut g = gratuitous(3, mac(3));
         g.operation = ArpOperation::Reply;
-        let a = c.on_arp(&g, ours, 30).unwrap();
+        let a = c.on_arp(IF, &g, ours, 30).unwrap();
         assert_eq!(a.learned, Learned::Resolved);
         assert_eq!(ids(a.ready.unwrap().packets), [1]);
         assert_eq!(c.counters().learned, 3);
@@ -1490,22 +1620,221 @@ mod tests {
         let mut c = Cache::default();
         assert_eq!(c.reverse(mac(2)), None);
         learn(&mut c, 2, 0);
-        let _ = c.add_static(ip(3), mac(3), 0).unwrap();
-        let _ = c.resolve_or_queue(ip(4), 1, 0);
-        assert_eq!(c.reverse(mac(2)), Some(ip(2)));
-        assert_eq!(c.reverse(mac(3)), Some(ip(3)));
+        let _ = c.add_static(IF, ip(3), mac(3), 0).unwrap();
+        let _ = c.resolve_or_queue(IF, ip(4), 1, 0);
+        assert_eq!(c.reverse(mac(2)), Some((IF, ip(2))));
+        assert_eq!(c.reverse(mac(3)), Some((IF, ip(3))));
         // An incomplete entry has no MAC address to match, not even zero.
         assert_eq!(c.reverse(EthernetAddress::ZERO), None);
         assert_eq!(c.reverse(mac(4)), None);
         // Two addresses behind one MAC (a router): the first slot answers.
-        let _ = c.add_static(ip(5), mac(2), 0);
-        assert_eq!(c.reverse(mac(2)), Some(ip(2)));
+        let _ = c.add_static(IF, ip(5), mac(2), 0);
+        assert_eq!(c.reverse(mac(2)), Some((IF, ip(2))));
+        // The answer names the device the entry is on.
+        let _ = c.remove(IF, ip(4));
+        let _ = c.add_static(IF2, ip(6), mac(6), 0).unwrap();
+        assert_eq!(c.reverse(mac(6)), Some((IF2, ip(6))));
+    }
+
+    /// `reply(from)` with the sender's MAC address `hw`.
+    fn reply_from(from: u8, hw: EthernetAddress) -> ArpRepr {
+        ArpRepr {
+            source_hardware_addr: hw,
+            ..reply(from)
+        }
+    }
+
+    #[test]
+    fn same_address_on_two_devices_is_two_entries() {
+        let mut c = Cache::default();
+        // 10.0.0.2 asks for us on both links, with another card on each.
+        let a = c.on_arp(IF, &request(2, US), ours, 0).unwrap();
+        assert_eq!(a.learned, Learned::Created);
+        let on2 = ArpRepr {
+            source_hardware_addr: mac(22),
+            ..request(2, US)
+        };
+        let a = c.on_arp(IF2, &on2, ours, 10).unwrap();
+        // Not a change of the first entry: a second one.
+        assert_eq!(
+            (a.learned, a.reply),
+            (Learned::Created, Some(ReplyKind::Local))
+        );
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.lookup(IF, ip(2), 10), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF2, ip(2), 10), Lookup::Found(mac(22)));
+        assert_eq!(c.lookup(4, ip(2), 10), Lookup::Missing);
+        assert!(
+            matches!(c.resolve_or_queue(IF2, ip(2), 1, 20), Resolve::Send(m, 1) if m == mac(22))
+        );
+        assert!(matches!(c.resolve_or_queue(IF, ip(2), 2, 20), Resolve::Send(m, 2) if m == mac(2)));
+        let e = c.entry(IF2, ip(2), 20).unwrap();
+        assert_eq!(
+            (e.ifindex, e.ip, e.mac, e.age_ms),
+            (IF2, ip(2), mac(22), 10)
+        );
+        let listed: Vec<_> = c.entries(20).map(|e| (e.ifindex, e.mac)).collect();
+        assert_eq!(listed, [(IF, mac(2)), (IF2, mac(22))]);
+        // A new card on one link changes that link's entry only.
+        let a = c.on_arp(IF, &gratuitous(2, mac(23)), ours, 30).unwrap();
+        assert_eq!(a.learned, Learned::Changed { old: mac(2) });
+        assert_eq!(c.lookup(IF2, ip(2), 30), Lookup::Found(mac(22)));
+        assert_eq!(c.entry(IF2, ip(2), 30).unwrap().age_ms, 20);
+        // Each goes on its own.
+        assert!(c.remove(IF2, ip(2)).is_some());
+        assert!(c.remove(IF2, ip(2)).is_none());
+        assert_eq!(c.lookup(IF, ip(2), 30), Lookup::Found(mac(23)));
+        assert_eq!(c.lookup(IF2, ip(2), 30), Lookup::Missing);
+    }
+
+    #[test]
+    fn reply_on_one_device_leaves_the_other_waiting() {
+        let mut c = Cache::default();
+        assert!(matches!(
+            c.resolve_or_queue(IF, ip(2), 1, 0),
+            Resolve::Request { .. }
+        ));
+        // Unknown on the second device, whatever the first one is doing: a request of its own.
+        assert!(matches!(
+            c.resolve_or_queue(IF2, ip(2), 2, 0),
+            Resolve::Request {
+                evicted: None,
+                dropped: None
+            }
+        ));
+        let _ = c.resolve_or_queue(IF2, ip(2), 3, 5);
+        assert_eq!(c.counters().requests_sent, 2);
+        let a = c.on_arp(IF2, &reply_from(2, mac(22)), ours, 10).unwrap();
+        assert_eq!(a.learned, Learned::Resolved);
+        let ready = a.ready.unwrap();
+        assert_eq!((ready.ifindex, ready.ip, ready.mac), (IF2, ip(2), mac(22)));
+        assert_eq!(ids(ready.packets), [2, 3]);
+        assert_eq!(c.lookup(IF, ip(2), 10), Lookup::Pending);
+        assert_eq!(c.entry(IF, ip(2), 10).unwrap().queued, 1);
+        // A gratuitous ARP is learned where it is heard, too.
+        let a = c.on_arp(IF2, &gratuitous(2, mac(24)), ours, 20).unwrap();
+        assert!(a.ready.is_none());
+        assert_eq!(c.lookup(IF, ip(2), 20), Lookup::Pending);
+        // The first device's answer comes: its own packet, its own MAC address.
+        let a = c.on_arp(IF, &reply(2), ours, 30).unwrap();
+        let ready = a.ready.unwrap();
+        assert_eq!((ready.ifindex, ready.mac), (IF, mac(2)));
+        assert_eq!(ids(ready.packets), [1]);
+        assert_eq!(c.lookup(IF2, ip(2), 30), Lookup::Found(mac(24)));
+    }
+
+    #[test]
+    fn a_request_on_one_device_teaches_that_device() {
+        let mut c = Cache::default();
+        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        // .2 asks for us on the second link: learned there (it is for us), and the first
+        // link's resolution is none the wiser.
+        let a = c.on_arp(IF2, &request(2, US), ours, 10).unwrap();
+        assert_eq!(
+            (a.learned, a.reply),
+            (Learned::Created, Some(ReplyKind::Local))
+        );
+        assert!(a.ready.is_none());
+        assert_eq!(c.lookup(IF2, ip(2), 10), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF, ip(2), 10), Lookup::Pending);
+        // A request for someone else teaches only a device that has the sender cached.
+        let a = c.on_arp(IF2, &request(3, ip(4)), ours, 10).unwrap();
+        assert_eq!(a.learned, Learned::Nothing);
+        learn(&mut c, 3, 20);
+        let a = c.on_arp(IF2, &request(3, ip(4)), ours, 30).unwrap();
+        assert_eq!(a.learned, Learned::Nothing);
+        assert_eq!(c.entry(IF, ip(3), 30).unwrap().age_ms, 10);
+        // A static entry on one device does not hold back the other device's learning.
+        let _ = c.add_static(IF, ip(5), mac(5), 30).unwrap();
+        let a = c.on_arp(IF2, &request(5, US), ours, 40).unwrap();
+        assert_eq!(a.learned, Learned::Created);
+        let a = c.on_arp(IF, &request(5, US), ours, 40).unwrap();
+        assert_eq!(a.learned, Learned::Static);
+    }
+
+    #[test]
+    fn timer_events_name_the_entry_device() {
+        let mut c = Cache::new(ArpConfig {
+            max_retries: 1,
+            ..ArpConfig::default()
+        });
+        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF2, ip(2), 2, 500);
+        let ev = timer_events(&mut c, 1000);
+        assert!(
+            matches!(ev[..], [TimerEvent::Retry { ifindex: IF, ip: a }] if a == ip(2)),
+            "{ev:?}"
+        );
+        let ev = timer_events(&mut c, 1500);
+        assert!(
+            matches!(ev[..], [TimerEvent::Retry { ifindex: IF2, ip: a }] if a == ip(2)),
+            "{ev:?}"
+        );
+        // Each fails on its own, with its own packets.
+        let mut ev = timer_events(&mut c, 2000);
+        let Some(TimerEvent::Failed(f)) = ev.pop() else {
+            panic!("expected a failure")
+        };
+        assert!(ev.is_empty());
+        assert_eq!((f.ifindex, f.ip), (IF, ip(2)));
+        assert_eq!(ids(f.packets), [1]);
+        assert_eq!(c.lookup(IF2, ip(2), 2000), Lookup::Pending);
+        let mut ev = timer_events(&mut c, 2500);
+        let Some(TimerEvent::Failed(f)) = ev.pop() else {
+            panic!("expected a failure")
+        };
+        assert_eq!((f.ifindex, ids(f.packets)), (IF2, std::vec![2]));
+        // Ageing, likewise.
+        learn(&mut c, 3, 3000);
+        let _ = c.on_arp(IF2, &request(3, US), ours, 4000).unwrap();
+        let ev = timer_events(&mut c, 3000 + AGE);
+        assert!(
+            matches!(ev[..], [TimerEvent::AgedOut { ifindex: IF, ip: a }] if a == ip(3)),
+            "{ev:?}"
+        );
+        assert_eq!(c.lookup(IF2, ip(3), 3000 + AGE), Lookup::Found(mac(3)));
+    }
+
+    #[test]
+    fn static_entry_on_one_device_releases_only_its_packets() {
+        let mut c = Cache::default();
+        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF2, ip(2), 2, 0);
+        let r = c.add_static(IF2, ip(2), mac(22), 10).unwrap();
+        let ready = r.ready.unwrap();
+        assert_eq!((ready.ifindex, ready.mac), (IF2, mac(22)));
+        assert_eq!(ids(ready.packets), [2]);
+        assert_eq!(c.lookup(IF, ip(2), 10), Lookup::Pending);
+        assert_eq!(c.entry(IF2, ip(2), 10).unwrap().state, State::Static);
+        // Removing the pending one gives back its packet, with its device.
+        let u = c.remove(IF, ip(2)).unwrap();
+        assert_eq!((u.ifindex, ids(u.packets)), (IF, std::vec![1]));
+        assert_eq!(c.lookup(IF2, ip(2), 10), Lookup::Found(mac(22)));
+    }
+
+    #[test]
+    fn eviction_is_shared_by_the_devices() {
+        let mut c = Cache::default();
+        learn(&mut c, 2, 0);
+        for (d, t) in [(3, 10), (4, 20), (5, 30)] {
+            let _ = c.on_arp(IF2, &request(d, US), ours, t).unwrap();
+        }
+        // Full: the oldest entry goes, whichever device it is on.
+        let a = c.on_arp(IF2, &request(6, US), ours, 40).unwrap();
+        let ev = a.evicted.unwrap();
+        assert_eq!((ev.ifindex, ev.ip), (IF, ip(2)));
+        let ev = c
+            .on_arp(IF, &request(7, US), ours, 50)
+            .unwrap()
+            .evicted
+            .unwrap();
+        assert_eq!((ev.ifindex, ev.ip), (IF2, ip(3)));
     }
 
     #[test]
     fn bad_senders_are_refused_and_change_nothing() {
         let mut c = Cache::default();
-        let _ = c.resolve_or_queue(ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
         let base = request(2, US);
         let mut cases: Vec<(ArpRepr, Refusal)> = Vec::new();
         for hw in [
@@ -1573,11 +1902,11 @@ mod tests {
         ));
         let n = cases.len() as u64;
         for (repr, why) in cases {
-            assert_eq!(c.on_arp(&repr, ours, 5).err(), Some(why), "{repr:?}");
+            assert_eq!(c.on_arp(IF, &repr, ours, 5).err(), Some(why), "{repr:?}");
         }
         assert_eq!(c.counters().bad_sender_drops, n);
         assert_eq!(c.len(), 1);
-        assert_eq!(c.lookup(ip(2), 5), Lookup::Pending);
+        assert_eq!(c.lookup(IF, ip(2), 5), Lookup::Pending);
         assert_eq!(c.counters().learned, 0);
     }
 
@@ -1588,7 +1917,7 @@ mod tests {
             source_protocol_addr: Ipv4Address::UNSPECIFIED,
             ..request(2, US)
         };
-        let a = c.on_arp(&probe, ours, 0).unwrap();
+        let a = c.on_arp(IF, &probe, ours, 0).unwrap();
         assert_eq!(
             (a.reply, a.learned),
             (Some(ReplyKind::Local), Learned::Nothing)
@@ -1601,7 +1930,7 @@ mod tests {
         // A probe that is a reply is refused.
         let mut p = probe;
         p.operation = ArpOperation::Reply;
-        assert_eq!(c.on_arp(&p, ours, 0).err(), Some(Refusal::BadIp));
+        assert_eq!(c.on_arp(IF, &p, ours, 0).err(), Some(Refusal::BadIp));
     }
 
     #[test]
@@ -1616,7 +1945,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let r = c.resolve_or_queue(bad, i as u32, 0);
+            let r = c.resolve_or_queue(IF, bad, i as u32, 0);
             assert!(
                 matches!(r, Resolve::Refused { packet, reason: Refusal::BadIp } if packet == i as u32)
             );
@@ -1628,21 +1957,22 @@ mod tests {
     #[test]
     fn unsolicited_reply_to_us_is_learned_as_rfc_826_says() {
         let mut c = Cache::default();
-        let a = c.on_arp(&reply(2), ours, 0).unwrap();
+        let a = c.on_arp(IF, &reply(2), ours, 0).unwrap();
         assert_eq!((a.reply, a.learned), (None, Learned::Created));
     }
 
     #[test]
     fn listing_for_proc() {
         let mut c = Cache::default();
-        let _ = c.add_static(ip(1), mac(1), 0).unwrap();
+        let _ = c.add_static(IF, ip(1), mac(1), 0).unwrap();
         learn(&mut c, 2, 100);
-        let _ = c.resolve_or_queue(ip(3), 1, 200);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, 200);
         let list: Vec<_> = c.entries(1000).collect();
         assert_eq!(list.len(), 3);
         assert_eq!(
             list[1],
             EntryInfo {
+                ifindex: IF,
                 ip: ip(2),
                 mac: mac(2),
                 state: State::Reachable,
@@ -1674,37 +2004,40 @@ mod tests {
         let start = u64::MAX - 500;
         let mut c = Cache::default();
         learn(&mut c, 2, start);
-        let _ = c.resolve_or_queue(ip(3), 1, start);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, start);
         let later = start.wrapping_add(1000); // 499 after the wrap
-        assert_eq!(c.lookup(ip(2), later), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF, ip(2), later), Lookup::Found(mac(2)));
         let ev = timer_events(&mut c, later);
-        assert!(matches!(ev[..], [TimerEvent::Retry(a)] if a == ip(3)));
-        assert_eq!(c.entry(ip(2), later).unwrap().age_ms, 1000);
-        assert_eq!(c.lookup(ip(2), start.wrapping_add(AGE)), Lookup::Missing);
+        assert!(matches!(ev[..], [TimerEvent::Retry { ip: a, .. }] if a == ip(3)));
+        assert_eq!(c.entry(IF, ip(2), later).unwrap().age_ms, 1000);
+        assert_eq!(
+            c.lookup(IF, ip(2), start.wrapping_add(AGE)),
+            Lookup::Missing
+        );
         let ev = timer_events(&mut c, start.wrapping_add(AGE));
         assert!(ev
             .iter()
-            .any(|e| matches!(e, TimerEvent::AgedOut(a) if *a == ip(2))));
+            .any(|e| matches!(e, TimerEvent::AgedOut { ip: a, .. } if *a == ip(2))));
         // .3 sent its retry at `later`, so its next one is due 1000 ms after that.
         assert!(ev
             .iter()
-            .any(|e| matches!(e, TimerEvent::Retry(a) if *a == ip(3))));
+            .any(|e| matches!(e, TimerEvent::Retry { ip: a, .. } if *a == ip(3))));
     }
 
     #[test]
     fn clock_going_backwards_is_harmless() {
         let mut c = Cache::default();
         learn(&mut c, 2, 50_000);
-        let _ = c.resolve_or_queue(ip(3), 1, 50_000);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, 50_000);
         // Ten seconds earlier: still valid, age 0, no timer work.
-        assert_eq!(c.lookup(ip(2), 40_000), Lookup::Found(mac(2)));
-        assert_eq!(c.entry(ip(2), 40_000).unwrap().age_ms, 0);
+        assert_eq!(c.lookup(IF, ip(2), 40_000), Lookup::Found(mac(2)));
+        assert_eq!(c.entry(IF, ip(2), 40_000).unwrap().age_ms, 0);
         assert_eq!(c.next_timer_in(40_000), Some(1000));
         assert!(timer_events(&mut c, 40_000).is_empty());
         // tick restamped both at 40 000, so they live one period from there, not from 50 000.
         assert!(matches!(
             timer_events(&mut c, 41_000)[..],
-            [TimerEvent::Retry(_)]
+            [TimerEvent::Retry { .. }]
         ));
         assert_eq!(timer_events(&mut c, 40_000 + AGE).len(), 2); // aged out, and failed
                                                                  // Learning and resolving with times all over the place never panics.
@@ -1717,8 +2050,8 @@ mod tests {
             u64::MAX - 1,
         ] {
             learn(&mut c, 4, t);
-            let _ = c.resolve_or_queue(ip(5), 9, t);
-            let _ = c.lookup(ip(4), t);
+            let _ = c.resolve_or_queue(IF, ip(5), 9, t);
+            let _ = c.lookup(IF, ip(4), t);
             let _ = c.next_timer_in(t);
             let _ = c.entries(t).count();
             let _ = timer_events(&mut c, t);
@@ -1734,12 +2067,12 @@ mod tests {
         });
         // Nothing resolved stays valid with no ageing time.
         learn(&mut c, 2, 7);
-        assert_eq!(c.lookup(ip(2), 7), Lookup::Missing);
-        let _ = c.resolve_or_queue(ip(3), 1, 7);
+        assert_eq!(c.lookup(IF, ip(2), 7), Lookup::Missing);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, 7);
         let ev = timer_events(&mut c, 7);
         let retries = ev
             .iter()
-            .filter(|e| matches!(e, TimerEvent::Retry(_)))
+            .filter(|e| matches!(e, TimerEvent::Retry { .. }))
             .count();
         assert_eq!(retries, 255);
         assert_eq!(ev.len(), 255 + 2);
@@ -1750,7 +2083,7 @@ mod tests {
             max_retries: 0,
         });
         learn(&mut c, 2, 0);
-        assert_eq!(c.lookup(ip(2), u64::MAX >> 1), Lookup::Found(mac(2)));
+        assert_eq!(c.lookup(IF, ip(2), u64::MAX >> 1), Lookup::Found(mac(2)));
         assert!(timer_events(&mut c, u64::MAX >> 1).is_empty());
     }
 
@@ -1804,9 +2137,14 @@ mod tests {
             }
         }
 
-        fn ready<const Q: usize>(&mut self, r: Option<Ready<Q, Pkt>>, expect: EthernetAddress) {
+        fn ready<const Q: usize>(
+            &mut self,
+            r: Option<Ready<Q, Pkt>>,
+            dev: i32,
+            expect: EthernetAddress,
+        ) {
             if let Some(r) = r {
-                assert_eq!(r.mac, expect);
+                assert_eq!((r.ifindex, r.mac), (dev, expect));
                 self.sent += r.packets.len() as u32;
                 self.out_all(r.packets);
             }
@@ -1822,9 +2160,12 @@ mod tests {
         assert!(list.len() <= N);
         for (i, e) in list.iter().enumerate() {
             assert!(
-                list[i + 1..].iter().all(|o| o.ip != e.ip),
-                "duplicate {}",
-                e.ip
+                list[i + 1..]
+                    .iter()
+                    .all(|o| (o.ifindex, o.ip) != (e.ifindex, e.ip)),
+                "duplicate {} on {}",
+                e.ip,
+                e.ifindex
             );
             assert!(e.queued <= Q);
             assert!(is_neighbour_ip(e.ip));
@@ -1837,6 +2178,30 @@ mod tests {
             }
         }
     }
+
+    /// The model: for each (device, address), the MAC address the test last taught the
+    /// cache there. A resolved entry must have exactly that one: a binding learned on one
+    /// device and seen on another (the test's MAC addresses differ by device) fails here.
+    type Model = std::collections::HashMap<(i32, Ipv4Address), EthernetAddress>;
+
+    fn check_model<const N: usize, const Q: usize>(
+        c: &ArpCache<N, Q, Pkt>,
+        model: &Model,
+        now: u64,
+    ) {
+        for e in c.entries(now).filter(|e| e.state != State::Incomplete) {
+            assert_eq!(
+                model.get(&(e.ifindex, e.ip)),
+                Some(&e.mac),
+                "{} on {}: a MAC address the test never taught there",
+                e.ip,
+                e.ifindex
+            );
+        }
+    }
+
+    /// The test's devices.
+    const DEVS: [i32; 2] = [IF, IF2];
 
     fn every_packet_comes_out_exactly_once<const N: usize, const Q: usize>(seed: u64) {
         let drops = std::rc::Rc::new(core::cell::Cell::new(0));
@@ -1852,11 +2217,14 @@ mod tests {
             max_retries: 2,
         });
         c.add_proxy(Ipv4Address::new(10, 9, 0, 0), 16).unwrap();
+        let mut model = Model::new();
         let mut rng = Rng(seed);
         // Start close to the end of u64 so that the clock wraps during the run.
         let mut now = u64::MAX - 40_000;
         let addr = |r: &mut Rng| ip(1 + r.below(10) as u8);
         for step in 0..20_000 {
+            // The device of this step's operation, if it has one.
+            let dev = DEVS[rng.below(2) as usize];
             match rng.below(100) {
                 0..=39 => {
                     let to = if rng.below(50) == 0 {
@@ -1865,13 +2233,15 @@ mod tests {
                         addr(&mut rng)
                     };
                     let p = l.packet();
-                    match c.resolve_or_queue(to, p, now) {
+                    match c.resolve_or_queue(dev, to, p, now) {
                         Resolve::Send(m, p) => {
-                            assert_eq!(c.lookup(to, now), Lookup::Found(m));
+                            assert_eq!(c.lookup(dev, to, now), Lookup::Found(m));
+                            assert_eq!(model.get(&(dev, to)), Some(&m));
                             l.sent += 1;
                             l.out(p);
                         }
                         Resolve::Request { evicted, dropped } => {
+                            assert_eq!(c.lookup(dev, to, now), Lookup::Pending);
                             l.unresolved(evicted);
                             if let Some(p) = dropped {
                                 l.out(p);
@@ -1887,7 +2257,9 @@ mod tests {
                 }
                 40..=64 => {
                     let from = addr(&mut rng);
-                    let hw = EthernetAddress([2, 0, 0, 0, rng.below(2) as u8, from.0[3]]);
+                    // Byte 3 names the device: a host on both links answers with another
+                    // card on each.
+                    let hw = EthernetAddress([2, 0, 0, dev as u8, rng.below(2) as u8, from.0[3]]);
                     let target = match rng.below(4) {
                         0 => addr(&mut rng),
                         1 => Ipv4Address::new(10, 9, 1, 1),
@@ -1909,8 +2281,30 @@ mod tests {
                         target_hardware_addr: EthernetAddress::ZERO,
                         target_protocol_addr: target,
                     };
-                    if let Ok(a) = c.on_arp(&repr, ours, now) {
-                        l.ready(a.ready, hw);
+                    let others: Vec<_> = c.entries(now).filter(|e| e.ifindex != dev).collect();
+                    if let Ok(a) = c.on_arp(dev, &repr, ours, now) {
+                        if matches!(
+                            a.learned,
+                            Learned::Created
+                                | Learned::Resolved
+                                | Learned::Refreshed
+                                | Learned::Changed { .. }
+                        ) {
+                            model.insert((dev, from), hw);
+                        }
+                        let evicted = a.evicted.as_ref().map(|u| (u.ifindex, u.ip));
+                        // The other device's entries are as they were, but for the one
+                        // that made room.
+                        let after: Vec<_> = c.entries(now).filter(|e| e.ifindex != dev).collect();
+                        let kept: Vec<_> = others
+                            .into_iter()
+                            .filter(|e| Some((e.ifindex, e.ip)) != evicted)
+                            .collect();
+                        assert_eq!(
+                            after, kept,
+                            "step {step}: ARP on {dev} changed another device"
+                        );
+                        l.ready(a.ready, dev, hw);
                         l.unresolved(a.evicted);
                     }
                 }
@@ -1924,33 +2318,65 @@ mod tests {
                     c.tick(now, |e| events.push(e));
                     for e in events {
                         match e {
-                            TimerEvent::Failed(u) => l.unresolved(Some(u)),
-                            TimerEvent::Retry(a) => assert_eq!(c.lookup(a, now), Lookup::Pending),
-                            TimerEvent::AgedOut(a) => assert_eq!(c.lookup(a, now), Lookup::Missing),
+                            TimerEvent::Failed(u) => {
+                                assert_eq!(c.lookup(u.ifindex, u.ip, now), Lookup::Missing);
+                                l.unresolved(Some(u));
+                            }
+                            TimerEvent::Retry { ifindex, ip } => {
+                                assert_eq!(c.lookup(ifindex, ip, now), Lookup::Pending)
+                            }
+                            TimerEvent::AgedOut { ifindex, ip } => {
+                                assert_eq!(c.lookup(ifindex, ip, now), Lookup::Missing)
+                            }
                         }
                     }
                 }
                 85..=89 => {
                     let a = addr(&mut rng);
-                    if let Ok(r) = c.add_static(a, mac(a.0[3]), now) {
-                        l.ready(r.ready, mac(a.0[3]));
+                    let m = EthernetAddress([2, 0, 1, dev as u8, 0, a.0[3]]);
+                    if let Ok(r) = c.add_static(dev, a, m, now) {
+                        model.insert((dev, a), m);
+                        l.ready(r.ready, dev, m);
                         l.unresolved(r.evicted);
                     }
                 }
                 90..=97 => {
                     let a = addr(&mut rng);
-                    l.unresolved(c.remove(a));
+                    let other = DEVS.iter().map(|&d| c.entry(d, a, now)).collect::<Vec<_>>();
+                    let u = c.remove(dev, a);
+                    if let Some(u) = &u {
+                        assert_eq!((u.ifindex, u.ip), (dev, a));
+                    }
+                    assert!(c.entry(dev, a, now).is_none());
+                    for (d, before) in DEVS.iter().zip(other) {
+                        if *d != dev {
+                            assert_eq!(c.entry(*d, a, now), before, "remove on {dev}");
+                        }
+                    }
+                    l.unresolved(u);
                 }
                 _ => {
                     let all = rng.below(2) == 0;
                     let mut gone = Vec::new();
-                    c.flush(all, |u| gone.push(u));
+                    if rng.below(2) == 0 {
+                        c.flush(all, |u| gone.push(u));
+                    } else {
+                        let others: Vec<_> = c.entries(now).filter(|e| e.ifindex != dev).collect();
+                        c.flush_dev(dev, all, |u| gone.push(u));
+                        let after: Vec<_> = c.entries(now).filter(|e| e.ifindex != dev).collect();
+                        assert_eq!(after, others, "step {step}: flush of {dev}");
+                        assert!(gone.iter().all(|u| u.ifindex == dev));
+                        assert!(c
+                            .entries(now)
+                            .all(|e| e.ifindex != dev || (!all && e.state == State::Static)));
+                    }
                     for u in gone {
                         l.unresolved(Some(u));
                     }
                 }
             }
             check_invariants(&c, now);
+            check_model(&c, &model, now);
             let waiting: usize = c.entries(now).map(|e| e.queued).sum();
             assert_eq!(l.came_out() as usize + waiting, l.out.len(), "step {step}");
             // Every drop so far is one the test did: the cache dropped nothing itself.

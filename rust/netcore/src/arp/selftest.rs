@@ -9,6 +9,9 @@ use super::super::wire::{ArpOperation, ArpRepr, EthernetAddress, Ipv4Address};
 use super::cache::{ArpCache, ArpConfig, Learned, Lookup, ReplyKind, Resolve, TimerEvent};
 
 const US: Ipv4Address = Ipv4Address::new(198, 18, 0, 1);
+/// The device the exchanges happen on, and another one.
+const DEV: i32 = 2;
+const OTHER: i32 = 3;
 const PEER: Ipv4Address = Ipv4Address::new(198, 18, 0, 2);
 const PEER_MAC: EthernetAddress = EthernetAddress([0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0x02]);
 
@@ -21,7 +24,7 @@ fn ours(ip: Ipv4Address) -> bool {
 pub fn resolution_releases_in_order() -> Outcome {
     let mut c: ArpCache<4, 3, u32> = ArpCache::default();
     let first = matches!(
-        c.resolve_or_queue(PEER, 1, 0),
+        c.resolve_or_queue(DEV, PEER, 1, 0),
         Resolve::Request {
             evicted: None,
             dropped: None
@@ -29,7 +32,7 @@ pub fn resolution_releases_in_order() -> Outcome {
     );
     check(first, "unknown neighbour asks for a request")?;
     let second = matches!(
-        c.resolve_or_queue(PEER, 2, 5),
+        c.resolve_or_queue(DEV, PEER, 2, 5),
         Resolve::Queued { dropped: None }
     );
     check(second, "second packet waits")?;
@@ -40,9 +43,12 @@ pub fn resolution_releases_in_order() -> Outcome {
         target_hardware_addr: EthernetAddress([0x02, 0, 0, 0, 0, 1]),
         target_protocol_addr: US,
     };
-    let action = c.on_arp(&reply, ours, 10).map_err(|_| "reply refused")?;
+    let action = c
+        .on_arp(DEV, &reply, ours, 10)
+        .map_err(|_| "reply refused")?;
     check(action.learned == Learned::Resolved, "reply resolves")?;
     let ready = action.ready.ok_or("no packets released")?;
+    check(ready.ifindex == DEV, "released for the entry's device")?;
     let mut order = [0u32; 2];
     let mut n = 0usize;
     let mut macs_ok = true;
@@ -55,7 +61,7 @@ pub fn resolution_releases_in_order() -> Outcome {
     });
     check(macs_ok && n == 2 && order == [1, 2], "released in order")?;
     check(
-        c.lookup(PEER, 10) == Lookup::Found(PEER_MAC),
+        c.lookup(DEV, PEER, 10) == Lookup::Found(PEER_MAC),
         "found after reply",
     )
 }
@@ -70,10 +76,19 @@ pub fn request_teaches_the_target() -> Outcome {
         target_hardware_addr: EthernetAddress::ZERO,
         target_protocol_addr: US,
     };
-    let action = c.on_arp(&request, ours, 0).map_err(|_| "request refused")?;
+    let action = c
+        .on_arp(DEV, &request, ours, 0)
+        .map_err(|_| "request refused")?;
     check(action.reply == Some(ReplyKind::Local), "request answered")?;
     check(action.learned == Learned::Created, "sender learned")?;
-    check(c.lookup(PEER, 0) == Lookup::Found(PEER_MAC), "sender found")
+    check(
+        c.lookup(DEV, PEER, 0) == Lookup::Found(PEER_MAC),
+        "sender found",
+    )?;
+    check(
+        c.lookup(OTHER, PEER, 0) == Lookup::Missing,
+        "sender unknown on another device",
+    )
 }
 
 /// An unanswered request is retried `max_retries` times, a second apart, then fails with its
@@ -81,13 +96,15 @@ pub fn request_teaches_the_target() -> Outcome {
 pub fn retries_then_failure_across_wrap() -> Outcome {
     let mut c: ArpCache<4, 3, u32> = ArpCache::new(ArpConfig::default());
     let start = u64::MAX - 1500;
-    let _ = c.resolve_or_queue(PEER, 7, start);
+    let _ = c.resolve_or_queue(DEV, PEER, 7, start);
     let mut retries = 0u32;
     let mut failed_with = None;
     for step in 1..=4u64 {
         let now = start.wrapping_add(step.saturating_mul(1000));
         c.tick(now, |e| match e {
-            TimerEvent::Retry(ip) if ip == PEER => retries = retries.saturating_add(1),
+            TimerEvent::Retry { ifindex, ip } if ifindex == DEV && ip == PEER => {
+                retries = retries.saturating_add(1)
+            }
             TimerEvent::Failed(mut u) => failed_with = u.packets.next(),
             _ => {}
         });
@@ -95,4 +112,36 @@ pub fn retries_then_failure_across_wrap() -> Outcome {
     check(retries == 3, "three retries")?;
     check(failed_with == Some(7), "failure returns the packet")?;
     check(c.is_empty(), "failed entry removed")
+}
+
+/// The same address on two devices is two entries: a reply on one device resolves that
+/// device's entry only, with the packets that wait there, and the other keeps waiting.
+pub fn entries_per_device() -> Outcome {
+    let mut c: ArpCache<4, 3, u32> = ArpCache::default();
+    let _ = c.resolve_or_queue(DEV, PEER, 1, 0);
+    let _ = c.resolve_or_queue(OTHER, PEER, 2, 0);
+    check(c.len() == 2, "one entry per device")?;
+    let reply = ArpRepr {
+        operation: ArpOperation::Reply,
+        source_hardware_addr: PEER_MAC,
+        source_protocol_addr: PEER,
+        target_hardware_addr: EthernetAddress([0x02, 0, 0, 0, 0, 1]),
+        target_protocol_addr: US,
+    };
+    let action = c
+        .on_arp(OTHER, &reply, ours, 10)
+        .map_err(|_| "reply refused")?;
+    let ready = action.ready.ok_or("no packets released")?;
+    check(ready.ifindex == OTHER, "released on the answering device")?;
+    let mut got = 0u32;
+    ready.drain(|_, p| got = p);
+    check(got == 2, "that device's packet")?;
+    check(
+        c.lookup(OTHER, PEER, 10) == Lookup::Found(PEER_MAC),
+        "found where answered",
+    )?;
+    check(
+        c.lookup(DEV, PEER, 10) == Lookup::Pending,
+        "still pending on the other device",
+    )
 }
