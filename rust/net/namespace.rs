@@ -170,11 +170,12 @@ impl<T: Family> Pernet<T> {
     ///
     /// `work` must be the initialised `tick` of a live slot.
     unsafe fn schedule(work: *mut bindings::delayed_work, ms: u32) {
-        // SAFETY: per the contract; `system_wq` lives for ever.
+        // SAFETY: per the contract; `system_dfl_wq` (unbound: the tick needs no CPU of its
+        // own, and `system_wq` is deprecated) lives for ever.
         unsafe {
             bindings::queue_delayed_work_on(
                 bindings::wq_misc_consts_WORK_CPU_UNBOUND as c_int,
-                bindings::system_wq,
+                bindings::system_dfl_wq,
                 work,
                 bindings::__msecs_to_jiffies(ms),
             )
