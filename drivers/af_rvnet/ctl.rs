@@ -292,8 +292,17 @@ pub(crate) fn detach_all(st: &Stack, rtnl: &RtnlHeld<'_>) {
         let Some(ifindex) = next else { break };
         let _ = detach(st, ifindex, |d| rtnl.detach_rx(d));
     }
-    let mut g = st.lock();
-    g.arp.flush(true, |u| output::unresolved(st, u));
+    // Detaching flushed each device's entries; anything left (none is expected) goes one
+    // entry at a time, its packets freed after the lock.
+    loop {
+        let u = {
+            let mut g = st.lock();
+            let e = g.arp.entries(now_ms()).next().map(|e| (e.ifindex, e.ip));
+            e.and_then(|(i, ip)| g.arp.remove(i, ip))
+        };
+        let Some(u) = u else { break };
+        output::unresolved(st, u);
+    }
 }
 
 /// Gives `ifindex` (attached first if need be) the address `addr/len` and its routes.

@@ -244,7 +244,8 @@ fn reassemble(st: &Stack, skb: &Skb, ip: &Checked) -> Option<Skb> {
         st.counters.inc(C::ip_reasm_failed);
         return None;
     };
-    let done = match reasm.add(key, ip.frag_offset, ip.more_frags, payload, now) {
+    let done = match reasm.add_with_header(key, ip.frag_offset, ip.more_frags, header, payload, now)
+    {
         Ok(Some(done)) => done,
         Ok(None) => return None,
         Err(_) => {

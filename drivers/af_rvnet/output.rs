@@ -21,7 +21,7 @@ use crate::netcore::ipv4::output::plan;
 use crate::netcore::ipv4::route::NextHop;
 use crate::netcore::sock::errno as E;
 use crate::netcore::wire::arp::{ArpOperation, ArpRepr};
-use crate::netcore::wire::ipv4::Ipv4Packet;
+use crate::netcore::wire::ipv4::{Ipv4Packet, Protocol};
 use crate::netcore::wire::{EtherType, EthernetAddress, Ipv4Address};
 use kernel::prelude::*;
 
@@ -229,6 +229,9 @@ pub(crate) fn tick(st: &Stack) -> u64 {
     // Failed resolutions: their packets are freed and their senders told after the lock.
     let mut failures: [Option<Unresolved<{ super::ARP_QUEUE }, Skb>>; 8] = Default::default();
     let (mut n, mut nf) = (0, 0);
+    // ICMP time exceeded messages for timed-out datagrams, one per reassembly slot at most.
+    let mut time_exceeded: [Option<(Skb, Ipv4Address)>; super::REASM_SLOTS] = Default::default();
+    let mut nt = 0;
     let next = {
         let mut g = st.lock();
         let inner = &mut *g;
@@ -252,12 +255,50 @@ pub(crate) fn tick(st: &Stack) -> u64 {
                 TimerEvent::AgedOut { .. } => {}
             }
         }
-        let expired = inner.reasm.as_mut().map_or(0, |r| r.expire(now));
+        // Datagrams that timed out with their first fragment: an ICMP time exceeded
+        // (fragment reassembly) to the sender, built here and sent after the lock, as
+        // Linux's ip_expire does.
+        let (ttl, ident) = (inner.default_ttl, &mut inner.ident);
+        let expired = inner.reasm.as_mut().map_or(0, |r| {
+            r.expire_with(now, |key, first| {
+                let Some(first) = first else { return };
+                if nt >= time_exceeded.len()
+                    || !icmp_out::error_allowed_parts(first.header, first.payload)
+                {
+                    return;
+                }
+                let Ok(mut skb) = Skb::alloc_tx(icmp_out::MAX_ERROR_LEN as u32, HEADROOM) else {
+                    return;
+                };
+                let id = ident.next(key.dst, key.src, Protocol::Icmp);
+                let out = skb.put(icmp_out::MAX_ERROR_LEN as u32);
+                let built = icmp_out::error_message_parts(
+                    IcmpError::ReasmTimeExceeded,
+                    first.header,
+                    first.payload,
+                    key.dst,
+                    id,
+                    ttl,
+                    out,
+                );
+                if let Ok(n) = built {
+                    if skb.trim(n as u32).is_ok() {
+                        time_exceeded[nt] = Some((skb, key.src));
+                        nt += 1;
+                    }
+                }
+            })
+        });
         for _ in 0..expired {
             st.counters.inc(C::ip_reasm_timeouts);
         }
         inner.arp.next_timer_in(now).unwrap_or(1000)
     };
+    for (skb, to) in time_exceeded.into_iter().flatten() {
+        if send_ip(st, skb, to, None).is_ok() {
+            st.counters.inc(C::icmp_tx_time_exceeded);
+        }
+    }
     let busy = n == retries.len() || nf == failures.len();
     for u in failures.into_iter().flatten() {
         unresolved(st, u);

@@ -2462,7 +2462,9 @@ pub fn protocol_unreachable_to_linux() -> TestResult {
 
 /// The first fragment of a datagram whose other fragments never come is dropped once the
 /// reassembly timeout passes: with `reasm_timeout_ms` 300 (the default is 30 s) that is
-/// within a few seconds.
+/// within a few seconds. Its sender, Linux, gets an ICMP time exceeded (fragment
+/// reassembly, code 1) quoting that fragment, as RFC 792 says and Linux's ip_expire does,
+/// and counts it (`Icmp: InTimeExcds` in its /proc/net/snmp).
 pub fn reassembly_timeout_counted() -> TestResult {
     let _lab = Lab::standard()?;
     let dst = parse_mac(&mac(RV, "rvn1")?).ok_or("bad MAC of rvn1")?;
@@ -2477,6 +2479,9 @@ pub fn reassembly_timeout_counted() -> TestResult {
     let frags = Counter::new(RV, "ip_rx_fragments")?;
     let timeouts = Counter::new(RV, "ip_reasm_timeouts")?;
     let ok = Counter::new(RV, "ip_reasm_ok")?;
+    let sent = Counter::new(RV, "icmp_tx_time_exceeded")?;
+    let linux_before = linux_icmp_in_time_excds(LX)?;
+    let cap = Capture::open(LX, "rvn0", ETH_P_IP)?;
     inject(LX, "rvn0", &[frame(dst, src, "first_fragment")])?;
     let t0 = Instant::now();
     let expired = wait_for(Duration::from_secs(5), || Ok(timeouts.delta()? >= 1))?;
@@ -2490,7 +2495,76 @@ pub fn reassembly_timeout_counted() -> TestResult {
         ),
     )?;
     ensure_eq(timeouts.delta()?, 1, "ip_reasm_timeouts for one datagram")?;
-    ensure_eq(ok.delta()?, 0, "ip_reasm_ok with one fragment of two")
+    ensure_eq(ok.delta()?, 0, "ip_reasm_ok with one fragment of two")?;
+    // The ICMP message on the wire: from rvnet's address to Linux's, type 11 code 1,
+    // quoting the fragment's header (ID 0x1234, MF) and the UDP header after it.
+    let icmp = cap.find(Duration::from_secs(3), |f| {
+        ipv4_of(f).is_some_and(|ip| {
+            ip.len() >= 20 + 8 + 28
+                && ip[9] == 1
+                && ip[12..16] == RV_IP.octets()
+                && ip[16..20] == LX_IP.octets()
+                && ip[20] == 11
+        })
+    })?;
+    let icmp = icmp.ok_or("no ICMP time exceeded from rvnet on Linux's link")?;
+    let ip = ipv4_of(&icmp).ok_or("not IPv4")?;
+    ensure_eq(
+        ip[21],
+        1,
+        "ICMP code (1: fragment reassembly time exceeded)",
+    )?;
+    ensure_eq(csum(&ip[20..]), 0, "ICMP checksum")?;
+    let quoted = &ip[28..];
+    ensure_eq(
+        (
+            u16::from_be_bytes([quoted[4], quoted[5]]),
+            quoted[6] & 0x20 != 0,
+        ),
+        (0x1234, true),
+        "quoted fragment's ID and MF",
+    )?;
+    ensure_eq(
+        (&quoted[12..16], &quoted[16..20]),
+        (&LX_IP.octets()[..], &RV_IP.octets()[..]),
+        "quoted addresses",
+    )?;
+    ensure_eq(
+        u16::from_be_bytes([quoted[22], quoted[23]]),
+        9,
+        "quoted UDP destination port",
+    )?;
+    ensure_eq(sent.delta()?, 1, "icmp_tx_time_exceeded")?;
+    // Linux's own stack took it as a time exceeded.
+    let mut linux_after = linux_icmp_in_time_excds(LX)?;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while linux_after == linux_before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        linux_after = linux_icmp_in_time_excds(LX)?;
+    }
+    ensure_eq(
+        linux_after - linux_before,
+        1,
+        "Linux's Icmp InTimeExcds after the time exceeded",
+    )
+}
+
+/// `Icmp: InTimeExcds` of Linux's stack in namespace `ns` (its /proc/net/snmp).
+fn linux_icmp_in_time_excds(ns: &str) -> Result<u64, String> {
+    let text = in_netns(ns, || {
+        std::fs::read_to_string("/proc/thread-self/net/snmp").map_err(io_err("/proc/net/snmp"))
+    })?;
+    let mut icmp = text.lines().filter(|l| l.starts_with("Icmp: "));
+    let (names, values) = (icmp.next(), icmp.next());
+    let (Some(names), Some(values)) = (names, values) else {
+        return Err(format!("no Icmp lines in /proc/net/snmp:\n{text}"));
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == "InTimeExcds")
+        .and_then(|(_, v)| v.parse().ok())
+        .ok_or_else(|| format!("no Icmp InTimeExcds in /proc/net/snmp:\n{text}"))
 }
 
 /// The route table holds 256 routes: adding more fails with ENOSPC and changes nothing; once

@@ -254,6 +254,20 @@ pub fn error_allowed(offending_ip_packet: &[u8]) -> bool {
     let Ok(p) = Ipv4Packet::new_checked(offending_ip_packet) else {
         return false;
     };
+    allowed(&p, p.payload())
+}
+
+/// As [`error_allowed`], for a packet given as its IPv4 `header` (options included) and the
+/// start of its `payload`: the first fragment of a datagram whose reassembly timed out,
+/// whose header says more fragments follow.
+pub fn error_allowed_parts(header: &[u8], payload: &[u8]) -> bool {
+    match checked_header(header) {
+        Ok(h) => allowed(&h, payload),
+        Err(_) => false,
+    }
+}
+
+fn allowed(p: &Ipv4Packet<&[u8]>, payload: &[u8]) -> bool {
     if p.frag_offset() != 0 {
         return false;
     }
@@ -265,12 +279,24 @@ pub fn error_allowed(offending_ip_packet: &[u8]) -> bool {
         return false;
     }
     if p.protocol() == Protocol::Icmp {
-        return match p.payload().first() {
+        return match payload.first() {
             Some(&t) => is_query_type(t),
             None => false,
         };
     }
     true
+}
+
+/// A header alone: version 4, IHL matching its length, checksum good.
+fn checked_header(header: &[u8]) -> Result<Ipv4Packet<&[u8]>, IcmpOutError> {
+    if header.len() < IP_HEADER_LEN {
+        return Err(IcmpOutError::Malformed);
+    }
+    let h = Ipv4Packet::new_unchecked(header);
+    if h.version() != 4 || h.header_len() != header.len() || !h.verify_checksum() {
+        return Err(IcmpOutError::Malformed);
+    }
+    Ok(h)
 }
 
 /// Builds the ICMP error `kind` about `offending_ip_packet` into `out` and returns its
@@ -287,32 +313,75 @@ pub fn error_message(
     out: &mut [u8],
 ) -> Result<usize, IcmpOutError> {
     let ip = Ipv4Packet::new_checked(offending_ip_packet).map_err(|_| IcmpOutError::Malformed)?;
+    let hl = ip.header_len();
     let original = offending_ip_packet
         .get(..usize::from(ip.total_len()))
         .ok_or(IcmpOutError::Malformed)?;
-    let min_quote = original
-        .len()
-        .min(ip.header_len().saturating_add(ICMP_HEADER_LEN));
-    let max_quote = original
-        .len()
-        .min(MAX_ERROR_LEN - IP_HEADER_LEN - ICMP_HEADER_LEN);
+    let (header, payload) = (
+        original.get(..hl).ok_or(IcmpOutError::Malformed)?,
+        original.get(hl..).ok_or(IcmpOutError::Malformed)?,
+    );
+    build_error(kind, &ip, header, payload, our_addr, ident, ttl, out)
+}
+
+/// As [`error_message`], for a packet given as its IPv4 `header` (options included) and its
+/// `payload` (all of it, or at least as much as is to be quoted): the first fragment of a
+/// datagram whose reassembly timed out. Check [`error_allowed_parts`] first.
+pub fn error_message_parts(
+    kind: IcmpError,
+    header: &[u8],
+    payload: &[u8],
+    our_addr: Ipv4Address,
+    ident: u16,
+    ttl: u8,
+    out: &mut [u8],
+) -> Result<usize, IcmpOutError> {
+    let ip = checked_header(header)?;
+    build_error(kind, &ip, header, payload, our_addr, ident, ttl, out)
+}
+
+/// Quotes `header` and as much of `payload` as fits (see [`error_message`]).
+#[allow(clippy::too_many_arguments)]
+fn build_error(
+    kind: IcmpError,
+    ip: &Ipv4Packet<&[u8]>,
+    header: &[u8],
+    payload: &[u8],
+    our_addr: Ipv4Address,
+    ident: u16,
+    ttl: u8,
+    out: &mut [u8],
+) -> Result<usize, IcmpOutError> {
+    let original_len = header.len().saturating_add(payload.len());
+    let min_quote = original_len.min(header.len().saturating_add(ICMP_HEADER_LEN));
+    let max_quote = original_len.min(MAX_ERROR_LEN - IP_HEADER_LEN - ICMP_HEADER_LEN);
     let room = out.len().saturating_sub(IP_HEADER_LEN + ICMP_HEADER_LEN);
     if room < min_quote {
         return Err(IcmpOutError::BufferTooSmall);
     }
-    let quote = original
-        .get(..max_quote.min(room))
-        .ok_or(IcmpOutError::Malformed)?;
-    let icmp_len = ICMP_HEADER_LEN + quote.len();
+    let quote_len = max_quote.min(room);
+    let icmp_len = ICMP_HEADER_LEN + quote_len;
     let total = IP_HEADER_LEN + icmp_len;
     let out = out.get_mut(..total).ok_or(IcmpOutError::BufferTooSmall)?;
     let tos = (ip.dscp_ecn() & TOS_MASK) | TOS_INTERNETCONTROL;
     emit_ip(out, our_addr, ip.src_addr(), ident, ttl, tos, icmp_len)?;
+    // The quote goes in place first (header, then payload), then the ICMP header and the
+    // checksum over both.
     let body = out
         .get_mut(IP_HEADER_LEN..)
         .ok_or(IcmpOutError::BufferTooSmall)?;
+    let (hq, pq) = (
+        header.len().min(quote_len),
+        quote_len.saturating_sub(header.len()),
+    );
+    let quote = body
+        .get_mut(ICMP_HEADER_LEN..ICMP_HEADER_LEN + quote_len)
+        .ok_or(IcmpOutError::BufferTooSmall)?;
+    let (qh, qp) = quote.split_at_mut(hq);
+    qh.copy_from_slice(header.get(..hq).ok_or(IcmpOutError::Malformed)?);
+    qp.copy_from_slice(payload.get(..pq).ok_or(IcmpOutError::Malformed)?);
     kind.repr()
-        .emit(body, quote)
+        .emit_in_place(body)
         .map_err(|_| IcmpOutError::BufferTooSmall)?;
     Ok(total)
 }
@@ -672,6 +741,83 @@ mod tests {
             out[21]
         });
         assert_eq!(codes, [3, 2, 1, 0, 4, 0, 1]);
+    }
+
+    /// The first fragment of `big`'s datagram as its header (MF set, total length of the
+    /// fragment) and payload: what the reassembler keeps.
+    fn first_fragment(big: &[u8], len: usize) -> (std::vec::Vec<u8>, std::vec::Vec<u8>) {
+        let mut h = big[..20].to_vec();
+        let mut p = Ipv4Packet::new_unchecked(&mut h[..]);
+        p.set_total_len((20 + len) as u16);
+        p.set_more_frags(true);
+        p.fill_checksum();
+        (h, big[20..20 + len].to_vec())
+    }
+
+    #[test]
+    fn parts_quote_as_the_whole_packet_does() {
+        let big = udp(1472);
+        for len in [8, 16, 512, 528, 1480] {
+            let len = len.min(big.len() - 20);
+            let (h, p) = first_fragment(&big, len);
+            let mut whole = h.clone();
+            whole.extend_from_slice(&p);
+            assert!(error_allowed_parts(&h, &p));
+            assert_eq!(error_allowed_parts(&h, &p), error_allowed(&whole));
+            let (mut a, mut b) = ([0u8; 600], [0u8; 600]);
+            let k = IcmpError::ReasmTimeExceeded;
+            let n = error_message_parts(k, &h, &p, US, 7, 64, &mut a).unwrap();
+            let m = error_message(k, &whole, US, 7, 64, &mut b).unwrap();
+            assert_eq!(&a[..n], &b[..m], "first fragment of {len} bytes");
+            assert_eq!(n, (20 + 8 + 20 + len).min(576));
+            let c = input::check(&a[..n]).unwrap();
+            assert_eq!((c.src, c.dst), (US, PEER));
+            let icmp = IcmpPacket::new_checked(&a[20..n]).unwrap();
+            assert_eq!((icmp.msg_type(), icmp.code()), (TYPE_TIME_EXCEEDED, 1));
+            assert!(icmp.verify_checksum());
+        }
+    }
+
+    #[test]
+    fn parts_refuse_bad_headers() {
+        let big = udp(100);
+        let (h, p) = first_fragment(&big, 80);
+        let mut out = [0u8; 600];
+        let k = IcmpError::ReasmTimeExceeded;
+        let mut bad_csum = h.clone();
+        bad_csum[10] ^= 1;
+        let mut bad_version = h.clone();
+        bad_version[0] = 0x65;
+        Ipv4Packet::new_unchecked(&mut bad_version[..]).fill_checksum();
+        for bad in [
+            &[][..],
+            &h[..19],
+            &bad_csum[..],
+            &bad_version[..],
+            &big[..24],
+        ] {
+            assert!(!error_allowed_parts(bad, &p));
+            assert_eq!(
+                error_message_parts(k, bad, &p, US, 0, 64, &mut out),
+                Err(IcmpOutError::Malformed)
+            );
+        }
+        // A broadcast destination, a non-host source, an ICMP error: no error about them.
+        for (at, v) in [(16, [255u8; 4]), (12, [0, 0, 0, 0]), (16, [224, 0, 0, 1])] {
+            let mut x = h.clone();
+            x[at..at + 4].copy_from_slice(&v);
+            Ipv4Packet::new_unchecked(&mut x[..]).fill_checksum();
+            assert!(!error_allowed_parts(&x, &p));
+        }
+        let mut icmp = h.clone();
+        icmp[9] = 1;
+        Ipv4Packet::new_unchecked(&mut icmp[..]).fill_checksum();
+        assert!(!error_allowed_parts(&icmp, &[3, 3]));
+        assert!(error_allowed_parts(&icmp, &[8, 0]));
+        assert!(!error_allowed_parts(&icmp, &[]));
+        // A payload shorter than 8 bytes quotes what there is.
+        let n = error_message_parts(k, &h, &p[..3], US, 0, 64, &mut out).unwrap();
+        assert_eq!(n, 20 + 8 + 20 + 3);
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub const MAX_PAYLOAD: usize = 65535;
 
 /// Unit of fragment offsets.
 const UNIT: usize = 8;
+/// Longest IPv4 header (IHL 15).
+const MAX_HEADER: usize = 60;
 /// Words of the arrival bitmap: one bit per 8-byte unit of a 64 KiB payload.
 const WORDS: usize = 65536 / UNIT / 64;
 
@@ -80,6 +82,18 @@ pub struct Done {
     pub slot: usize,
     /// Length of the reassembled payload.
     pub len: usize,
+}
+
+/// The first fragment of a datagram that timed out, for the ICMP "fragment reassembly time
+/// exceeded" that quotes it (RFC 792; Linux's `ip_expire` sends it only when the first
+/// fragment had arrived).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FirstFragment<'a> {
+    /// Its IPv4 header as received (options included), or empty if the caller gave none
+    /// ([`Reassembler::add`] rather than [`Reassembler::add_with_header`]).
+    pub header: &'a [u8],
+    /// Its payload.
+    pub payload: &'a [u8],
 }
 
 /// Why a fragment was not accepted.
@@ -171,6 +185,11 @@ struct Slot<const BUF: usize> {
     /// Number of 8-byte units received (set bits in `map`).
     units: u32,
     map: [u64; WORDS],
+    /// The first fragment's IP header (`head_len` bytes, 0 until it arrives with one) and
+    /// payload length.
+    head: [u8; MAX_HEADER],
+    head_len: u8,
+    first_len: u16,
     buf: [u8; BUF],
 }
 
@@ -189,6 +208,9 @@ impl<const BUF: usize> Slot<BUF> {
         max_end: 0,
         units: 0,
         map: [0; WORDS],
+        head: [0; MAX_HEADER],
+        head_len: 0,
+        first_len: 0,
         buf: [0; BUF],
     };
 
@@ -389,6 +411,21 @@ impl<const SLOTS: usize, const BUF: usize> Reassembler<SLOTS, BUF> {
         payload: &[u8],
         now_ms: u64,
     ) -> Result<Option<Done>, ReasmError> {
+        self.add_with_header(key, offset, more, &[], payload, now_ms)
+    }
+
+    /// As [`Reassembler::add`], with the fragment's IPv4 `header` (20 to 60 bytes; other
+    /// lengths are not kept): the first fragment's is kept, with its payload's length, so
+    /// that [`Reassembler::expire_with`] can hand it to an ICMP time exceeded.
+    pub fn add_with_header(
+        &mut self,
+        key: FragKey,
+        offset: usize,
+        more: bool,
+        header: &[u8],
+        payload: &[u8],
+        now_ms: u64,
+    ) -> Result<Option<Done>, ReasmError> {
         if offset & (UNIT - 1) != 0 {
             return Err(ReasmError::BadOffset);
         }
@@ -437,6 +474,8 @@ impl<const SLOTS: usize, const BUF: usize> Reassembler<SLOTS, BUF> {
                 s.max_end = 0;
                 s.units = 0;
                 s.map = [0; WORDS];
+                s.head_len = 0;
+                s.first_len = 0;
                 (i, true)
             }
         };
@@ -464,6 +503,15 @@ impl<const SLOTS: usize, const BUF: usize> Reassembler<SLOTS, BUF> {
         let Some(s) = self.slots.get_mut(index) else {
             return Ok(None);
         };
+        if offset == 0 && s.head_len == 0 && (20..=MAX_HEADER).contains(&header.len()) {
+            if let Some(h) = s.head.get_mut(..header.len()) {
+                h.copy_from_slice(header);
+                s.head_len = header.len() as u8;
+            }
+        }
+        if offset == 0 {
+            s.first_len = u16::try_from(payload.len()).unwrap_or(u16::MAX);
+        }
         if !s.complete() {
             return Ok(None);
         }
@@ -530,13 +578,13 @@ impl<const SLOTS: usize, const BUF: usize> Reassembler<SLOTS, BUF> {
     }
 
     /// As [`Reassembler::expire`], calling `f` for each incomplete datagram dropped with its
-    /// key and, if its first fragment had arrived, the first 8 bytes of its payload: what an
-    /// ICMP "fragment reassembly time exceeded" quotes (RFC 792). Complete datagrams never
-    /// taken are dropped silently.
+    /// key and, if its first fragment had arrived, that fragment: what an ICMP "fragment
+    /// reassembly time exceeded" quotes (RFC 792). Complete datagrams never taken are
+    /// dropped silently.
     pub fn expire_with(
         &mut self,
         now_ms: u64,
-        mut f: impl FnMut(&FragKey, Option<&[u8]>),
+        mut f: impl FnMut(&FragKey, Option<FirstFragment<'_>>),
     ) -> usize {
         let timeout = self.timeout_ms();
         let mut n = 0usize;
@@ -548,7 +596,17 @@ impl<const SLOTS: usize, const BUF: usize> Reassembler<SLOTS, BUF> {
                 continue;
             }
             if s.state == BUSY {
-                let first = if s.has(0) { s.buf.get(..UNIT) } else { None };
+                let first = if s.has(0) {
+                    match (
+                        s.head.get(..usize::from(s.head_len)),
+                        s.buf.get(..usize::from(s.first_len)),
+                    ) {
+                        (Some(header), Some(payload)) => Some(FirstFragment { header, payload }),
+                        _ => None,
+                    }
+                } else {
+                    None
+                };
                 f(&s.key, first);
             }
             self.free(i);
@@ -865,6 +923,63 @@ mod tests {
     }
 
     #[test]
+    fn the_first_fragments_header_is_kept_for_the_timeout() {
+        let mut r = Box::new(Small::new());
+        r.set_timeout_ms(1000);
+        let d = data(32, 3);
+        let h1: Vec<u8> = (0..20).collect();
+        let h2: Vec<u8> = (100..124).collect();
+        // The second fragment first: its header is not the one kept.
+        assert_eq!(
+            r.add_with_header(key(1), 16, true, &h2, &d[16..24], 0),
+            Ok(None)
+        );
+        assert_eq!(
+            r.add_with_header(key(1), 0, true, &h1, &d[..16], 10),
+            Ok(None)
+        );
+        // A duplicate first fragment with another header changes nothing.
+        assert_eq!(
+            r.add_with_header(key(1), 0, true, &h2, &d[..16], 20),
+            Ok(None)
+        );
+        // Headers of impossible lengths are not kept; the fragment still counts.
+        assert_eq!(
+            r.add_with_header(key(2), 0, true, &[0; 19], &d[..8], 0),
+            Ok(None)
+        );
+        assert_eq!(
+            r.add_with_header(key(3), 0, true, &[0; 61], &d[..8], 0),
+            Ok(None)
+        );
+        // Without the first fragment there is nothing to quote.
+        assert_eq!(
+            r.add_with_header(key(4), 8, true, &h1, &d[8..16], 0),
+            Ok(None)
+        );
+        let mut seen = Vec::new();
+        let n = r.expire_with(1000, |k, f| {
+            seen.push((k.ident, f.map(|f| (f.header.to_vec(), f.payload.to_vec()))))
+        });
+        assert_eq!(n, 4);
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                (1, Some((h1.clone(), d[..16].to_vec()))),
+                (2, Some((Vec::new(), d[..8].to_vec()))),
+                (3, Some((Vec::new(), d[..8].to_vec()))),
+                (4, None),
+            ]
+        );
+        // A slot used again forgets the header of its last datagram.
+        assert_eq!(r.add(key(5), 0, true, &d[..8], 2000), Ok(None));
+        let mut seen = Vec::new();
+        r.expire_with(3000, |_, f| seen.push(f.map(|f| f.header.len())));
+        assert_eq!(seen, [Some(0)]);
+    }
+
+    #[test]
     fn timeout_at_the_boundary() {
         let mut r = Box::new(Small::new());
         assert_eq!(r.timeout_ms(), 30_000);
@@ -879,11 +994,13 @@ mod tests {
         assert_eq!(r.expire(5999), 0);
         let mut seen = Vec::new();
         assert_eq!(
-            r.expire_with(6000, |k, first| seen
-                .push((k.ident, first.map(|f| f.to_vec())))),
+            r.expire_with(6000, |k, first| seen.push((
+                k.ident,
+                first.map(|f| (f.header.to_vec(), f.payload.to_vec()))
+            ))),
             1
         );
-        assert_eq!(seen, [(1, Some(d[..8].to_vec()))]);
+        assert_eq!(seen, [(1, Some((Vec::new(), d[..16].to_vec())))]);
         assert_eq!(r.next_expiry(), Some(6500));
 
         // A fragment arriving at the boundary finds its datagram gone and starts afresh.

@@ -354,18 +354,32 @@ impl IcmpRepr {
     /// IPv4 header and at least 8 bytes of its payload. A buffer shorter than the message
     /// is [`Error::Truncated`].
     pub fn emit(&self, buf: &mut [u8], data: &[u8]) -> Result<()> {
+        let len = field::DATA
+            .checked_add(data.len())
+            .ok_or(Error::Truncated)?;
+        let b = buf.get_mut(..len).ok_or(Error::Truncated)?;
+        b.get_mut(field::DATA..)
+            .ok_or(Error::Truncated)?
+            .copy_from_slice(data);
+        self.emit_in_place(b)
+    }
+
+    /// As [`IcmpRepr::emit`], with the data already in place: `buf` is the whole message,
+    /// its data after the 8-byte header, which this writes along with the checksum.
+    pub fn emit_in_place(&self, buf: &mut [u8]) -> Result<()> {
+        let data_len = buf.len().checked_sub(field::DATA).ok_or(Error::Truncated)?;
         let (msg_type, code, rest) = match *self {
             IcmpRepr::EchoRequest {
                 ident,
                 seq_no,
-                data_len,
+                data_len: self_len,
             }
             | IcmpRepr::EchoReply {
                 ident,
                 seq_no,
-                data_len,
+                data_len: self_len,
             } => {
-                if data.len() != data_len {
+                if data_len != self_len {
                     return Err(Error::Malformed);
                 }
                 let msg_type = if let IcmpRepr::EchoRequest { .. } = self {
@@ -381,19 +395,10 @@ impl IcmpRepr {
             IcmpRepr::TimeExceeded { code } => (TYPE_TIME_EXCEEDED, code.into(), 0),
             IcmpRepr::Other { msg_type, code } => (msg_type, code, 0),
         };
-        let len = field::DATA
-            .checked_add(data.len())
-            .ok_or(Error::Truncated)?;
-        let b = buf.get_mut(..len).ok_or(Error::Truncated)?;
-        let mut p = IcmpPacket::new_unchecked(b);
+        let mut p = IcmpPacket::new_unchecked(buf);
         p.set_msg_type(msg_type);
         p.set_code(code);
         p.set_rest_of_header(rest);
-        let out = p.data_mut();
-        if out.len() != data.len() {
-            return Err(Error::Truncated);
-        }
-        out.copy_from_slice(data);
         p.fill_checksum();
         Ok(())
     }
