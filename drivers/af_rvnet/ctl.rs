@@ -6,8 +6,9 @@
 //! A change takes RTNL when it attaches or detaches a device, as `ip addr` and `ip route` do
 //! through rtnetlink; an impossible prefix or value is EINVAL before anything changes.
 
+use super::text::{alloc_fmt_ip, alloc_fmt_mac, alloc_fmt_prefix};
 use super::{errno, AfRvnet, Iface, Inner, Stack, C, COUNTER_NAMES, MAX_IFACES};
-use super::{netlink, output};
+use super::{notify, output};
 use crate::net::clock::now_ms;
 use crate::net::rtnl::{Rtnl, RtnlHeld};
 use crate::net::seq_file::{ProcFile, SeqWriter};
@@ -47,7 +48,7 @@ pub(crate) fn route_del(st: &Stack, dst: Ipv4Address, len: u8) -> Result {
         let mut g = st.lock();
         g.fib(|f| f.delete(dst, len)).map_err(fib_errno)?
     };
-    netlink::route_changed(st, false, &removed);
+    notify::route_changed(st, false, &removed);
     Ok(())
 }
 
@@ -63,7 +64,7 @@ pub(crate) fn neigh_del(st: &Stack, ifindex: i32, addr: Ipv4Address) -> Result {
             g.arp.remove(ifindex, addr).ok_or(ENOENT)?
         };
         output::unresolved(st, u);
-        netlink::neigh_changed(st, false, addr, None, ifindex);
+        notify::neigh_changed(st, false, addr, None, ifindex);
         return Ok(());
     }
     // One entry at a time, so that each one's waiting packets are freed after the lock.
@@ -82,7 +83,7 @@ pub(crate) fn neigh_del(st: &Stack, ifindex: i32, addr: Ipv4Address) -> Result {
         let Some(u) = u else { break };
         let on = u.ifindex;
         output::unresolved(st, u);
-        netlink::neigh_changed(st, false, addr, None, on);
+        notify::neigh_changed(st, false, addr, None, on);
         removed = true;
     }
     if removed {
@@ -108,7 +109,7 @@ pub(crate) fn neigh_flush(st: &Stack) -> Result {
     for u in gone {
         let (addr, ifindex) = (u.ip, u.ifindex);
         output::unresolved(st, u);
-        netlink::neigh_changed(st, false, addr, None, ifindex);
+        notify::neigh_changed(st, false, addr, None, ifindex);
     }
     Ok(())
 }
@@ -272,7 +273,7 @@ fn detach(
     for u in gone {
         let addr = u.ip;
         output::unresolved(st, u);
-        netlink::neigh_changed(st, false, addr, None, ifindex);
+        notify::neigh_changed(st, false, addr, None, ifindex);
     }
     Ok(())
 }
@@ -353,7 +354,7 @@ pub(crate) fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> 
         dev
     };
     output::gratuitous(st, &dev, addr);
-    netlink::addr_changed(st, true, ifindex, addr, len, Some(dev.mac()));
+    notify::addr_changed(st, true, ifindex, addr, len, Some(dev.mac()));
     Ok(())
 }
 
@@ -381,7 +382,7 @@ pub(crate) fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> 
         }
     });
     drop(g);
-    netlink::addr_changed(st, false, ifindex, addr, len, None);
+    notify::addr_changed(st, false, ifindex, addr, len, None);
     Ok(())
 }
 
@@ -428,7 +429,7 @@ pub(crate) fn route_add(
     let route = Route::new(dst, len, kind);
     g.fib(|f| f.add(route)).map_err(fib_errno)?;
     drop(g);
-    netlink::route_changed(st, true, &route);
+    notify::route_changed(st, true, &route);
     Ok(())
 }
 
@@ -477,7 +478,7 @@ pub(crate) fn neigh_add(
     if let Some(e) = released.evicted {
         output::unresolved(st, e);
     }
-    netlink::neigh_changed(st, true, addr, Some(mac), ifindex);
+    notify::neigh_changed(st, true, addr, Some(mac), ifindex);
     Ok(())
 }
 
@@ -591,48 +592,4 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> 
         }
     }
     Ok(())
-}
-
-/// A small formatting buffer: padding with `{:<N}` needs a `str`, and the wire types'
-/// `Display` implementations do not pad.
-pub(crate) struct Small {
-    buf: [u8; 24],
-    len: usize,
-}
-
-impl Small {
-    pub(crate) fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("?")
-    }
-}
-
-impl Write for Small {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len + s.len();
-        let dst = self.buf.get_mut(self.len..end).ok_or(core::fmt::Error)?;
-        dst.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
-pub(crate) fn small(f: impl FnOnce(&mut Small) -> core::fmt::Result) -> Small {
-    let mut s = Small {
-        buf: [0; 24],
-        len: 0,
-    };
-    let _ = f(&mut s);
-    s
-}
-
-fn alloc_fmt_ip(a: Ipv4Address) -> Small {
-    small(|s| write!(s, "{}", a))
-}
-
-fn alloc_fmt_prefix(a: Ipv4Address, len: u8) -> Small {
-    small(|s| write!(s, "{}/{}", a, len))
-}
-
-fn alloc_fmt_mac(m: EthernetAddress) -> Small {
-    small(|s| write!(s, "{}", m))
 }

@@ -20,7 +20,6 @@ use crate::netcore::ipv4::forward::{decrement_ttl, ForwardDecision};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
 use crate::netcore::ipv4::input::{check, Checked, InputDrop};
 use crate::netcore::ipv4::reasm::FragKey;
-use crate::netcore::ipv4::route::mask;
 use crate::netcore::sock::demux::{self, Incoming};
 use crate::netcore::sock::errno as E;
 use crate::netcore::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
@@ -133,20 +132,12 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     }
 }
 
-/// True if `dst` is the directed broadcast address of `iface`'s network.
-pub(crate) fn is_subnet_broadcast(iface: &super::Iface, dst: Ipv4Address) -> bool {
-    iface.prefix < 31 && !iface.addr.is_unspecified() && {
-        let m = mask(iface.prefix);
-        dst.to_u32() == (iface.addr.to_u32() & m) | !m
-    }
-}
-
 /// True if `dst` is a broadcast address of the interface `ifindex` (or the limited one).
 fn is_broadcast(inner: &super::Inner, ifindex: i32, dst: Ipv4Address) -> bool {
     dst == Ipv4Address::BROADCAST
         || inner
             .iface(ifindex)
-            .is_some_and(|i| is_subnet_broadcast(i, dst))
+            .is_some_and(|i| i.is_subnet_broadcast(dst))
 }
 
 /// IPv4 on an attached device. Only the destination is read before the frame's owner is

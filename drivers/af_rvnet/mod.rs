@@ -19,8 +19,10 @@ mod ctl;
 mod input;
 mod kunit;
 mod netlink;
+mod notify;
 mod output;
 mod socket;
+mod text;
 
 use crate::net::bh;
 use crate::net::clock;
@@ -36,7 +38,7 @@ use crate::net::socket::{Msg, OptVal, SockRef, SockType, Socket};
 use crate::netcore::arp::cache::{ArpCache, ArpConfig};
 use crate::netcore::ipv4::output::IdentGenerator;
 use crate::netcore::ipv4::reasm::Reassembler;
-use crate::netcore::ipv4::route::{nodes_for, Fib, FibState, Node, RouteCache, RouteSlot};
+use crate::netcore::ipv4::route::{mask, nodes_for, Fib, FibState, Node, RouteCache, RouteSlot};
 use crate::netcore::sock::demux::Binding;
 use crate::netcore::wire::Ipv4Address;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -170,6 +172,24 @@ pub(crate) struct Iface {
     pub(crate) addr: Ipv4Address,
     /// The address's prefix length.
     pub(crate) prefix: u8,
+}
+
+impl Iface {
+    /// True if `dst` is the directed broadcast address of this interface's network (none
+    /// for /31 and /32, RFC 3021).
+    pub(crate) fn is_subnet_broadcast(&self, dst: Ipv4Address) -> bool {
+        self.prefix < 31 && !self.addr.is_unspecified() && {
+            let m = mask(self.prefix);
+            dst.to_u32() == (self.addr.to_u32() & m) | !m
+        }
+    }
+}
+
+/// Local delivery of a datagram the stack sent to one of its own addresses: what Linux's
+/// `dst.input` (`ip_local_deliver`) is for a local route. The transmit side (`output.rs`)
+/// hands such datagrams here, and knows nothing of the receive side.
+pub(crate) fn deliver_local(st: &Stack, skb: Skb) {
+    input::deliver(st, skb, 0);
 }
 
 /// The state behind `Stack::inner`.

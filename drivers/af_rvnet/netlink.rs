@@ -9,29 +9,24 @@
 //! ifindex with no device in the namespace is ENODEV. Changes need CAP_NET_ADMIN in the user
 //! namespace that owns the network namespace (`GENL_UNS_ADMIN_PERM`, checked by genetlink).
 //! The handlers call one function per request in `ctl.rs`, which announces address, route
-//! and neighbour changes to the "monitor" group through [`addr_changed`], [`route_changed`]
-//! and [`neigh_changed`], after the stack's lock is dropped.
+//! and neighbour changes to the "monitor" group (`notify.rs`) after the stack's lock is
+//! dropped.
 
+use super::notify::{fill_addr, fill_neigh, fill_route, neigh_state};
+use super::notify::{AddrEntry, RouteEntry, NOTIFIER};
 use super::{ctl, errno, AfRvnet, Inner, Stack, MAX_IFACES};
 use crate::net::clock::now_ms;
-use crate::net::genl::{Dump, GenlFamily, Kind, Message, Notifier, Op, Policy, Request};
-use crate::netcore::arp::cache::State;
-use crate::netcore::ipv4::route::{Fib, Route, RouteKind};
+use crate::net::genl::{Dump, GenlFamily, Kind, Notifier, Op, Policy, Request};
+use crate::netcore::ipv4::route::{Fib, RouteKind};
 use crate::netcore::sock::errno as E;
+use crate::netcore::uapi::route;
 use crate::netcore::uapi::{self as U, addr, cmd, link, neigh, neigh_state, param, proxy};
-use crate::netcore::uapi::{route, route_kind};
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
 use core::ffi::CStr;
 use kernel::prelude::*;
 
 /// The family.
 pub(crate) struct RvnetGenl;
-
-/// Where notifications find the registered family.
-static NOTIFIER: Notifier = Notifier::new();
-
-/// The index of the "monitor" group in [`RvnetGenl::MCGRPS`].
-const MONITOR: u32 = 0;
 
 const IFINDEX: Policy = Policy::new(Kind::U32).min(1);
 const IPV4: Policy = Policy::new(Kind::Be32);
@@ -287,34 +282,6 @@ fn doit(st: &Stack, c: u8, req: &Request<'_>) -> Result {
     }
 }
 
-fn put_ifindex(m: &mut Message<'_>, id: u16, ifindex: i32) -> Result {
-    match u32::try_from(ifindex) {
-        Ok(i) if i > 0 => m.put_u32(id, i),
-        _ => Ok(()),
-    }
-}
-
-/// An attached interface, copied out of the lock.
-#[derive(Clone, Copy)]
-struct AddrEntry {
-    ifindex: i32,
-    addr: Ipv4Address,
-    prefix: u8,
-    mac: [u8; 6],
-}
-
-fn fill_addr(m: &mut Message<'_>, e: &AddrEntry, mac: bool) -> Result {
-    put_ifindex(m, addr::IFINDEX, e.ifindex)?;
-    if !e.addr.is_unspecified() {
-        m.put(addr::ADDRESS, &e.addr.0)?;
-        m.put_u8(addr::PREFIXLEN, e.prefix)?;
-    }
-    if mac {
-        m.put(addr::LLADDR, &e.mac)?;
-    }
-    Ok(())
-}
-
 fn dump_addrs(st: &Stack, d: &mut Dump<'_>) -> Result {
     let empty = AddrEntry {
         ifindex: 0,
@@ -347,30 +314,6 @@ fn dump_addrs(st: &Stack, d: &mut Dump<'_>) -> Result {
 
 /// Entries copied out of the lock at a time.
 const CHUNK: usize = 16;
-
-/// A route, copied out of the lock.
-#[derive(Clone, Copy)]
-struct RouteEntry {
-    route: Route,
-    /// The interface of a local route (its address's).
-    local_ifindex: i32,
-}
-
-fn fill_route(m: &mut Message<'_>, e: &RouteEntry) -> Result {
-    let r = &e.route;
-    m.put(route::DST, &r.prefix.0)?;
-    m.put_u8(route::PREFIXLEN, r.len)?;
-    let (kind, ifindex) = match r.kind {
-        RouteKind::Local => (route_kind::LOCAL, e.local_ifindex),
-        RouteKind::Connected { ifindex } => (route_kind::CONNECTED, ifindex),
-        RouteKind::Gateway { via, ifindex } => {
-            m.put(route::GATEWAY, &via.0)?;
-            (route_kind::GATEWAY, ifindex)
-        }
-    };
-    put_ifindex(m, route::IFINDEX, ifindex)?;
-    m.put_u32(route::KIND, kind)
-}
 
 fn dump_routes(st: &Stack, d: &mut Dump<'_>) -> Result {
     loop {
@@ -409,32 +352,6 @@ fn dump_routes(st: &Stack, d: &mut Dump<'_>) -> Result {
     }
 }
 
-fn neigh_state(s: State) -> u32 {
-    match s {
-        State::Incomplete => neigh_state::INCOMPLETE,
-        State::Reachable => neigh_state::REACHABLE,
-        State::Static => neigh_state::STATIC,
-    }
-}
-
-fn fill_neigh(
-    m: &mut Message<'_>,
-    a: Ipv4Address,
-    mac: Option<EthernetAddress>,
-    ifindex: i32,
-    state: Option<u32>,
-) -> Result {
-    m.put(neigh::ADDRESS, &a.0)?;
-    if let Some(mac) = mac {
-        m.put(neigh::LLADDR, &mac.0)?;
-    }
-    put_ifindex(m, neigh::IFINDEX, ifindex)?;
-    if let Some(s) = state {
-        m.put_u32(neigh::STATE, s)?;
-    }
-    Ok(())
-}
-
 /// An ARP entry, copied out of the lock.
 #[derive(Clone, Copy)]
 struct NeighEntry {
@@ -471,59 +388,4 @@ fn dump_neighs(st: &Stack, d: &mut Dump<'_>) -> Result {
             return Ok(());
         }
     }
-}
-
-/// Announces an address added to (`new`) or removed from `ifindex`. May sleep.
-pub(crate) fn addr_changed(
-    st: &Stack,
-    new: bool,
-    ifindex: i32,
-    a: Ipv4Address,
-    prefix: u8,
-    mac: Option<[u8; 6]>,
-) {
-    let c = if new {
-        cmd::ADDR_NEW_NTF
-    } else {
-        cmd::ADDR_DEL_NTF
-    };
-    let e = AddrEntry {
-        ifindex,
-        addr: a,
-        prefix,
-        mac: mac.unwrap_or([0; 6]),
-    };
-    NOTIFIER.notify(&st.netns, MONITOR, c, |m| fill_addr(m, &e, mac.is_some()));
-}
-
-/// Announces a route added (`new`) or deleted. May sleep.
-pub(crate) fn route_changed(st: &Stack, new: bool, r: &Route) {
-    let c = if new {
-        cmd::ROUTE_NEW_NTF
-    } else {
-        cmd::ROUTE_DEL_NTF
-    };
-    let e = RouteEntry {
-        route: *r,
-        local_ifindex: 0,
-    };
-    NOTIFIER.notify(&st.netns, MONITOR, c, |m| fill_route(m, &e));
-}
-
-/// Announces a static ARP entry added (`new`) or an entry deleted. May sleep.
-pub(crate) fn neigh_changed(
-    st: &Stack,
-    new: bool,
-    a: Ipv4Address,
-    mac: Option<EthernetAddress>,
-    ifindex: i32,
-) {
-    let (c, state) = if new {
-        (cmd::NEIGH_NEW_NTF, Some(neigh_state::STATIC))
-    } else {
-        (cmd::NEIGH_DEL_NTF, None)
-    };
-    NOTIFIER.notify(&st.netns, MONITOR, c, |m| {
-        fill_neigh(m, a, mac, ifindex, state)
-    });
 }

@@ -100,7 +100,7 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
     };
     if nh.local {
         drop(g);
-        super::input::deliver(st, skb, 0);
+        super::deliver_local(st, skb);
         return Ok(());
     }
     let Some(iface) = g.iface(nh.ifindex) else {
@@ -111,7 +111,7 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
     let dev = iface.dev.clone();
     let ours = iface.addr;
     let neighbour = nh.neighbor(dst);
-    if dst == Ipv4Address::BROADCAST || super::input::is_subnet_broadcast(iface, dst) {
+    if dst == Ipv4Address::BROADCAST || iface.is_subnet_broadcast(dst) {
         drop(g);
         xmit(st, skb, &dev, EthernetAddress::BROADCAST.0);
         return Ok(());

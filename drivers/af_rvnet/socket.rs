@@ -11,7 +11,7 @@
 //! queue (`family.c`).
 
 use super::output::{self, HEADROOM};
-use super::{ctl, errno, SockEntry, Stack, C};
+use super::{errno, text, SockEntry, Stack, C};
 use crate::net::clock;
 use crate::net::proto;
 use crate::net::skb::Skb;
@@ -706,11 +706,11 @@ pub(crate) fn proc_line(e: &SockEntry, out: &mut impl core::fmt::Write) -> core:
     let port = if e.raw { 0 } else { b.local_port };
     use core::fmt::Write;
     // `SockAddr`'s Display does not pad: format first, then pad the text.
-    let local = ctl::small(|w| write!(w, "{}", SockAddr::new(b.local, port)));
-    let remote = ctl::small(|w| write!(w, "{}", SockAddr::new(b.remote, b.remote_port)));
+    let local = text::small(|w| write!(w, "{}", SockAddr::new(b.local, port)));
+    let remote = text::small(|w| write!(w, "{}", SockAddr::new(b.remote, b.remote_port)));
     let dev = match e.sk.bound_dev_if() {
-        0 => ctl::small(|w| w.write_str("*")),
-        i => ctl::small(|w| write!(w, "{}", i)),
+        0 => text::small(|w| w.write_str("*")),
+        i => text::small(|w| write!(w, "{}", i)),
     };
     writeln!(
         out,
