@@ -574,7 +574,7 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> 
                 "Type  Proto Local                 Remote                Dev        RxQueue  RxBuf    Drops"
             )?;
             let socks = st.lock_socks();
-            for e in socks.iter() {
+            for (_, _, e) in socks.iter_from(0) {
                 super::socket::proc_line(e, out)?;
             }
         }

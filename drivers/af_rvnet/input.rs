@@ -20,7 +20,7 @@ use crate::netcore::ipv4::forward::{decrement_ttl, ForwardDecision};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
 use crate::netcore::ipv4::input::{check, Checked, InputDrop};
 use crate::netcore::ipv4::reasm::FragKey;
-use crate::netcore::sock::demux::{self, Incoming};
+use crate::netcore::sock::demux::{self, Binding, Incoming};
 use crate::netcore::sock::errno as E;
 use crate::netcore::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
 use crate::netcore::wire::icmp::{self, DstUnreachableCode, IcmpPacket};
@@ -311,33 +311,26 @@ fn deliver_raw(st: &Stack, skb: &Skb, ip: &Checked, ifindex: i32) -> bool {
         ifindex,
     };
     let mut taken = false;
-    // Sockets are collected under the lock and served after it, a few at a time. A batch
-    // resumes after the last entry seen, by its sequence number: entries keep their order,
-    // so a socket closed meanwhile cannot make the walk skip another.
-    let mut after = None;
+    // The protocol's raw sockets are collected under the lock and served after it, a few at
+    // a time. A batch resumes below the last entry seen, by its sequence number (the table
+    // walks a protocol's sockets newest first), so a socket closed meanwhile cannot make the
+    // walk skip another.
+    let mut before = None;
     loop {
         let mut batch: [Option<crate::net::socket::SockRef>; 8] = Default::default();
         let mut n = 0;
         {
             let socks = st.lock_socks();
-            for e in socks.iter() {
-                if after.is_some_and(|a| e.seq <= a) {
-                    continue;
-                }
-                after = Some(e.seq);
-                if !e.raw || e.binding.local_port != u16::from(proto) {
-                    continue;
-                }
+            before = socks.walk_port(u16::from(proto), true, before, |_, e| {
+                let Some(sk) = e.value() else { return true };
                 let mut b = e.binding;
-                b.ifindex = e.sk.bound_dev_if();
+                b.ifindex = sk.bound_dev_if();
                 if demux::raw_matches(&b, &p) {
-                    batch[n] = Some(e.sk.clone());
+                    batch[n] = Some(sk.clone());
                     n += 1;
-                    if n == batch.len() {
-                        break;
-                    }
                 }
-            }
+                n < batch.len()
+            });
         }
         for sk in batch.iter().flatten() {
             taken = true;
@@ -426,17 +419,18 @@ fn icmp_error_rx(st: &Stack, code: DstUnreachableCode, quoted: &[u8]) {
     let (src, dst) = (q.src_addr(), q.dst_addr());
     let sk = {
         let socks = st.lock_socks();
-        socks
-            .iter()
-            .find(|e| {
-                let b = &e.binding;
-                !e.raw
-                    && b.local_port == sport
-                    && b.remote == dst
-                    && b.remote_port == dport
-                    && (b.local.is_unspecified() || b.local == src)
-            })
-            .map(|e| e.sk.clone())
+        let mut found = None;
+        socks.walk_port(sport, false, None, |_, e| {
+            let b = &e.binding;
+            if b.remote == dst
+                && b.remote_port == dport
+                && (b.local.is_unspecified() || b.local == src)
+            {
+                found = e.value().cloned();
+            }
+            found.is_none()
+        });
+        found
     };
     if let Some(sk) = sk {
         sk.report_error(errno);
@@ -468,19 +462,13 @@ fn udp_rx(st: &Stack, mut skb: Skb, ip: &Checked, ifindex: i32, bcast: bool) {
     };
     let sk = {
         let socks = st.lock_socks();
-        let best = demux::best(
-            socks
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| !e.raw)
-                .map(|(i, e)| {
-                    let mut b = e.binding;
-                    b.ifindex = e.sk.bound_dev_if();
-                    (b, i)
-                }),
-            &p,
-        );
-        best.and_then(|i| socks.get(i)).map(|e| e.sk.clone())
+        // SO_BINDTODEVICE is read from the socket: it may have changed since the bind.
+        socks
+            .lookup_with(&p, |e| Binding {
+                ifindex: e.value().map_or(e.binding.ifindex, |sk| sk.bound_dev_if()),
+                ..e.binding
+            })
+            .map(|(_, sk)| sk.clone())
     };
     let Some(sk) = sk else {
         st.counters.inc(C::udp_rx_no_port);

@@ -39,10 +39,11 @@ use crate::netcore::arp::cache::{ArpCache, ArpConfig};
 use crate::netcore::ipv4::output::IdentGenerator;
 use crate::netcore::ipv4::reasm::Reassembler;
 use crate::netcore::ipv4::route::{mask, nodes_for, Fib, FibState, Node, RouteCache, RouteSlot};
-use crate::netcore::sock::demux::Binding;
+use crate::netcore::sock::table;
+use crate::netcore::storage::Storage;
 use crate::netcore::wire::Ipv4Address;
 use core::sync::atomic::{AtomicU64, Ordering};
-use kernel::alloc::{flags, KVec, VBox};
+use kernel::alloc::{flags, KVVec, KVec, VBox};
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{SpinLock, SpinLockGuard};
@@ -134,6 +135,7 @@ counters!(
     raw_rx,
     raw_rx_queue_full,
     raw_tx,
+    sock_table_nomem,
     route_lookups,
     route_cache_hits,
     route_cache_misses,
@@ -286,17 +288,27 @@ impl Inner {
     }
 }
 
-/// A socket in the namespace's table: its binding, and a reference for the receive path.
-pub(crate) struct SockEntry {
-    /// Local and remote addresses.
-    pub(crate) binding: Binding,
-    /// Raw socket (protocol in `binding.local_port`) or UDP.
-    pub(crate) raw: bool,
-    /// The socket.
-    pub(crate) sk: SockRef,
-    /// Order of entry into the table (entries stay in this order): where a walk that drops
-    /// the lock between batches resumes, whatever was removed meanwhile.
-    pub(crate) seq: u64,
+/// The namespace's socket table (netcore's, hashed by port), holding a reference to each
+/// bound (or raw) socket for the receive path; its storage is allocated here
+/// ([`Stack::sock_room`]).
+pub(crate) type SockTable = table::SockTable<SockRef, KVVec<SockEntry>, KVVec<u32>>;
+/// One entry of [`SockTable`].
+pub(crate) type SockEntry = table::Entry<SockRef>;
+
+/// The kernel's storage for netcore's tables: a `KVVec` (kmalloc, or vmalloc when large),
+/// allocated where the caller may sleep and filled within its capacity under the lock.
+impl<T> Storage<T> for KVVec<T> {
+    fn capacity(&self) -> usize {
+        KVVec::capacity(self)
+    }
+
+    fn push_within_capacity(&mut self, v: T) -> Result<(), T> {
+        KVVec::push_within_capacity(self, v).map_err(|e| e.0)
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        KVVec::pop(self)
+    }
 }
 
 /// The AF_RVNET stack of one network namespace.
@@ -311,20 +323,34 @@ pub(crate) struct Stack {
     pub(crate) inner: SpinLock<Inner>,
     /// Bound sockets.
     #[pin]
-    pub(crate) socks: SpinLock<KVec<SockEntry>>,
-    /// The next [`SockEntry::seq`].
-    pub(crate) sock_seq: AtomicU64,
+    pub(crate) socks: SpinLock<SockTable>,
 }
 
 impl Stack {
-    /// A new table entry for `sk`.
-    pub(crate) fn sock_entry(&self, binding: Binding, raw: bool, sk: SockRef) -> SockEntry {
-        SockEntry {
-            binding,
-            raw,
-            sk,
-            seq: self.sock_seq.fetch_add(1, Ordering::Relaxed),
+    /// Makes room in the socket table for one more socket: allocates what it wants (with
+    /// GFP_KERNEL, so the caller holds no spinlock) and moves it in. ENOMEM if a slot cannot
+    /// be had; fewer buckets than wanted only make chains longer.
+    pub(crate) fn sock_room(&self) -> Result {
+        // Another socket may take the room meanwhile: a few rounds, then the insertion
+        // itself says ENOMEM.
+        for _ in 0..4 {
+            let want = self.lock_socks().wants();
+            if want.is_none() {
+                return Ok(());
+            }
+            let entries = match want.entries {
+                0 => None,
+                n => Some(KVVec::with_capacity(n, flags::GFP_KERNEL)?),
+            };
+            let index = match want.index {
+                0 => None,
+                n => KVVec::with_capacity(n, flags::GFP_KERNEL).ok(),
+            };
+            let old = self.lock_socks().adopt(entries, index);
+            // Freed here, after the lock.
+            drop(old);
         }
+        Ok(())
     }
 }
 
@@ -381,7 +407,7 @@ impl Stack {
     }
 
     /// Locks the socket table with bottom halves off.
-    pub(crate) fn lock_socks(&self) -> Locked<'_, KVec<SockEntry>> {
+    pub(crate) fn lock_socks(&self) -> Locked<'_, SockTable> {
         let bh = bh::disable();
         Locked {
             guard: self.socks.lock(),
@@ -431,8 +457,10 @@ impl Family for AfRvnet {
                 netns,
                 counters: Counters::new(),
                 inner <- new_spinlock!(inner, "rvnet_stack"),
-                socks <- new_spinlock!(KVec::new(), "rvnet_socks"),
-                sock_seq: AtomicU64::new(0),
+                socks <- new_spinlock!(
+                    SockTable::new(usize::MAX, clock::random_u32()),
+                    "rvnet_socks"
+                ),
             }),
             flags::GFP_KERNEL,
         )

@@ -22,6 +22,7 @@ use crate::netcore::nic::features::HW_CSUM;
 use crate::netcore::sock::addr::{self as saddr, SockAddr};
 use crate::netcore::sock::demux::{self, Binding, EPHEMERAL_HI, EPHEMERAL_LO};
 use crate::netcore::sock::errno as E;
+use crate::netcore::sock::table::{SockId, TableError};
 use crate::netcore::wire::ipv4::{Ipv4Packet, Ipv4Repr, Protocol};
 use crate::netcore::wire::udp::UdpPacket;
 use crate::netcore::wire::Ipv4Address;
@@ -59,6 +60,8 @@ struct Addrs {
     /// 0: the namespace's default.
     ttl: u8,
     dont_frag: bool,
+    /// The socket's entry in the namespace's table, once bound (raw: once created).
+    id: Option<SockId>,
 }
 
 /// One socket's state.
@@ -111,6 +114,7 @@ pub(crate) fn new(
                     hdrincl,
                     ttl: 0,
                     dont_frag: false,
+                    id: None,
                 },
                 "rvnet_sock"
             ),
@@ -128,45 +132,58 @@ pub(crate) fn init(sock: &Socket<'_, super::AfRvnet>) {
         local_port: u16::from(sock.state.protocol),
         ..Binding::default()
     };
-    let entry = sock.net.sock_entry(binding, true, sock.to_ref());
-    let mut socks = sock.net.lock_socks();
-    // On allocation failure the socket simply receives nothing; sends still work. The entry
-    // (a socket reference) is dropped after the lock.
-    let refused = push_entry(&mut socks, entry).err();
-    drop(socks);
-    drop(refused);
-}
-
-/// Appends `entry` to the table; without memory, gives it back for the caller to drop after
-/// the lock (it holds a socket reference).
-fn push_entry(socks: &mut KVec<SockEntry>, entry: SockEntry) -> Result<(), SockEntry> {
-    if socks.reserve(1, flags::GFP_ATOMIC).is_err() {
-        return Err(entry);
+    // Without memory the socket simply receives nothing; sends still work.
+    if sock.net.sock_room().is_err() {
+        sock.net.counters.inc(C::sock_table_nomem);
+        return;
     }
-    socks.push_within_capacity(entry).map_err(|e| e.0)
+    let mut s = sock.state.addrs.lock();
+    let mut socks = sock.net.lock_socks();
+    let refused = match socks.insert(binding, true, false, sock.to_ref()) {
+        Ok(id) => {
+            s.id = Some(id);
+            None
+        }
+        Err((_, sk)) => Some(sk),
+    };
+    drop(socks);
+    drop(s);
+    if refused.is_some() {
+        sock.net.counters.inc(C::sock_table_nomem);
+    }
+    // A refused socket reference is put here, after the locks.
+    drop(refused);
 }
 
 /// Forgets the socket. Its table reference is put after the lock.
 pub(crate) fn release(sock: &Socket<'_, super::AfRvnet>) {
-    let mut socks = sock.net.lock_socks();
-    let gone = socks
-        .iter()
-        .position(|e| e.sk.is(sock))
-        .and_then(|i| socks.remove(i).ok());
-    drop(socks);
+    let Some(id) = sock.state.addrs.lock().id.take() else {
+        return;
+    };
+    let gone = sock.net.lock_socks().remove(id);
     drop(gone);
 }
 
-/// Updates the socket's entry in the table.
-fn set_binding(sock: &Socket<'_, super::AfRvnet>, f: impl FnOnce(&mut Binding)) {
+/// Updates the socket's entry in the table (`s` is its locked state).
+fn set_binding(sock: &Socket<'_, super::AfRvnet>, s: &Addrs, f: impl FnOnce(&mut Binding)) {
+    let Some(id) = s.id else { return };
     let mut socks = sock.net.lock_socks();
-    if let Some(e) = socks.iter_mut().find(|e| e.sk.is(sock)) {
-        f(&mut e.binding);
-    }
+    let Some(mut b) = socks.get(id).map(|e| e.binding) else {
+        return;
+    };
+    f(&mut b);
+    // A connect or disconnect does not check the port again, as in Linux.
+    let _ = socks.rebind(id, b, false);
 }
 
 /// Binds a UDP socket to `addr:port` (port 0: an ephemeral one) and enters it in the table.
-fn claim_port(sock: &Socket<'_, super::AfRvnet>, addr: Ipv4Address, port: u16) -> Result<u16> {
+/// The caller holds the socket's state (`s`) and made room in the table.
+fn claim_port(
+    sock: &Socket<'_, super::AfRvnet>,
+    s: &mut Addrs,
+    addr: Ipv4Address,
+    port: u16,
+) -> Result<u16> {
     let new = Binding {
         local: addr,
         local_port: port,
@@ -174,17 +191,14 @@ fn claim_port(sock: &Socket<'_, super::AfRvnet>, addr: Ipv4Address, port: u16) -
         ..Binding::default()
     };
     let mut socks = sock.net.lock_socks();
-    let in_use = |p: u16, socks: &KVec<SockEntry>| {
-        let b = Binding {
+    let in_use = |p: u16, socks: &super::SockTable| {
+        socks.in_use(&Binding {
             local_port: p,
             ..new
-        };
-        socks
-            .iter()
-            .any(|e| !e.raw && demux::conflicts(&e.binding, &b))
+        })
     };
     let port = if port == 0 {
-        // At most EPHEMERAL_PROBES table scans, with bottom halves off: a nearly full range
+        // At most EPHEMERAL_PROBES lookups, with bottom halves off: a nearly full range
         // fails with EADDRINUSE instead of stalling the CPU.
         let mut probes = 0u32;
         demux::pick_ephemeral(EPHEMERAL_LO, EPHEMERAL_HI, clock::random_u32(), |p| {
@@ -201,13 +215,23 @@ fn claim_port(sock: &Socket<'_, super::AfRvnet>, addr: Ipv4Address, port: u16) -
         local_port: port,
         ..new
     };
-    let entry = sock.net.sock_entry(binding, false, sock.to_ref());
-    if let Err(e) = push_entry(&mut socks, entry) {
-        drop(socks);
-        drop(e);
-        return Err(ENOMEM);
+    match socks.insert(binding, false, false, sock.to_ref()) {
+        Ok(id) => {
+            s.id = Some(id);
+            Ok(port)
+        }
+        Err((e, sk)) => {
+            drop(socks);
+            // The reference is put after the lock.
+            drop(sk);
+            sock.net.counters.inc(C::sock_table_nomem);
+            Err(match e {
+                TableError::InUse => errno(E::EADDRINUSE),
+                TableError::Full => errno(E::ENOBUFS),
+                TableError::NoMemory => ENOMEM,
+            })
+        }
     }
-    Ok(port)
 }
 
 /// True if `a` may be a socket's local address here: ours, broadcast or any.
@@ -229,17 +253,18 @@ pub(crate) fn bind(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result {
         let mut s = sock.state.addrs.lock();
         s.local = SockAddr::new(a.addr, 0);
         s.addr_bound = !a.addr.is_unspecified();
-        set_binding(sock, |b| b.local = a.addr);
+        set_binding(sock, &s, |b| b.local = a.addr);
         return Ok(());
     }
     if saddr::port_requires_privilege(a.port) && !sock.capable(CAP_NET_BIND_SERVICE) {
         return Err(EACCES);
     }
+    sock.net.sock_room()?;
     let mut s = sock.state.addrs.lock();
     if s.bound {
         return Err(EINVAL);
     }
-    let port = claim_port(sock, a.addr, a.port)?;
+    let port = claim_port(sock, &mut s, a.addr, a.port)?;
     s.bound = true;
     s.addr_bound = !a.addr.is_unspecified();
     s.local = SockAddr::new(a.addr, port);
@@ -251,9 +276,13 @@ fn autobind(sock: &Socket<'_, super::AfRvnet>) -> Result {
     if sock.state.kind != SockType::Dgram {
         return Ok(());
     }
+    if sock.state.addrs.lock().bound {
+        return Ok(());
+    }
+    sock.net.sock_room()?;
     let mut s = sock.state.addrs.lock();
     if !s.bound {
-        let port = claim_port(sock, Ipv4Address::UNSPECIFIED, 0)?;
+        let port = claim_port(sock, &mut s, Ipv4Address::UNSPECIFIED, 0)?;
         s.bound = true;
         s.local = SockAddr::new(Ipv4Address::UNSPECIFIED, port);
     }
@@ -290,7 +319,7 @@ pub(crate) fn connect(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result 
             s.local.addr = Ipv4Address::UNSPECIFIED;
         }
         let local = s.local.addr;
-        set_binding(sock, |b| {
+        set_binding(sock, &s, |b| {
             b.local = local;
             b.remote = Ipv4Address::UNSPECIFIED;
             b.remote_port = 0;
@@ -309,7 +338,7 @@ pub(crate) fn connect(sock: &Socket<'_, super::AfRvnet>, addr: &[u8]) -> Result 
         s.local.addr = src;
     }
     let local = s.local.addr;
-    set_binding(sock, |b| {
+    set_binding(sock, &s, |b| {
         b.local = local;
         b.remote = a.addr;
         b.remote_port = a.port;
@@ -700,6 +729,9 @@ pub(crate) fn getsockopt(
 
 /// A line of `/proc/net/rvnet/sockets` for one table entry.
 pub(crate) fn proc_line(e: &SockEntry, out: &mut impl core::fmt::Write) -> core::fmt::Result {
+    let Some(sk) = e.value() else {
+        return Ok(());
+    };
     let b = &e.binding;
     let kind = if e.raw { "raw" } else { "dgram" };
     let proto = if e.raw { b.local_port } else { 17 };
@@ -708,7 +740,7 @@ pub(crate) fn proc_line(e: &SockEntry, out: &mut impl core::fmt::Write) -> core:
     // `SockAddr`'s Display does not pad: format first, then pad the text.
     let local = text::small(|w| write!(w, "{}", SockAddr::new(b.local, port)));
     let remote = text::small(|w| write!(w, "{}", SockAddr::new(b.remote, b.remote_port)));
-    let dev = match e.sk.bound_dev_if() {
+    let dev = match sk.bound_dev_if() {
         0 => text::small(|w| w.write_str("*")),
         i => text::small(|w| write!(w, "{}", i)),
     };
@@ -720,9 +752,9 @@ pub(crate) fn proc_line(e: &SockEntry, out: &mut impl core::fmt::Write) -> core:
         local.as_str(),
         remote.as_str(),
         dev.as_str(),
-        e.sk.rmem(),
-        e.sk.rcvbuf(),
-        e.sk.drops()
+        sk.rmem(),
+        sk.rcvbuf(),
+        sk.drops()
     )
 }
 

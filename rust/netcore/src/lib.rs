@@ -10,7 +10,10 @@
 //! - [`checksum`]: the Internet checksum (RFC 1071) used by IPv4, ICMP and UDP.
 //! - [`ipv4`]: routing, reassembly, input validation, fragmentation, ICMP building,
 //!   forwarding.
-//! - [`sock`]: socket-address checks, UDP/raw demultiplexing and ephemeral ports.
+//! - [`sock`]: socket-address checks, UDP/raw demultiplexing, ephemeral ports and the
+//!   hashed socket table.
+//! - [`storage`]: the growable, fallible storage that tables are built on, allocated by the
+//!   embedder (the kernel's allocator, or `Vec` on the host).
 //! - [`nic`]: ring index arithmetic for rvnic's receive rings.
 //! - [`wire`]: typed views over packet bytes (check, parse, emit), after smoltcp's `wire`.
 //! - [`selftest`]: known-answer checks that run both under `cargo test` and as KUnit cases.
@@ -30,6 +33,7 @@ pub mod ipv4;
 pub mod nic;
 pub mod selftest;
 pub mod sock;
+pub mod storage;
 #[cfg(test)]
 mod testutil;
 pub mod uapi;

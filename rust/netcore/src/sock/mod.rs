@@ -6,6 +6,7 @@
 pub mod addr;
 pub mod demux;
 pub mod errno;
+pub mod table;
 
 pub use addr::SockAddr;
 pub use errno::*;
