@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what rvnet needs on a Debian 12 machine: Debian packages, the 7.2 kernel source from
-# trixie-backports (pinned so nothing else comes from that suite), bindgen-cli from crates.io
-# and virtme-ng from PyPI. Idempotent: a second run checks, installs nothing and prints
+# trixie-backports (pinned so nothing else comes from that suite), bindgen-cli (cargo install)
+# and virtme-ng (pip). Idempotent: a second run checks, installs nothing and prints
 # nothing. Each step prints one line; what the installers print goes to a log
 # (~/.cache/rvnet/setup.log), whose end is shown only if a step fails.
 set -euo pipefail

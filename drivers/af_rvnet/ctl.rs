@@ -490,8 +490,50 @@ fn dev_name(inner_ifaces: &[Iface], ifindex: i32) -> &str {
         .unwrap_or("*")
 }
 
-/// Writes one `/proc/net/rvnet` file.
-pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::Result {
+/// Where the next row of a `/proc/net/rvnet` file is: `sockets` has a row per socket (the
+/// cursor is one more than its slot in the table; 0 is the header), so that 100,000 sockets
+/// are read a page at a time; the other files are one row, the whole table.
+pub(crate) fn proc_next(st: &Stack, file: ProcFile, from: u64) -> Option<u64> {
+    match file {
+        ProcFile::Sockets if from > 0 => {
+            let slot = usize::try_from(from - 1).ok()?;
+            let socks = st.lock_socks();
+            let next = socks
+                .iter_from(slot)
+                .next()
+                .map(|(after, _, _)| after as u64);
+            next
+        }
+        _ => (from == 0).then_some(0),
+    }
+}
+
+/// Writes the row of `file` at `cursor` (see [`proc_next`]).
+pub(crate) fn proc_row(
+    st: &Stack,
+    file: ProcFile,
+    cursor: u64,
+    out: &mut SeqWriter<'_>,
+) -> core::fmt::Result {
+    match file {
+        ProcFile::Sockets if cursor > 0 => {
+            let Ok(slot) = usize::try_from(cursor - 1) else {
+                return Ok(());
+            };
+            let socks = st.lock_socks();
+            let r = match socks.iter_from(slot).next() {
+                // The socket at that slot, unless it closed since `proc_next` found it.
+                Some((after, _, e)) if after as u64 == cursor => super::socket::proc_line(e, out),
+                _ => Ok(()),
+            };
+            r
+        }
+        _ => proc_show(st, file, out),
+    }
+}
+
+/// Writes one `/proc/net/rvnet` file (for `sockets`, its header).
+fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::Result {
     match file {
         ProcFile::Dev => {
             writeln!(out, "Device     Ifindex  Address            MAC")?;
@@ -573,10 +615,7 @@ pub(crate) fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> 
                 out,
                 "Type  Proto Local                 Remote                Dev        RxQueue  RxBuf    Drops"
             )?;
-            let socks = st.lock_socks();
-            for (_, _, e) in socks.iter_from(0) {
-                super::socket::proc_line(e, out)?;
-            }
+            // The sockets themselves are rows of their own (`proc_row`).
         }
         ProcFile::Stats => {
             let hits = st.counters.get(C::route_cache_hits as usize);

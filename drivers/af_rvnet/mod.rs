@@ -474,8 +474,12 @@ impl Family for AfRvnet {
         output::tick(net)
     }
 
-    fn proc_show(net: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) {
-        let _ = ctl::proc_show(net, file, out);
+    fn proc_next(net: &Stack, file: ProcFile, from: u64) -> Option<u64> {
+        ctl::proc_next(net, file, from)
+    }
+
+    fn proc_row(net: &Stack, file: ProcFile, cursor: u64, out: &mut SeqWriter<'_>) {
+        let _ = ctl::proc_row(net, file, cursor, out);
     }
 
     fn netdev_unregister(net: &Stack, dev: &NetDevice, rtnl: &RtnlHeld<'_>) {

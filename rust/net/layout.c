@@ -10,6 +10,7 @@
 #include <linux/ethtool.h>
 #include <linux/netdevice.h>
 #include <linux/seq_file.h>
+#include <linux/seq_file_net.h>
 #include <linux/workqueue.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
@@ -39,7 +40,8 @@ static const unsigned long layout[] = {
 	F(msghdr, msg_flags), F(netdev_notifier_info, dev), F(rtnl_newlink_params, src_net),
 	F(rtnl_newlink_params, link_net), F(rtnl_newlink_params, peer_net),
 	F(rtnl_newlink_params, tb), F(rtnl_newlink_params, data), F(ifinfomsg, ifi_index),
-	F(seq_file, private), F(delayed_work, work), F(pernet_operations, init),
+	F(seq_file, private), F(seq_net_private, net), F(delayed_work, work),
+	F(pernet_operations, init),
 	F(pernet_operations, exit), F(pernet_operations, id), F(pernet_operations, size),
 	F(proto, name), F(proto, owner), F(proto, obj_size), F(net_proto_family, create),
 	F(notifier_block, notifier_call), F(rtnl_link_ops, kind), F(rtnl_link_ops, priv_size),
@@ -57,7 +59,7 @@ static const unsigned long layout[] = {
 	F(genl_family, split_ops), F(genl_family, n_split_ops), F(genl_family, mcgrps),
 	F(genl_family, n_mcgrps), F(genl_multicast_group, name), F(genlmsghdr, cmd),
 	F(nlattr, nla_len), S(genl_family), S(genl_split_ops), S(genl_multicast_group),
-	S(genl_info), S(netlink_ext_ack),
+	S(genl_info), S(netlink_ext_ack), S(seq_net_private),
 };
 const unsigned long *const rvnet_c_layout = layout;
 const unsigned int rvnet_c_layout_len = ARRAY_SIZE(layout);

@@ -171,6 +171,10 @@ const MEMBERS: &[(&str, usize)] = &[
     ),
     ("seq_file.private", offset_of!(bindings::seq_file, private)),
     (
+        "seq_net_private.net",
+        offset_of!(bindings::seq_net_private, net),
+    ),
+    (
         "delayed_work.work",
         offset_of!(bindings::delayed_work, work),
     ),
@@ -359,6 +363,10 @@ const MEMBERS: &[(&str, usize)] = &[
     (
         "sizeof(netlink_ext_ack)",
         size_of::<bindings::netlink_ext_ack>(),
+    ),
+    (
+        "sizeof(seq_net_private)",
+        size_of::<bindings::seq_net_private>(),
     ),
 ];
 

@@ -72,8 +72,11 @@ pub trait Family: Sized + Send + Sync + 'static {
     fn net_detach_all(net: &Self::Net, rtnl: &RtnlHeld<'_>);
     /// Runs the timers; returns the milliseconds until it wants to run again.
     fn net_tick(net: &Self::Net) -> u64;
-    /// Writes one `/proc/net/rvnet` file.
-    fn proc_show(net: &Self::Net, file: ProcFile, out: &mut SeqWriter<'_>);
+    /// The cursor of the first row of `file` at or after `from` (0 is the first row of
+    /// every file), or `None` past the last (see `seq_file.rs`).
+    fn proc_next(net: &Self::Net, file: ProcFile, from: u64) -> Option<u64>;
+    /// Writes the row of `file` at `cursor` (nothing if it has gone meanwhile).
+    fn proc_row(net: &Self::Net, file: ProcFile, cursor: u64, out: &mut SeqWriter<'_>);
     /// `dev` is being unregistered or leaving the namespace. RTNL is held.
     fn netdev_unregister(net: &Self::Net, dev: &NetDevice, rtnl: &RtnlHeld<'_>);
     /// A frame arrived on an attached device (data at the network header). `Err` gives it

@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! `/proc/net/rvnet`: one directory per namespace, one read-only file per table, each written
-//! by the family through the kernel crate's [`SeqFile`] (`seq_file`, single-shot).
+//! by the family through the kernel crate's [`SeqFile`], a row at a time.
+//!
+//! The files are `seq_file`s with their own `seq_operations` (`proc_create_net_data`), so a
+//! table is read in pieces, not built into one buffer: a row is whatever the family calls
+//! one (a socket, or a whole small table), found by a cursor of the family's choosing
+//! ([`Family::proc_next`]) and written by [`Family::proc_row`], each under the family's locks
+//! for that row only. A read resumes at the next cursor; rows added or removed meanwhile
+//! are seen or not, none that stays is skipped.
 
 use super::ffi;
 use super::namespace::Pernet;
@@ -47,26 +54,118 @@ impl core::fmt::Write for SeqWriter<'_> {
     }
 }
 
+/// The namespace of a file made by [`create_proc_dir`].
+///
 /// # Safety
 ///
-/// Called by the seq_file core for a file made by [`create_proc_dir`]: `seq` is valid for
-/// the call, and its `private` is the namespace (`proc_create_net_single`), which is live.
+/// `seq` must be such a file during one of its `seq_operations`: its `private` is the
+/// `seq_net_private` that `proc_create_net_data` made, whose namespace is live.
+unsafe fn state<'a, T: Family>(seq: *mut bindings::seq_file) -> Option<&'a T::Net> {
+    // SAFETY: per the contract.
+    let net = unsafe { (*(*seq).private.cast::<bindings::seq_net_private>()).net };
+    // SAFETY: as above: the namespace is live while its /proc files can be read.
+    unsafe { Pernet::<T>::state_of(net) }
+}
+
+/// A row's token for the seq_file core: its cursor plus one, so that it is never null.
+fn token(cursor: u64) -> *mut c_void {
+    usize::try_from(cursor)
+        .ok()
+        .and_then(|c| c.checked_add(1))
+        .map_or(core::ptr::null_mut(), |t| t as *mut c_void)
+}
+
+/// The cursor of a token made by [`token`].
+fn cursor(v: *mut c_void) -> u64 {
+    (v as usize).saturating_sub(1) as u64
+}
+
+/// The first row of `FILE` at or after `from`, with `*pos` set to it; null at the end.
+///
+/// # Safety
+///
+/// As [`state`]; `pos` is the seq_file core's position, valid for the call.
+unsafe fn seek<T: Family, const FILE: usize>(
+    seq: *mut bindings::seq_file,
+    from: u64,
+    pos: *mut bindings::loff_t,
+) -> *mut c_void {
+    let Some(&(file, _)) = ProcFile::ALL.get(FILE) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: per the contract.
+    let Some(net) = (unsafe { state::<T>(seq) }) else {
+        return core::ptr::null_mut();
+    };
+    let Some(c) = T::proc_next(net, file, from) else {
+        return core::ptr::null_mut();
+    };
+    // SAFETY: per the contract.
+    unsafe { *pos = i64::try_from(c).unwrap_or(i64::MAX) };
+    token(c)
+}
+
+/// # Safety
+///
+/// Called by the seq_file core for a file made by [`create_proc_dir`], with its position.
+unsafe extern "C" fn start<T: Family, const FILE: usize>(
+    seq: *mut bindings::seq_file,
+    pos: *mut bindings::loff_t,
+) -> *mut c_void {
+    // SAFETY: per the contract.
+    let from = u64::try_from(unsafe { *pos }).unwrap_or(u64::MAX);
+    // SAFETY: per the contract.
+    unsafe { seek::<T, FILE>(seq, from, pos) }
+}
+
+/// # Safety
+///
+/// As [`start`], with a token that `start` or `next` returned.
+unsafe extern "C" fn next<T: Family, const FILE: usize>(
+    seq: *mut bindings::seq_file,
+    v: *mut c_void,
+    pos: *mut bindings::loff_t,
+) -> *mut c_void {
+    let from = cursor(v).saturating_add(1);
+    // The position moves on even at the end, as the seq_file core requires.
+    // SAFETY: per the contract.
+    unsafe { *pos = i64::try_from(from).unwrap_or(i64::MAX) };
+    // SAFETY: per the contract.
+    unsafe { seek::<T, FILE>(seq, from, pos) }
+}
+
+/// Nothing is held from `start` to `stop`: each row takes the family's locks for itself.
+extern "C" fn stop(_seq: *mut bindings::seq_file, _v: *mut c_void) {}
+
+/// # Safety
+///
+/// As [`next`].
 unsafe extern "C" fn show<T: Family, const FILE: usize>(
     seq: *mut bindings::seq_file,
-    _v: *mut c_void,
+    v: *mut c_void,
 ) -> c_int {
     let Some(&(file, _)) = ProcFile::ALL.get(FILE) else {
         return 0;
     };
-    // SAFETY: per the contract, `seq` is valid and ours alone during the call.
-    let net = unsafe { (*seq).private }.cast::<bindings::net>();
-    // SAFETY: as above: the namespace is live while its /proc files can be read.
-    if let Some(state) = unsafe { Pernet::<T>::state_of(net) } {
-        // SAFETY: as above.
+    // SAFETY: per the contract.
+    if let Some(net) = unsafe { state::<T>(seq) } {
+        // SAFETY: per the contract, `seq` is valid and ours alone during the call.
         let sf = unsafe { SeqFile::from_raw(seq) };
-        T::proc_show(state, file, &mut SeqWriter(sf));
+        T::proc_row(net, file, cursor(v), &mut SeqWriter(sf));
     }
     0
+}
+
+/// The `seq_operations` of file `FILE` of family `T`.
+struct Ops<T, const FILE: usize>(core::marker::PhantomData<T>);
+
+impl<T: Family, const FILE: usize> Ops<T, FILE> {
+    const OPS: bindings::seq_operations = bindings::seq_operations {
+        start: Some(start::<T, FILE>),
+        stop: Some(stop),
+        next: Some(next::<T, FILE>),
+        show: Some(show::<T, FILE>),
+    };
 }
 
 /// Makes `/proc/net/rvnet` and its files in `net`; null if there is no memory for it (the
@@ -79,28 +178,29 @@ unsafe extern "C" fn show<T: Family, const FILE: usize>(
 pub(crate) unsafe fn create_proc_dir<T: Family>(
     net: *mut bindings::net,
 ) -> *mut bindings::proc_dir_entry {
-    type Show = unsafe extern "C" fn(*mut bindings::seq_file, *mut c_void) -> c_int;
-    let shows: [Show; 5] = [
-        show::<T, 0>,
-        show::<T, 1>,
-        show::<T, 2>,
-        show::<T, 3>,
-        show::<T, 4>,
+    let ops: [&'static bindings::seq_operations; 5] = [
+        &Ops::<T, 0>::OPS,
+        &Ops::<T, 1>::OPS,
+        &Ops::<T, 2>::OPS,
+        &Ops::<T, 3>::OPS,
+        &Ops::<T, 4>::OPS,
     ];
     // SAFETY: `net` is live.
     let dir = unsafe { ffi::rvnet_proc_net_mkdir(net, c"rvnet".as_char_ptr()) };
     if dir.is_null() {
         return dir;
     }
-    for (&(_, name), show) in ProcFile::ALL.iter().zip(shows) {
-        // SAFETY: `dir` is ours; the file passes `net` to `show` as `seq->private`. A file
-        // that cannot be made is left out.
+    for (&(_, name), ops) in ProcFile::ALL.iter().zip(ops) {
+        // SAFETY: `dir` is ours; the operations are static; each open gets a
+        // `seq_net_private` holding (a reference on) the namespace. A file that cannot be
+        // made is left out.
         unsafe {
-            bindings::proc_create_net_single(
+            bindings::proc_create_net_data(
                 name.as_char_ptr(),
                 0o444,
                 dir,
-                Some(show),
+                ops,
+                core::mem::size_of::<bindings::seq_net_private>() as u32,
                 core::ptr::null_mut(),
             )
         };

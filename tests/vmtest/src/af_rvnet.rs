@@ -2835,6 +2835,14 @@ pub fn many_sockets_each_receive() -> TestResult {
         Ok(v)
     })?;
     let bound = t0.elapsed();
+    // /proc/net/rvnet/sockets streams a row per socket, a page at a time: all of them.
+    let rows = parse_sockets(&proc_file(RV, "sockets")?).map_err(|e| e.to_string())?;
+    ensure_eq(rows.len(), socks.len(), "rows of /proc/net/rvnet/sockets")?;
+    ensure(
+        rows.iter()
+            .any(|r| r.local == SocketAddrV4::new(RV_IP2, port(MANY_PER_ADDR - 1))),
+        "the last socket bound is not in /proc/net/rvnet/sockets",
+    )?;
     let no_port = Counter::new(RV, "udp_rx_no_port")?;
     let lx = lx_udp()?;
     // Each socket gets its own datagram: its address's index and its port. Sent in rounds:
