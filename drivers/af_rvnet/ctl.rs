@@ -7,8 +7,8 @@
 //! through rtnetlink; an impossible prefix or value is EINVAL before anything changes.
 
 use super::text::{alloc_fmt_ip, alloc_fmt_mac, alloc_fmt_prefix};
-use super::{errno, AfRvnet, Iface, Inner, Stack, C, COUNTER_NAMES, MAX_IFACES};
-use super::{notify, output};
+use super::{errno, AfRvnet, Iface, Stack, C, COUNTER_NAMES, MAX_IFACES};
+use super::{local_ifindex, notify, output};
 use crate::net::clock::now_ms;
 use crate::net::rtnl::{Rtnl, RtnlHeld};
 use crate::net::seq_file::{ProcFile, SeqWriter};
@@ -577,38 +577,30 @@ fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::
         }
         ProcFile::Route => {
             writeln!(out, "Destination        Gateway          Device     Kind")?;
-            let mut g = st.lock();
-            let Inner {
-                nodes,
-                routes,
-                fib_state,
-                ifaces,
-                ..
-            } = &mut *g;
-            let fib = Fib::reopen(nodes, routes, *fib_state);
-            for r in fib.iter() {
-                let (gw, dev, kind) = match r.kind {
-                    RouteKind::Local => {
-                        let d = ifaces
-                            .iter()
-                            .find(|i| i.addr == r.prefix)
-                            .map_or(0, |i| i.ifindex);
-                        (Ipv4Address::UNSPECIFIED, d, "local")
-                    }
-                    RouteKind::Connected { ifindex } => {
-                        (Ipv4Address::UNSPECIFIED, ifindex, "connected")
-                    }
-                    RouteKind::Gateway { via, ifindex } => (via, ifindex, "gateway"),
-                };
-                writeln!(
-                    out,
-                    "{:<18} {:<16} {:<10} {}",
-                    alloc_fmt_prefix(r.prefix, r.len).as_str(),
-                    alloc_fmt_ip(gw).as_str(),
-                    dev_name(ifaces, dev),
-                    kind
-                )?;
-            }
+            st.lock().read_fib(|fib, ifaces| {
+                for r in fib.iter() {
+                    let (gw, dev, kind) = match r.kind {
+                        RouteKind::Local => (
+                            Ipv4Address::UNSPECIFIED,
+                            local_ifindex(ifaces, r.prefix),
+                            "local",
+                        ),
+                        RouteKind::Connected { ifindex } => {
+                            (Ipv4Address::UNSPECIFIED, ifindex, "connected")
+                        }
+                        RouteKind::Gateway { via, ifindex } => (via, ifindex, "gateway"),
+                    };
+                    writeln!(
+                        out,
+                        "{:<18} {:<16} {:<10} {}",
+                        alloc_fmt_prefix(r.prefix, r.len).as_str(),
+                        alloc_fmt_ip(gw).as_str(),
+                        dev_name(ifaces, dev),
+                        kind
+                    )?;
+                }
+                Ok(())
+            })?;
         }
         ProcFile::Sockets => {
             writeln!(

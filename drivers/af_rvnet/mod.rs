@@ -176,6 +176,14 @@ pub(crate) struct Iface {
     pub(crate) prefix: u8,
 }
 
+/// The interface whose address `addr` is (the device of its local route); 0 if none.
+pub(crate) fn local_ifindex(ifaces: &[Iface], addr: Ipv4Address) -> i32 {
+    ifaces
+        .iter()
+        .find(|i| i.addr == addr)
+        .map_or(0, |i| i.ifindex)
+}
+
 impl Iface {
     /// True if `dst` is the directed broadcast address of this interface's network (none
     /// for /31 and /32, RFC 3021).
@@ -225,6 +233,20 @@ impl Inner {
         let r = f(&mut fib);
         self.fib_state = fib.state();
         r
+    }
+
+    /// Reads the FIB with the interfaces beside it: the listings (`/proc`, netlink dumps)
+    /// need both, a local route's device being the interface with that address
+    /// ([`local_ifindex`]).
+    pub(crate) fn read_fib<R>(&mut self, f: impl FnOnce(&Fib<'_>, &[Iface]) -> R) -> R {
+        let Inner {
+            nodes,
+            routes,
+            fib_state,
+            ifaces,
+            ..
+        } = self;
+        f(&Fib::reopen(nodes, routes, *fib_state), ifaces)
     }
 
     /// The FIB's generation: it changes with every route change.

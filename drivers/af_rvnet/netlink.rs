@@ -14,10 +14,10 @@
 
 use super::notify::{fill_addr, fill_neigh, fill_route, neigh_state};
 use super::notify::{AddrEntry, RouteEntry, NOTIFIER};
-use super::{ctl, errno, AfRvnet, Inner, Stack, MAX_IFACES};
+use super::{ctl, errno, local_ifindex, AfRvnet, Stack, MAX_IFACES};
 use crate::net::clock::now_ms;
 use crate::net::genl::{Dump, GenlFamily, Kind, Notifier, Op, Policy, Request};
-use crate::netcore::ipv4::route::{Fib, RouteKind};
+use crate::netcore::ipv4::route::RouteKind;
 use crate::netcore::sock::errno as E;
 use crate::netcore::uapi::route;
 use crate::netcore::uapi::{self as U, addr, cmd, link, neigh, neigh_state, param, proxy};
@@ -320,25 +320,18 @@ fn dump_routes(st: &Stack, d: &mut Dump<'_>) -> Result {
         let from = usize::try_from(d.cursor(0)).unwrap_or(usize::MAX);
         let mut buf = [None::<RouteEntry>; CHUNK];
         {
-            let mut g = st.lock();
-            let Inner {
-                nodes,
-                routes,
-                fib_state,
-                ifaces,
-                ..
-            } = &mut *g;
-            let fib = Fib::reopen(nodes, routes, *fib_state);
-            for (slot, r) in buf.iter_mut().zip(fib.iter().skip(from)) {
-                let local_ifindex = ifaces
-                    .iter()
-                    .find(|i| r.kind == RouteKind::Local && i.addr == r.prefix)
-                    .map_or(0, |i| i.ifindex);
-                *slot = Some(RouteEntry {
-                    route: *r,
-                    local_ifindex,
-                });
-            }
+            st.lock().read_fib(|fib, ifaces| {
+                for (slot, r) in buf.iter_mut().zip(fib.iter().skip(from)) {
+                    let local_ifindex = match r.kind {
+                        RouteKind::Local => local_ifindex(ifaces, r.prefix),
+                        _ => 0,
+                    };
+                    *slot = Some(RouteEntry {
+                        route: *r,
+                        local_ifindex,
+                    });
+                }
+            });
         }
         let mut n = 0;
         for e in buf.iter().flatten() {
