@@ -1,19 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rvnet C shims for the AF_RVNET socket family. The family itself (net_proto_family, proto,
- * proto_ops, pernet operations, the netdevice notifier, the receive handler, recvmsg,
- * /proc/net/rvnet) is built in Rust, in rust/net/{proto,namespace,rx_handler,seq_file}.rs.
- * What is left here is what Rust cannot express: a module parameter and the protocol alias
- * (macros), and static inline functions of sock.h, skbuff.h and netdevice.h, each noted.
+ * C shims for the AF_RVNET socket family, whose kernel objects are built in Rust
+ * (rust/net/{proto,socket,namespace,rx_handler,seq_file}.rs). Left here: a module parameter
+ * and the protocol alias (macros), members of struct sock and struct net that bindgen
+ * misplaces (see layout.c), and static inlines of sock.h, skbuff.h, netdevice.h and, for
+ * rust/net/genl.rs, genetlink.h (those last reach net->genl_sock).
  */
 #include <linux/if_vlan.h>
 #include <linux/module.h>
-#include <linux/moduleparam.h>
-#include <linux/netdevice.h>
 #include <linux/proc_fs.h>
-#include <linux/skbuff.h>
-#include <linux/workqueue.h>
-#include <net/net_namespace.h>
+#include <net/genetlink.h>
 #include <net/netns/generic.h>
 #include <net/sock.h>
 
@@ -30,12 +26,8 @@ int rvnet_param_family(void)
 	return READ_ONCE(family);
 }
 
-/*
- * A socket: the kernel's sock, then one pointer to the Rust state. Sized, laid out and
- * filled in here because bindgen's struct sock is 64 bytes shorter than the compiler's (it
- * drops the alignment of a cacheline group), so that Rust may use neither its size nor the
- * members past that group; rust/net/layout.rs checks the members Rust does use.
- */
+/* A socket: the kernel's sock, then one pointer to the Rust state. Rust may use neither
+ * sizeof(struct sock) nor its members past the group bindgen misaligns. */
 struct rvnet_sock {
 	struct sock sk;
 	void *state;
@@ -67,40 +59,31 @@ void rvnet_sock_shutdown(struct sock *sk, int how)
 	sk->sk_state_change(sk);
 }
 
-/* proc_net_mkdir() is a static inline, and net->proc_net lies past a member bindgen
- * mislays (struct net, too, is shorter in the bindings than in C). */
 struct proc_dir_entry *rvnet_proc_net_mkdir(struct net *net, const char *name)
 {
 	return proc_net_mkdir(net, name, net->proc_net);
 }
 
-/* net_generic() dereferences net->gen under RCU. */
 void *rvnet_net_generic(const struct net *net, unsigned int id)
 {
 	return net_generic(net, id);
 }
 
-/* INIT_DELAYED_WORK() is a macro with a lock class of its own; the kernel crate's
- * DelayedWork queues reference-counted items and has no cancel for pernet state. */
+/* A macro with a lock class of its own; the kernel crate's DelayedWork queues
+ * reference-counted items and has no cancel for pernet state. */
 void rvnet_init_delayed_work(struct delayed_work *work, work_func_t func)
 {
 	INIT_DELAYED_WORK(work, func);
 }
 
-/* The receive handler's data is RCU-protected (rcu_dereference()). */
-void *rvnet_rx_handler_data(const struct sk_buff *skb)
-{
-	return rcu_dereference(skb->dev->rx_handler_data);
-}
-
-/* pkt_type is a bitfield and skb_vlan_tag_present() a macro: not our own looped-back frame,
- * and no VLAN tag that no VLAN device took (Linux would mark the frame PACKET_OTHERHOST). */
+/* Not our own looped-back frame, and no VLAN tag that no VLAN device took (Linux would mark
+ * the frame PACKET_OTHERHOST): a bitfield and a macro. */
 bool rvnet_rx_wanted(const struct sk_buff *skb)
 {
 	return skb->pkt_type != PACKET_LOOPBACK && !skb_vlan_tag_present(skb);
 }
 
-/* skb_share_check() and skb_orphan() are static inlines. NULL: the frame was freed. */
+/* NULL: the frame was freed. */
 struct sk_buff *rvnet_skb_unshare_orphan(struct sk_buff *skb)
 {
 	skb = skb_share_check(skb, GFP_ATOMIC);
@@ -109,19 +92,16 @@ struct sk_buff *rvnet_skb_unshare_orphan(struct sk_buff *skb)
 	return skb;
 }
 
-/* sock_orphan() is a static inline (it takes sk_callback_lock). */
 void rvnet_sock_orphan(struct sock *sk)
 {
 	sock_orphan(sk);
 }
 
-/* sock_recv_cmsgs() is a static inline over the socket's flag bits. */
 void rvnet_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb)
 {
 	sock_recv_cmsgs(msg, sk, skb);
 }
 
-/* sock_alloc_send_skb() and skb_reserve() are static inlines. */
 struct sk_buff *rvnet_sock_alloc_send(struct sock *sk, unsigned int len, unsigned int headroom,
 				      bool noblock, int *err)
 {
@@ -132,27 +112,13 @@ struct sk_buff *rvnet_sock_alloc_send(struct sock *sk, unsigned int len, unsigne
 	return skb;
 }
 
-/* alloc_skb() and skb_reserve() are static inlines. */
-struct sk_buff *rvnet_alloc_skb(unsigned int len, unsigned int headroom)
-{
-	struct sk_buff *skb = alloc_skb(len + headroom, GFP_ATOMIC);
-
-	if (skb)
-		skb_reserve(skb, headroom);
-	return skb;
-}
-
-/*
- * Frees @skb, then reports @err on the socket that sent it (a failed ARP resolution:
- * EHOSTUNREACH), in that order, so that a writer woken by the report finds its send buffer
- * already uncharged. sk_fullsock() and refcount_inc_not_zero() are static inlines.
- */
+/* Frees @skb, then reports @err on the socket that sent it (a failed ARP resolution), in
+ * that order, so that a writer woken by the report finds its send buffer uncharged. A closed
+ * socket (only this skb's charge keeping its memory) has nobody to tell. */
 void rvnet_skb_fail(struct sk_buff *skb, int err)
 {
 	struct sock *sk = skb->sk;
 
-	/* A closed socket (no references left, only this skb's send-buffer charge keeping the
-	 * memory) has nobody to tell: freeing the skb may free it. */
 	if (!sk || !sk_fullsock(sk) || sk->sk_family != READ_ONCE(family) ||
 	    !refcount_inc_not_zero(&sk->sk_refcnt)) {
 		kfree_skb_reason(skb, SKB_DROP_REASON_NEIGH_FAILED);
@@ -164,8 +130,7 @@ void rvnet_skb_fail(struct sk_buff *skb, int err)
 	sock_put(sk);
 }
 
-/* dev_hard_header(), skb_cow_head() and LL_RESERVED_SPACE() are static inlines and a macro.
- * Adds the Ethernet header and queues @skb (data at the IP or ARP header) on @dev. */
+/* Adds the Ethernet header and queues @skb (data at the IP or ARP header) on @dev. */
 int rvnet_xmit(struct sk_buff *skb, struct net_device *dev, const u8 *dst, u16 proto)
 {
 	skb_reset_network_header(skb);
@@ -179,18 +144,7 @@ int rvnet_xmit(struct sk_buff *skb, struct net_device *dev, const u8 *dst, u16 p
 	return dev_queue_xmit(skb);
 }
 
-unsigned int rvnet_ll_headroom(const struct net_device *dev)
-{
-	return LL_RESERVED_SPACE(dev);
-}
-
-/* memcpy_from_msg(), copy_from_sockptr(), sk_drops_read() and sock_error() are static
- * inlines. */
-int rvnet_memcpy_from_msg(void *data, struct msghdr *msg, int len)
-{
-	return memcpy_from_msg(data, msg, len);
-}
-
+/* sockptr_t's is_kernel is a bitfield. */
 int rvnet_copy_from_sockptr(void *dst, const sockptr_t *src, size_t len)
 {
 	return copy_from_sockptr(dst, *src, len) ? -EFAULT : 0;
@@ -201,12 +155,7 @@ u32 rvnet_sock_drops(const struct sock *sk)
 	return sk_drops_read(sk);
 }
 
-int rvnet_sock_take_error(struct sock *sk)
-{
-	return sock_error(sk);
-}
-
-/* dev_hold() and dev_put() are static inlines over a per-CPU counter. */
+/* A per-CPU counter and a reference tracker. */
 void rvnet_dev_put(struct net_device *dev)
 {
 	dev_put(dev);
@@ -215,4 +164,38 @@ void rvnet_dev_put(struct net_device *dev)
 void rvnet_dev_hold(struct net_device *dev)
 {
 	dev_hold(dev);
+}
+
+
+/* --- generic netlink --- */
+
+/* netnsok and parallel_ops are bitfields. */
+int rvnet_genl_register(struct genl_family *family)
+{
+	family->netnsok = 1;
+	family->parallel_ops = 1;
+	return genl_register_family(family);
+}
+
+/* NLMSG_GOODSIZE is a macro over the skb_shared_info's aligned size. */
+struct sk_buff *rvnet_genlmsg_new(void)
+{
+	return genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+}
+
+int rvnet_genlmsg_reply(struct sk_buff *skb, struct genl_info *info)
+{
+	return genlmsg_reply(skb, info);
+}
+
+bool rvnet_genl_has_listeners(const struct genl_family *family, struct net *net, u32 group)
+{
+	return genl_has_listeners(family, net, group) > 0;
+}
+
+/* Called under rcu_read_lock(), hence GFP_ATOMIC. */
+int rvnet_genl_multicast(const struct genl_family *family, struct net *net,
+			 struct sk_buff *skb, u32 group)
+{
+	return genlmsg_multicast_netns(family, net, skb, 0, group, GFP_ATOMIC);
 }

@@ -16,11 +16,9 @@ extern "C" {
     pub(crate) fn rvnet_param_selftest() -> u32;
     pub(crate) fn rvnet_param_pairs() -> u32;
 
-    pub(crate) fn rvnet_netdev_priv(dev: *const net_device) -> *mut c_void;
     pub(crate) fn rvnet_netdev_setup_ether(dev: *mut net_device, set: u32, clear: u32);
     pub(crate) fn rvnet_tx_stop(dev: *mut net_device, queue: u16);
     pub(crate) fn rvnet_tx_wake(dev: *mut net_device, queue: u16);
-    pub(crate) fn rvnet_tx_stopped(dev: *mut net_device, queue: u16) -> bool;
     pub(crate) fn rvnet_tx_has_qdisc(dev: *mut net_device, queue: u16) -> bool;
 
     pub(crate) fn rvnet_napi_add(
@@ -31,10 +29,6 @@ extern "C" {
     pub(crate) fn rvnet_napi_del(napi: *mut napi_struct);
     pub(crate) fn rvnet_napi_receive(napi: *mut napi_struct, skb: *mut sk_buff, gro: bool) -> bool;
 
-    pub(crate) fn rvnet_skb_queue_mapping(skb: *const sk_buff) -> u16;
-    pub(crate) fn rvnet_skb_is_gso(skb: *const sk_buff) -> bool;
-    pub(crate) fn rvnet_skb_gso_segment(skb: *mut sk_buff, features: u64) -> *mut sk_buff;
-    pub(crate) fn rvnet_skb_list_next(skb: *mut sk_buff) -> *mut sk_buff;
     pub(crate) fn rvnet_skb_forward_prepare(rcv: *mut net_device, skb: *mut sk_buff) -> c_int;
     pub(crate) fn rvnet_skb_rx_prepare(skb: *mut sk_buff, dev: *mut net_device);
 
@@ -61,7 +55,6 @@ extern "C" {
         work: *mut delayed_work,
         func: Option<unsafe extern "C" fn(*mut work_struct)>,
     );
-    pub(crate) fn rvnet_rx_handler_data(skb: *const sk_buff) -> *mut c_void;
     pub(crate) fn rvnet_rx_wanted(skb: *const sk_buff) -> bool;
     pub(crate) fn rvnet_skb_unshare_orphan(skb: *mut sk_buff) -> *mut sk_buff;
     pub(crate) fn rvnet_sock_orphan(sk: *mut sock);
@@ -73,7 +66,6 @@ extern "C" {
         noblock: bool,
         err: *mut c_int,
     ) -> *mut sk_buff;
-    pub(crate) fn rvnet_alloc_skb(len: u32, headroom: u32) -> *mut sk_buff;
     pub(crate) fn rvnet_skb_fail(skb: *mut sk_buff, err: c_int);
     pub(crate) fn rvnet_xmit(
         skb: *mut sk_buff,
@@ -81,26 +73,13 @@ extern "C" {
         dst: *const u8,
         proto: u16,
     ) -> c_int;
-    pub(crate) fn rvnet_ll_headroom(dev: *const net_device) -> u32;
     pub(crate) fn rvnet_skb_pkt_type(skb: *const sk_buff) -> u8;
-    pub(crate) fn rvnet_skb_protocol(skb: *const sk_buff) -> u16;
-    pub(crate) fn rvnet_skb_linearize(skb: *mut sk_buff) -> c_int;
-    pub(crate) fn rvnet_skb_pull(skb: *mut sk_buff, len: u32);
-    pub(crate) fn rvnet_skb_trim(skb: *mut sk_buff, len: u32) -> c_int;
-    pub(crate) fn rvnet_skb_dev(skb: *const sk_buff) -> *mut net_device;
-    pub(crate) fn rvnet_memcpy_from_msg(data: *mut c_void, msg: *mut msghdr, len: c_int) -> c_int;
+    pub(crate) fn rvnet_skb_ip_summed(skb: *const sk_buff) -> u8;
+    pub(crate) fn rvnet_skb_set_ip_summed(skb: *mut sk_buff, v: u8);
     pub(crate) fn rvnet_sock_drops(sk: *const sock) -> u32;
-    pub(crate) fn rvnet_sock_take_error(sk: *mut sock) -> c_int;
     pub(crate) fn rvnet_dev_put(dev: *mut net_device);
     pub(crate) fn rvnet_dev_hold(dev: *mut net_device);
-    pub(crate) fn rvnet_skb_csum_trusted(skb: *const sk_buff) -> bool;
-    pub(crate) fn rvnet_skb_set_protocol(skb: *mut sk_buff, proto: u16);
-    pub(crate) fn rvnet_skb_set_csum_partial(skb: *mut sk_buff, start: u16, offset: u16);
-    pub(crate) fn rvnet_skb_checksum_help(skb: *mut sk_buff) -> c_int;
-    pub(crate) fn rvnet_skb_may_pull(skb: *mut sk_buff, len: u32) -> bool;
     pub(crate) fn rvnet_skb_cow(skb: *mut sk_buff, headroom: u32) -> c_int;
-    pub(crate) fn rvnet_skb_forward_csum(skb: *mut sk_buff);
-    pub(crate) fn rvnet_skb_gso_fits(skb: *const sk_buff, mtu: u32) -> bool;
     pub(crate) fn rvnet_copy_from_sockptr(
         dst: *mut c_void,
         src: *const sockptr_t,

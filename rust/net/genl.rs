@@ -31,37 +31,14 @@ use kernel::types::Opaque;
 
 #[allow(improper_ctypes)]
 mod c {
-    use kernel::bindings::{genl_family, genl_info, genl_split_ops, net, netlink_callback};
-    use kernel::bindings::{nla_policy, sk_buff};
-    use kernel::ffi::{c_int, c_void};
-
-    pub(super) type DoIt = unsafe extern "C" fn(*mut sk_buff, *mut genl_info) -> c_int;
-    pub(super) type DumpIt = unsafe extern "C" fn(*mut sk_buff, *mut netlink_callback) -> c_int;
+    use kernel::bindings::sk_buff;
+    use kernel::bindings::{genl_family, genl_info, net};
+    use kernel::ffi::c_int;
 
     extern "C" {
-        pub(super) fn rvnet_nla_policy_set(
-            p: *mut nla_policy,
-            ty: u8,
-            vtype: u8,
-            min: i16,
-            max: i16,
-        );
-        pub(super) fn rvnet_genl_op_set(
-            op: *mut genl_split_ops,
-            cmd: u8,
-            flags: u8,
-            policy: *const nla_policy,
-            maxattr: u32,
-            doit: Option<DoIt>,
-            dumpit: Option<DumpIt>,
-        );
         pub(super) fn rvnet_genl_register(family: *mut genl_family) -> c_int;
-        pub(super) fn rvnet_genl_info_net(info: *const genl_info) -> *mut net;
         pub(super) fn rvnet_genlmsg_new() -> *mut sk_buff;
-        pub(super) fn rvnet_genlmsg_end(skb: *mut sk_buff, hdr: *mut c_void);
-        pub(super) fn rvnet_genlmsg_cancel(skb: *mut sk_buff, hdr: *mut c_void);
         pub(super) fn rvnet_genlmsg_reply(skb: *mut sk_buff, info: *mut genl_info) -> c_int;
-        pub(super) fn rvnet_nlmsg_free(skb: *mut sk_buff);
         pub(super) fn rvnet_genl_has_listeners(
             f: *const genl_family,
             net: *mut net,
@@ -78,6 +55,64 @@ mod c {
 
 /// `NLA_HDRLEN`: an attribute's header, aligned.
 const NLA_HDRLEN: usize = 4;
+/// `GENL_HDRLEN + NLMSG_HDRLEN`: from a message's start to its family header's end.
+const GENL_MSG_HDRLEN: usize = 4 + 16;
+
+/// The requester's namespace (`genl_info_net()`, a static inline over `info->_net`).
+///
+/// # Safety
+///
+/// `info` must be a valid request.
+unsafe fn info_net(info: *const bindings::genl_info) -> *mut bindings::net {
+    // SAFETY: per the contract; `_net` is checked against the compiler's offset at load.
+    unsafe { (*info)._net.net }
+}
+
+/// Frees a message that was never sent (`nlmsg_free()`, a static inline).
+///
+/// # Safety
+///
+/// `skb` must be a message the caller owns.
+unsafe fn nlmsg_free(skb: *mut bindings::sk_buff) {
+    // SAFETY: per the contract; `kfree_skb()` is a static inline over this.
+    unsafe {
+        bindings::sk_skb_reason_drop(
+            null_mut(),
+            skb,
+            bindings::skb_drop_reason_SKB_DROP_REASON_NOT_SPECIFIED,
+        )
+    }
+}
+
+/// Closes the message whose family header `genlmsg_put()` returned as `hdr`: its length
+/// becomes everything up to the skb's tail (`genlmsg_end()`, `nlmsg_end()`: static inlines).
+///
+/// # Safety
+///
+/// `skb` must be a message the caller owns and `hdr` the header put last in it.
+unsafe fn genlmsg_end(skb: *mut bindings::sk_buff, hdr: *mut c_void) {
+    // SAFETY: per the contract, the netlink header lies GENL_MSG_HDRLEN before `hdr`, inside
+    // the skb's data, and the tail (an offset from the head) after it.
+    unsafe {
+        let nlh = hdr.cast::<u8>().sub(GENL_MSG_HDRLEN);
+        let tail = (*skb).head.add((*skb).tail as usize);
+        (*nlh.cast::<bindings::nlmsghdr>()).nlmsg_len = tail.offset_from(nlh) as u32;
+    }
+}
+
+/// Removes the message whose family header is `hdr` (and whatever follows it) from the skb
+/// (`genlmsg_cancel()`, `nlmsg_trim()`: static inlines).
+///
+/// # Safety
+///
+/// As for [`genlmsg_end`].
+unsafe fn genlmsg_cancel(skb: *mut bindings::sk_buff, hdr: *mut c_void) {
+    // SAFETY: per the contract, the netlink header lies inside the skb's data.
+    unsafe {
+        let nlh = hdr.cast::<u8>().sub(GENL_MSG_HDRLEN);
+        bindings::skb_trim(skb, nlh.offset_from((*skb).data) as u32);
+    }
+}
 /// Slots of `netlink_callback::args`.
 const CB_ARGS: usize = 6;
 
@@ -151,8 +186,15 @@ impl Policy {
             (None, Some(b)) => (bindings::nla_policy_validation_NLA_VALIDATE_MAX, 0, b),
             (Some(a), Some(b)) => (bindings::nla_policy_validation_NLA_VALIDATE_RANGE, a, b),
         };
-        // SAFETY: `p` is a zeroed policy entry the caller owns.
-        unsafe { c::rvnet_nla_policy_set(p, ty as u8, vtype as u8, min, max) }
+        // SAFETY: `p` is a zeroed policy entry the caller owns; min and max live in an
+        // anonymous struct of an anonymous union (their offsets are checked at load).
+        unsafe {
+            (*p).type_ = ty as u8;
+            (*p).validation_type = vtype as u8;
+            let range = &mut (*p).__bindgen_anon_1.__bindgen_anon_1;
+            range.min = min;
+            range.max = max;
+        }
     }
 }
 
@@ -389,12 +431,12 @@ impl Request<'_> {
         };
         if let Err(e) = filled {
             // SAFETY: never sent: still ours.
-            unsafe { c::rvnet_nlmsg_free(skb.as_ptr()) };
+            unsafe { nlmsg_free(skb.as_ptr()) };
             return Err(e);
         }
         // SAFETY: `hdr` is this message's header; the reply consumes the skb.
         to_result(unsafe {
-            c::rvnet_genlmsg_end(skb.as_ptr(), hdr);
+            genlmsg_end(skb.as_ptr(), hdr);
             c::rvnet_genlmsg_reply(skb.as_ptr(), info)
         })
     }
@@ -512,8 +554,8 @@ impl Dump<'_> {
         // SAFETY: `hdr` is the header just put in this skb.
         unsafe {
             match r {
-                Ok(()) => c::rvnet_genlmsg_end(self.skb.as_ptr(), hdr),
-                Err(_) => c::rvnet_genlmsg_cancel(self.skb.as_ptr(), hdr),
+                Ok(()) => genlmsg_end(self.skb.as_ptr(), hdr),
+                Err(_) => genlmsg_cancel(self.skb.as_ptr(), hdr),
             }
         }
         r
@@ -575,13 +617,13 @@ impl Notifier {
             .is_ok();
         if !filled {
             // SAFETY: never sent: still ours.
-            unsafe { c::rvnet_nlmsg_free(skb.as_ptr()) };
+            unsafe { nlmsg_free(skb.as_ptr()) };
             return;
         }
         // SAFETY: as above; the multicast consumes the skb (ESRCH when nobody listens any
         // more, which is no error for us).
         unsafe {
-            c::rvnet_genlmsg_end(skb.as_ptr(), hdr);
+            genlmsg_end(skb.as_ptr(), hdr);
             let _ = c::rvnet_genl_multicast(f, net.as_raw(), skb.as_ptr(), group);
         }
     }
@@ -616,8 +658,7 @@ impl<T: GenlFamily> Adapter<T> {
             // SAFETY: genetlink passes a parsed request: its header is valid.
             let cmd = unsafe { (*(*info.as_ptr()).genlhdr).cmd };
             // SAFETY: the requester's namespace is live for the call.
-            let net =
-                NonNull::new(unsafe { c::rvnet_genl_info_net(info.as_ptr()) }).ok_or(EINVAL)?;
+            let net = NonNull::new(unsafe { info_net(info.as_ptr()) }).ok_or(EINVAL)?;
             // SAFETY: as above: the namespace is live for the call.
             let net = unsafe { NetNs::from_raw(net) };
             // INVARIANT: genetlink parsed `attrs` with this op's policy of `maxattr` entries.
@@ -656,7 +697,7 @@ impl<T: GenlFamily> Adapter<T> {
         let (cmd, net) = unsafe {
             (
                 (*(*info.as_ptr()).genlhdr).cmd,
-                NonNull::new(c::rvnet_genl_info_net(info.as_ptr())).map(|n| NetNs::from_raw(n)),
+                NonNull::new(info_net(info.as_ptr())).map(|n| NetNs::from_raw(n)),
             )
         };
         let Some(net) = net else {
@@ -769,19 +810,18 @@ impl<T: GenlFamily> Registration<T> {
                 fl |= bindings::GENL_CMD_CAP_HASPOL;
             }
             let policy = if pol.is_empty() { null() } else { pol.as_ptr() };
-            // SAFETY: `s` is ours; the policy lives in `policies`, kept beside the ops for
-            // as long as the family is registered (a KVec's buffer does not move with it).
-            unsafe {
-                c::rvnet_genl_op_set(
-                    &mut s,
-                    op.cmd,
-                    fl as u8,
-                    policy,
-                    u32::from(op.maxattr()),
-                    Some(Adapter::<T>::doit),
-                    Some(Adapter::<T>::dumpit),
-                )
-            };
+            // The policy lives in `policies`, kept beside the ops for as long as the family is
+            // registered (a KVec's buffer does not move with it). doit and dumpit live in an
+            // anonymous union (their offsets are checked at load).
+            s.cmd = op.cmd;
+            s.flags = fl as u8;
+            s.policy = policy;
+            s.maxattr = u32::from(op.maxattr());
+            if op.dump {
+                s.__bindgen_anon_1.__bindgen_anon_2.dumpit = Some(Adapter::<T>::dumpit);
+            } else {
+                s.__bindgen_anon_1.__bindgen_anon_1.doit = Some(Adapter::<T>::doit);
+            }
             ops.push(s, flags::GFP_KERNEL)?;
         }
         let mut mcgrps = KVec::with_capacity(T::MCGRPS.len(), flags::GFP_KERNEL)?;

@@ -17,11 +17,9 @@ unsigned int rvnet_param_selftest(void);
 unsigned int rvnet_param_pairs(void);
 
 /* net_device */
-void *rvnet_netdev_priv(const struct net_device *dev);
 void rvnet_netdev_setup_ether(struct net_device *dev, u32 priv_flags_set, u32 priv_flags_clear);
 void rvnet_tx_stop(struct net_device *dev, u16 queue);
 void rvnet_tx_wake(struct net_device *dev, u16 queue);
-bool rvnet_tx_stopped(struct net_device *dev, u16 queue);
 bool rvnet_tx_has_qdisc(struct net_device *dev, u16 queue);
 
 /* NAPI */
@@ -31,10 +29,6 @@ void rvnet_napi_del(struct napi_struct *napi);
 bool rvnet_napi_receive(struct napi_struct *napi, struct sk_buff *skb, bool gro);
 
 /* sk_buff */
-u16 rvnet_skb_queue_mapping(const struct sk_buff *skb);
-bool rvnet_skb_is_gso(const struct sk_buff *skb);
-struct sk_buff *rvnet_skb_gso_segment(struct sk_buff *skb, u64 features);
-struct sk_buff *rvnet_skb_list_next(struct sk_buff *skb);
 int rvnet_skb_forward_prepare(struct net_device *rcv, struct sk_buff *skb);
 void rvnet_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev);
 
@@ -42,19 +36,9 @@ void rvnet_local_bh_disable(void);
 void rvnet_local_bh_enable(void);
 
 u8 rvnet_skb_pkt_type(const struct sk_buff *skb);
-struct net_device *rvnet_skb_dev(const struct sk_buff *skb);
-u16 rvnet_skb_protocol(const struct sk_buff *skb);
-void rvnet_skb_set_protocol(struct sk_buff *skb, u16 proto);
-bool rvnet_skb_csum_trusted(const struct sk_buff *skb);
-void rvnet_skb_set_csum_partial(struct sk_buff *skb, u16 start, u16 offset);
-int rvnet_skb_linearize(struct sk_buff *skb);
-void rvnet_skb_pull(struct sk_buff *skb, unsigned int len);
-int rvnet_skb_trim(struct sk_buff *skb, unsigned int len);
-int rvnet_skb_checksum_help(struct sk_buff *skb);
-bool rvnet_skb_may_pull(struct sk_buff *skb, unsigned int len);
+u8 rvnet_skb_ip_summed(const struct sk_buff *skb);
+void rvnet_skb_set_ip_summed(struct sk_buff *skb, u8 v);
 int rvnet_skb_cow(struct sk_buff *skb, unsigned int headroom);
-void rvnet_skb_forward_csum(struct sk_buff *skb);
-bool rvnet_skb_gso_fits(const struct sk_buff *skb, unsigned int mtu);
 
 /* --- AF_RVNET (family.c) --- */
 #include <linux/sockptr.h>
@@ -74,22 +58,28 @@ extern const unsigned long *const rvnet_c_layout;
 extern const unsigned int rvnet_c_layout_len;
 void *rvnet_net_generic(const struct net *net, unsigned int id);
 void rvnet_init_delayed_work(struct delayed_work *work, void (*func)(struct work_struct *));
-void *rvnet_rx_handler_data(const struct sk_buff *skb);
 bool rvnet_rx_wanted(const struct sk_buff *skb);
 struct sk_buff *rvnet_skb_unshare_orphan(struct sk_buff *skb);
 void rvnet_sock_orphan(struct sock *sk);
 void rvnet_sock_recv_cmsgs(struct msghdr *msg, struct sock *sk, struct sk_buff *skb);
 struct sk_buff *rvnet_sock_alloc_send(struct sock *sk, unsigned int len, unsigned int headroom,
 				      bool noblock, int *err);
-struct sk_buff *rvnet_alloc_skb(unsigned int len, unsigned int headroom);
 void rvnet_skb_fail(struct sk_buff *skb, int err);
 int rvnet_xmit(struct sk_buff *skb, struct net_device *dev, const u8 *dst, u16 proto);
-unsigned int rvnet_ll_headroom(const struct net_device *dev);
-int rvnet_memcpy_from_msg(void *data, struct msghdr *msg, int len);
 int rvnet_copy_from_sockptr(void *dst, const sockptr_t *src, size_t len);
 u32 rvnet_sock_drops(const struct sock *sk);
-int rvnet_sock_take_error(struct sock *sk);
 void rvnet_dev_put(struct net_device *dev);
 void rvnet_dev_hold(struct net_device *dev);
+
+
+/* generic netlink (family.c) */
+struct genl_family;
+struct genl_info;
+int rvnet_genl_register(struct genl_family *family);
+struct sk_buff *rvnet_genlmsg_new(void);
+int rvnet_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);
+bool rvnet_genl_has_listeners(const struct genl_family *family, struct net *net, u32 group);
+int rvnet_genl_multicast(const struct genl_family *family, struct net *net,
+			 struct sk_buff *skb, u32 group);
 
 #endif

@@ -60,6 +60,15 @@ static const unsigned long layout[] = {
 	F(genl_family, n_mcgrps), F(genl_multicast_group, name), F(genlmsghdr, cmd),
 	F(nlattr, nla_len), S(genl_family), S(genl_split_ops), S(genl_multicast_group),
 	S(genl_info), S(netlink_ext_ack), S(seq_net_private),
+	F(sk_buff, next), F(sk_buff, dev), F(sk_buff, queue_mapping), F(sk_buff, tail),
+	F(sk_buff, end), F(sk_buff, head), F(sk_buff, protocol), F(sk_buff, csum_start),
+	F(sk_buff, csum_offset), F(skb_shared_info, gso_size), F(net_device, rx_handler_data),
+	F(net_device, hard_header_len), F(net_device, needed_headroom), F(net_device, priv),
+	F(nla_policy, type), F(nla_policy, validation_type), F(nla_policy, min),
+	F(nla_policy, max), F(genl_split_ops, cmd), F(genl_split_ops, flags),
+	F(genl_split_ops, policy), F(genl_split_ops, maxattr), F(genl_split_ops, doit),
+	F(genl_split_ops, dumpit), F(genl_info, _net), F(nlmsghdr, nlmsg_len),
+	F(net_device, _tx), F(netdev_queue, state), S(netdev_queue),
 };
 const unsigned long *const rvnet_c_layout = layout;
 const unsigned int rvnet_c_layout_len = ARRAY_SIZE(layout);

@@ -14,6 +14,17 @@ use super::ffi;
 use core::mem::{offset_of, size_of};
 use kernel::bindings;
 
+/// `m!(STRUCT, C_MEMBER = BINDGEN_PATH)`: the member's name as `layout.c` gives it, and
+/// bindgen's offset of it (anonymous unions and structs appear in the path).
+macro_rules! m {
+    ($s:ident, $name:ident = $($path:tt)+) => {
+        (
+            concat!(stringify!($s), ".", stringify!($name)),
+            offset_of!(bindings::$s, $($path)+),
+        )
+    };
+}
+
 /// The members and structs, each with bindgen's offset or size, in `layout.c`'s order.
 const MEMBERS: &[(&str, usize)] = &[
     (
@@ -368,6 +379,63 @@ const MEMBERS: &[(&str, usize)] = &[
         "sizeof(seq_net_private)",
         size_of::<bindings::seq_net_private>(),
     ),
+    m!(sk_buff, next = __bindgen_anon_1.__bindgen_anon_1.next),
+    m!(
+        sk_buff,
+        dev = __bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev
+    ),
+    m!(sk_buff, queue_mapping = queue_mapping),
+    m!(sk_buff, tail = tail),
+    m!(sk_buff, end = end),
+    m!(sk_buff, head = head),
+    // The `headers` group is a union bindgen renders as a struct of union fields, all at 0.
+    (
+        "sk_buff.protocol",
+        offset_of!(bindings::sk_buff, __bindgen_anon_4)
+            + offset_of!(bindings::sk_buff__bindgen_ty_4__bindgen_ty_1, protocol),
+    ),
+    (
+        "sk_buff.csum_start",
+        offset_of!(bindings::sk_buff, __bindgen_anon_4)
+            + offset_of!(
+                bindings::sk_buff__bindgen_ty_4__bindgen_ty_1,
+                __bindgen_anon_1.__bindgen_anon_1.csum_start
+            ),
+    ),
+    (
+        "sk_buff.csum_offset",
+        offset_of!(bindings::sk_buff, __bindgen_anon_4)
+            + offset_of!(
+                bindings::sk_buff__bindgen_ty_4__bindgen_ty_1,
+                __bindgen_anon_1.__bindgen_anon_1.csum_offset
+            ),
+    ),
+    m!(skb_shared_info, gso_size = gso_size),
+    m!(net_device, rx_handler_data = rx_handler_data),
+    m!(net_device, hard_header_len = hard_header_len),
+    m!(net_device, needed_headroom = needed_headroom),
+    m!(net_device, priv = priv_),
+    m!(nla_policy, type = type_),
+    m!(nla_policy, validation_type = validation_type),
+    m!(nla_policy, min = __bindgen_anon_1.__bindgen_anon_1.min),
+    m!(nla_policy, max = __bindgen_anon_1.__bindgen_anon_1.max),
+    m!(genl_split_ops, cmd = cmd),
+    m!(genl_split_ops, flags = flags),
+    m!(genl_split_ops, policy = policy),
+    m!(genl_split_ops, maxattr = maxattr),
+    m!(
+        genl_split_ops,
+        doit = __bindgen_anon_1.__bindgen_anon_1.doit
+    ),
+    m!(
+        genl_split_ops,
+        dumpit = __bindgen_anon_1.__bindgen_anon_2.dumpit
+    ),
+    m!(genl_info, _net = _net),
+    m!(nlmsghdr, nlmsg_len = nlmsg_len),
+    m!(net_device, _tx = _tx),
+    m!(netdev_queue, state = state),
+    ("sizeof(netdev_queue)", size_of::<bindings::netdev_queue>()),
 ];
 
 /// `Err` names the first member (or struct) whose place (or size) differs from the

@@ -125,8 +125,18 @@ impl NetDevice {
 
     /// True when transmit queue `q` is stopped by the driver.
     pub fn tx_stopped(&self, q: u16) -> bool {
-        // SAFETY: the device is valid and `q` is one of its queues.
-        u32::from(q) < self.num_tx_queues() && unsafe { ffi::rvnet_tx_stopped(self.as_raw(), q) }
+        if u32::from(q) >= self.num_tx_queues() {
+            return false;
+        }
+        // `netif_tx_queue_stopped(netdev_get_tx_queue())`, static inlines: a test_bit.
+        // SAFETY: the device is valid and `q` is one of its queues, `_tx[q]`; `state` is an
+        // unsigned long changed only by atomic bit operations.
+        let state = unsafe {
+            let txq = (*self.as_raw())._tx.add(usize::from(q));
+            core::sync::atomic::AtomicUsize::from_ptr(core::ptr::addr_of_mut!((*txq).state))
+                .load(core::sync::atomic::Ordering::Relaxed)
+        };
+        state & (1 << bindings::netdev_queue_state_t___QUEUE_STATE_DRV_XOFF) != 0
     }
 
     /// True when transmit queue `q` has a qdisc that can hold frames back (not noqueue).
@@ -163,8 +173,14 @@ impl<T: NetDriver> core::ops::Deref for Device<T> {
 
 impl<T: NetDriver> Device<T> {
     fn state_slot(dev: *const bindings::net_device) -> *mut *const T {
+        // `netdev_priv()`, a static inline: the private area is the flexible array `priv` at
+        // the end of the struct (its offset is checked against the compiler's at load).
         // SAFETY: `dev` is a valid device of this driver, whose private area is one pointer.
-        unsafe { ffi::rvnet_netdev_priv(dev).cast::<*const T>() }
+        unsafe {
+            core::ptr::addr_of!((*dev).priv_)
+                .cast_mut()
+                .cast::<*const T>()
+        }
     }
 
     /// Borrows a device of this driver, or `None` if it has no state attached.
@@ -615,7 +631,15 @@ impl NetDevice {
 
     /// Link-layer headroom to reserve in frames sent on this device.
     pub fn ll_headroom(&self) -> u32 {
-        // SAFETY: the device is valid.
-        unsafe { ffi::rvnet_ll_headroom(self.as_raw()) }
+        // `LL_RESERVED_SPACE()`, a macro: the header lengths rounded up to HH_DATA_MOD (16).
+        // SAFETY: the device is valid; `needed_headroom` may change under us (READ_ONCE).
+        let (hard, needed) = unsafe {
+            let d = self.as_raw();
+            (
+                (*d).hard_header_len,
+                core::ptr::read_volatile(&(*d).needed_headroom),
+            )
+        };
+        ((u32::from(hard) + u32::from(needed)) & !15) + 16
     }
 }

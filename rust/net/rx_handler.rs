@@ -42,7 +42,15 @@ unsafe extern "C" fn handler<T: Family>(
     let skb = unsafe { *pskb };
     // SAFETY: the frame is valid; the handler data is the state of the device's namespace,
     // alive until the handler is unregistered, which waits for us.
-    let state = unsafe { ffi::rvnet_rx_handler_data(skb) };
+    // `rcu_dereference(skb->dev->rx_handler_data)`: a READ_ONCE under the caller's RCU.
+    let state = unsafe {
+        let dev = (*skb)
+            .__bindgen_anon_1
+            .__bindgen_anon_1
+            .__bindgen_anon_1
+            .dev;
+        core::ptr::read_volatile(&(*dev).rx_handler_data)
+    };
     // A tag no VLAN device took means the frame is for another VLAN (Linux's own IP would mark
     // it PACKET_OTHERHOST); a looped-back frame is our own.
     // SAFETY: the frame is valid.

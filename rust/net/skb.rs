@@ -13,6 +13,9 @@ use core::ptr::NonNull;
 use kernel::bindings;
 use kernel::error::{code, Error};
 
+/// The `headers` struct group of `struct sk_buff`, as bindgen names it.
+type Headers = bindings::sk_buff__bindgen_ty_4__bindgen_ty_1;
+
 /// An owned `struct sk_buff`.
 ///
 /// # Invariants
@@ -72,6 +75,31 @@ impl Skb {
         self.0.as_ptr()
     }
 
+    /// The `headers` group of the skb (protocol, header offsets, checksum state).
+    fn hdrs(&self) -> *mut Headers {
+        // SAFETY: `self.0` is valid; this only computes the address of a member, a union
+        // whose variants all start at its start.
+        unsafe { core::ptr::addr_of_mut!((*self.raw()).__bindgen_anon_4).cast::<Headers>() }
+    }
+
+    /// Bytes in the linear part (`skb_headlen`).
+    fn headlen(&self) -> u32 {
+        // SAFETY: `self.0` is valid by the type invariant.
+        let r = unsafe { &*self.raw() };
+        r.len - r.data_len
+    }
+
+    /// `skb->ip_summed`, a bitfield.
+    fn ip_summed(&self) -> u32 {
+        // SAFETY: `self.0` is valid by the type invariant.
+        u32::from(unsafe { ffi::rvnet_skb_ip_summed(self.raw()) })
+    }
+
+    fn set_ip_summed(&mut self, v: u32) {
+        // SAFETY: the skb is ours; the values are the CHECKSUM_* constants.
+        unsafe { ffi::rvnet_skb_set_ip_summed(self.raw(), v as u8) }
+    }
+
     /// Bytes in the frame (linear part and fragments).
     pub fn len(&self) -> u32 {
         // SAFETY: `self.0` is valid by the type invariant.
@@ -86,13 +114,21 @@ impl Skb {
     /// The transmit queue the stack chose for this frame.
     pub fn queue_mapping(&self) -> u16 {
         // SAFETY: `self.0` is valid by the type invariant.
-        unsafe { ffi::rvnet_skb_queue_mapping(self.raw()) }
+        unsafe { (*self.raw()).queue_mapping }
     }
 
     /// True for a GSO frame: one large buffer that stands for many wire frames.
     pub fn is_gso(&self) -> bool {
-        // SAFETY: `self.0` is valid by the type invariant.
-        unsafe { ffi::rvnet_skb_is_gso(self.raw()) }
+        // SAFETY: `self.0` is valid; `skb_shinfo()` is the shared info at `head + end`
+        // (`end` is an offset: NET_SKBUFF_DATA_USES_OFFSET on 64-bit machines).
+        unsafe {
+            let r = &*self.raw();
+            let shinfo = r
+                .head
+                .add(r.end as usize)
+                .cast::<bindings::skb_shared_info>();
+            (*shinfo).gso_size != 0
+        }
     }
 
     /// Segments a GSO frame in software into frames that fit the MTU, as a NIC's TSO engine
@@ -100,7 +136,8 @@ impl Skb {
     pub fn gso_segment(self, features: u64) -> Result<SkbList, Error> {
         let raw = self.into_raw();
         // SAFETY: `raw` is a valid skb we own.
-        let segs = unsafe { ffi::rvnet_skb_gso_segment(raw, features) };
+        // `skb_gso_segment()` is a static inline over this (`tx_path`: we are transmitting).
+        let segs = unsafe { bindings::__skb_gso_segment(raw, features, true) };
         if segs.is_null() {
             // Nothing to segment: hand the original back as a one-frame list.
             return Ok(SkbList { head: raw });
@@ -181,10 +218,19 @@ impl Skb {
     /// Allocates a frame for the stack to send (GFP_ATOMIC): `headroom` bytes reserved for
     /// the link-layer header, room for `len` bytes of data added with [`Skb::put`].
     pub fn alloc_tx(len: u32, headroom: u32) -> Result<Skb, Error> {
-        // SAFETY: a plain allocation.
-        let p = unsafe { ffi::rvnet_alloc_skb(len, headroom) };
+        let size = len.checked_add(headroom).ok_or(code::EMSGSIZE)?;
+        // SAFETY: a plain allocation (`alloc_skb()` is a static inline over this); NUMA_NO_NODE
+        // (-1) lets the allocator choose.
+        let p = unsafe { bindings::__alloc_skb(size, bindings::GFP_ATOMIC, 0, -1) };
         // SAFETY: a fresh skb is ours and on no list.
-        unsafe { Skb::from_raw(p) }.ok_or(code::ENOMEM)
+        let skb = unsafe { Skb::from_raw(p) }.ok_or(code::ENOMEM)?;
+        // SAFETY: `skb_reserve()`: the fresh skb is empty with `size` bytes of room, so moving
+        // data and tail by `headroom` stays inside it.
+        unsafe {
+            (*p).data = (*p).data.add(headroom as usize);
+            (*p).tail += headroom;
+        }
+        Ok(skb)
     }
 
     /// The linear data (all of it after [`Skb::linearize`]).
@@ -211,26 +257,43 @@ impl Skb {
 
     /// True when the first `len` bytes are linear (pulled in from the fragments if needed).
     pub fn may_pull(&mut self, len: u32) -> bool {
-        // SAFETY: the skb is ours.
-        unsafe { ffi::rvnet_skb_may_pull(self.raw(), len) }
+        // `pskb_may_pull()`, a static inline.
+        let head = self.headlen();
+        if len <= head {
+            return true;
+        }
+        if len > self.len() {
+            return false;
+        }
+        // SAFETY: the skb is ours; this pulls `len - head` bytes (fewer than it holds) from
+        // the fragments into the linear part; NULL: no memory.
+        !unsafe { bindings::__pskb_pull_tail(self.raw(), (len - head) as i32) }.is_null()
     }
 
     /// Drops a received frame's CHECKSUM_COMPLETE value before the frame is sent on.
     pub fn forward_csum(&mut self) {
-        // SAFETY: the skb is ours.
-        unsafe { ffi::rvnet_skb_forward_csum(self.raw()) }
+        // `skb_forward_csum()`, a static inline.
+        if self.ip_summed() == bindings::CHECKSUM_COMPLETE {
+            self.set_ip_summed(bindings::CHECKSUM_NONE);
+        }
     }
 
     /// For a GSO frame: true if every segment it stands for fits `mtu`.
     pub fn gso_fits(&self, mtu: u32) -> bool {
         // SAFETY: the skb is ours.
-        unsafe { ffi::rvnet_skb_gso_fits(self.raw(), mtu) }
+        unsafe { bindings::skb_gso_validate_network_len(self.raw(), mtu) }
     }
 
     /// Makes all the data linear.
     pub fn linearize(&mut self) -> kernel::error::Result {
-        // SAFETY: the skb is ours.
-        kernel::error::to_result(unsafe { ffi::rvnet_skb_linearize(self.raw()) })
+        // `skb_linearize()`, a static inline.
+        // SAFETY: `self.0` is valid by the type invariant.
+        let frags = unsafe { (*self.raw()).data_len };
+        // SAFETY: the skb is ours; this pulls all its fragment bytes into the linear part.
+        if frags != 0 && unsafe { bindings::__pskb_pull_tail(self.raw(), frags as i32) }.is_null() {
+            return Err(code::ENOMEM);
+        }
+        Ok(())
     }
 
     /// Adds `len` zeroed bytes at the end and returns them. The caller allocated the room.
@@ -257,14 +320,20 @@ impl Skb {
 
     /// Removes `len` bytes from the front (nothing if the linear part is shorter).
     pub fn pull(&mut self, len: u32) {
-        // SAFETY: the skb is ours; the shim checks the length.
-        unsafe { ffi::rvnet_skb_pull(self.raw(), len) }
+        if len <= self.headlen() {
+            // SAFETY: the skb is ours and its linear part holds `len` bytes.
+            unsafe { bindings::skb_pull(self.raw(), len) };
+        }
     }
 
     /// Shortens the frame to `len` bytes (Ethernet padding after an IP datagram).
     pub fn trim(&mut self, len: u32) -> kernel::error::Result {
-        // SAFETY: the skb is ours.
-        kernel::error::to_result(unsafe { ffi::rvnet_skb_trim(self.raw(), len) })
+        // `pskb_trim_rcsum()`, a static inline.
+        if len >= self.len() {
+            return Ok(());
+        }
+        // SAFETY: the skb is ours and longer than `len`.
+        kernel::error::to_result(unsafe { bindings::pskb_trim_rcsum_slow(self.raw(), len) })
     }
 
     /// A clone sharing the data (for a raw socket's copy).
@@ -278,33 +347,45 @@ impl Skb {
     /// the current data) to the end and stores the result `offset` bytes after `start`. The
     /// field must hold the pseudo-header sum.
     pub fn set_csum_partial(&mut self, start: u16, offset: u16) {
-        // SAFETY: the skb is ours.
-        unsafe { ffi::rvnet_skb_set_csum_partial(self.raw(), start, offset) }
+        self.set_ip_summed(bindings::CHECKSUM_PARTIAL);
+        // SAFETY: the skb is ours; `csum_start` counts from the head, as udp4_hwcsum sets it.
+        unsafe {
+            let r = &*self.raw();
+            let headroom = r.data.offset_from(r.head) as u16;
+            let c = &mut (*self.hdrs()).__bindgen_anon_1.__bindgen_anon_1;
+            c.csum_start = headroom.wrapping_add(start);
+            c.csum_offset = offset;
+        }
     }
 
     /// Finishes a checksum left to the device, before the data is cut or copied.
     pub fn checksum_help(&mut self) -> kernel::error::Result {
+        if self.ip_summed() != bindings::CHECKSUM_PARTIAL {
+            return Ok(());
+        }
         // SAFETY: the skb is ours.
-        kernel::error::to_result(unsafe { ffi::rvnet_skb_checksum_help(self.raw()) })
+        kernel::error::to_result(unsafe { bindings::skb_checksum_help(self.raw()) })
     }
 
     /// True when the transport checksum needs no software check (left to the NIC by the
     /// sender, or verified by it).
     pub fn csum_trusted(&self) -> bool {
-        // SAFETY: the skb is ours.
-        unsafe { ffi::rvnet_skb_csum_trusted(self.raw()) }
+        matches!(
+            self.ip_summed(),
+            bindings::CHECKSUM_PARTIAL | bindings::CHECKSUM_UNNECESSARY
+        )
     }
 
     /// Sets the link-layer protocol (host order), as `eth_type_trans` would on receive.
     pub fn set_protocol(&mut self, proto: u16) {
         // SAFETY: the skb is ours.
-        unsafe { ffi::rvnet_skb_set_protocol(self.raw(), proto) }
+        unsafe { (*self.hdrs()).protocol = proto.to_be() }
     }
 
     /// The link-layer protocol (`skb->protocol`, host order), e.g. 0x0800 for IPv4.
     pub fn protocol(&self) -> u16 {
         // SAFETY: the skb is ours.
-        unsafe { ffi::rvnet_skb_protocol(self.raw()) }
+        u16::from_be(unsafe { (*self.hdrs()).protocol })
     }
 
     /// How the receiving device classified the frame.
@@ -325,7 +406,11 @@ impl Skb {
         // receive path (which holds it) or being built for a held device. Callers use it
         // only there, never for frames that waited in a queue.
         unsafe {
-            ffi::rvnet_skb_dev(self.raw())
+            (*self.raw())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .dev
                 .as_ref()
                 .map(|d| NetDevice::from_raw(d))
         }
@@ -396,8 +481,11 @@ impl Iterator for SkbList {
         if cur.is_null() {
             return None;
         }
-        // SAFETY: `cur` is the owned head of the list; the shim unlinks it.
-        self.head = unsafe { ffi::rvnet_skb_list_next(cur) };
+        // SAFETY: `cur` is the owned head of the list; unlink it (`skb_mark_not_on_list()`).
+        self.head = unsafe {
+            let l = &mut (*cur).__bindgen_anon_1.__bindgen_anon_1;
+            core::mem::replace(&mut l.next, core::ptr::null_mut())
+        };
         // SAFETY: `cur` is valid, owned, and no longer on the list.
         unsafe { Skb::from_raw(cur) }
     }

@@ -359,8 +359,20 @@ impl<'a, T: Family> Socket<'a, T> {
 
     /// A pending asynchronous error (for example EHOSTUNREACH after ARP gave up), cleared.
     pub fn take_error(&self) -> Result {
-        // SAFETY: the socket is valid.
-        to_result(unsafe { ffi::rvnet_sock_take_error(self.raw()) })
+        // `sock_error()`, a static inline: a plain read for the common case, then `xchg`.
+        // SAFETY: the socket is valid; `sk_err` is an int written with WRITE_ONCE or atomics.
+        let err = unsafe {
+            let p = core::ptr::addr_of_mut!((*self.raw()).sk_err);
+            if core::ptr::read_volatile(p) == 0 {
+                return Ok(());
+            }
+            core::sync::atomic::AtomicI32::from_ptr(p).swap(0, core::sync::atomic::Ordering::SeqCst)
+        };
+        if err == 0 {
+            Ok(())
+        } else {
+            Err(Error::from_errno(-err))
+        }
     }
 }
 
@@ -393,11 +405,19 @@ impl Msg<'_> {
 
     /// Copies the next `out.len()` bytes of user data into `out`.
     pub fn copy_into(&mut self, out: &mut [u8]) -> Result {
-        let len = i32::try_from(out.len()).map_err(|_| EMSGSIZE)?;
-        // SAFETY: the msghdr is valid; `out` has room for `len` bytes.
-        let r =
-            unsafe { ffi::rvnet_memcpy_from_msg(out.as_mut_ptr().cast(), self.msg.as_ptr(), len) };
-        to_result(r)
+        // `memcpy_from_msg()` and `copy_from_iter_full()`, static inlines: all or nothing.
+        let len = out.len();
+        // SAFETY: the msghdr is valid during the call and its iterator ours to advance; `out`
+        // has room for `len` bytes.
+        unsafe {
+            let iter = core::ptr::addr_of_mut!((*self.msg.as_ptr()).msg_iter);
+            let copied = bindings::_copy_from_iter(out.as_mut_ptr().cast(), len, iter);
+            if copied != len {
+                bindings::iov_iter_revert(iter, copied);
+                return Err(EFAULT);
+            }
+        }
+        Ok(())
     }
 
     /// Copies user data into `len` new bytes at the end of `skb`.
