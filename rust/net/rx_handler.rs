@@ -13,7 +13,7 @@
 use super::ffi;
 use super::net_device::NetDevice;
 use super::proto::Family;
-use super::skb::Skb;
+use super::skb::{self, Skb};
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::bindings;
 use kernel::error::to_result;
@@ -43,14 +43,7 @@ unsafe extern "C" fn handler<T: Family>(
     // SAFETY: the frame is valid; the handler data is the state of the device's namespace,
     // alive until the handler is unregistered, which waits for us.
     // `rcu_dereference(skb->dev->rx_handler_data)`: a READ_ONCE under the caller's RCU.
-    let state = unsafe {
-        let dev = (*skb)
-            .__bindgen_anon_1
-            .__bindgen_anon_1
-            .__bindgen_anon_1
-            .dev;
-        core::ptr::read_volatile(&(*dev).rx_handler_data)
-    };
+    let state = unsafe { core::ptr::read_volatile(&(*skb::raw_dev(skb)).rx_handler_data) };
     // A tag no VLAN device took means the frame is for another VLAN (Linux's own IP would mark
     // it PACKET_OTHERHOST); a looped-back frame is our own.
     // SAFETY: the frame is valid.

@@ -16,6 +16,22 @@ use kernel::error::{code, Error};
 /// The `headers` struct group of `struct sk_buff`, as bindgen names it.
 type Headers = bindings::sk_buff__bindgen_ty_4__bindgen_ty_1;
 
+/// `skb->dev`, which lives in an anonymous union (its offset is checked at load).
+///
+/// # Safety
+///
+/// `skb` must be valid.
+pub(crate) unsafe fn raw_dev(skb: *const bindings::sk_buff) -> *mut bindings::net_device {
+    // SAFETY: per the contract.
+    unsafe {
+        (*skb)
+            .__bindgen_anon_1
+            .__bindgen_anon_1
+            .__bindgen_anon_1
+            .dev
+    }
+}
+
 /// An owned `struct sk_buff`.
 ///
 /// # Invariants
@@ -235,11 +251,9 @@ impl Skb {
 
     /// The linear data (all of it after [`Skb::linearize`]).
     pub fn data(&self) -> &[u8] {
-        // SAFETY: `data` points to `len - data_len` readable bytes of the skb we own.
-        unsafe {
-            let r = &*self.raw();
-            core::slice::from_raw_parts((*self.raw()).data, (r.len - r.data_len) as usize)
-        }
+        let len = self.headlen() as usize;
+        // SAFETY: `data` points to the linear part's readable bytes of the skb we own.
+        unsafe { core::slice::from_raw_parts((*self.raw()).data, len) }
     }
 
     /// The linear data, writable: first made private to this skb (`skb_cow`), since a
@@ -247,12 +261,10 @@ impl Skb {
     pub fn data_mut(&mut self) -> Result<&mut [u8], Error> {
         // SAFETY: the skb is ours; `skb_cow` gives it a private copy of shared data.
         kernel::error::to_result(unsafe { ffi::rvnet_skb_cow(self.raw(), 0) })?;
+        let len = self.headlen() as usize;
         // SAFETY: as in `data`; the data is now this skb's alone, and `&mut self` makes the
         // access exclusive.
-        Ok(unsafe {
-            let r = &*self.raw();
-            core::slice::from_raw_parts_mut((*self.raw()).data, (r.len - r.data_len) as usize)
-        })
+        Ok(unsafe { core::slice::from_raw_parts_mut((*self.raw()).data, len) })
     }
 
     /// True when the first `len` bytes are linear (pulled in from the fragments if needed).
@@ -405,15 +417,7 @@ impl Skb {
         // SAFETY: the skb is ours; its device, when set, is valid while the frame is in the
         // receive path (which holds it) or being built for a held device. Callers use it
         // only there, never for frames that waited in a queue.
-        unsafe {
-            (*self.raw())
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .__bindgen_anon_1
-                .dev
-                .as_ref()
-                .map(|d| NetDevice::from_raw(d))
-        }
+        unsafe { raw_dev(self.raw()).as_ref().map(|d| NetDevice::from_raw(d)) }
     }
 
     /// Records the sender's address and port for `recvmsg` to return.
