@@ -93,6 +93,7 @@ const TESTS: &[Test] = tests![
     rvnet_netlink_rvnetctl_adds_and_dumps => netlink::rvnetctl_adds_and_dumps,
     rvnet_netlink_monitor_sees_changes => netlink::monitor_sees_changes,
     rvnet_netlink_bad_requests_refused => netlink::bad_requests_refused,
+    rvnet_netlink_rvnetctl_batch_runs_a_file => netlink::rvnetctl_batch_runs_a_file,
 ];
 
 /// Subcommands that the tests run inside namespaces.

@@ -436,3 +436,99 @@ pub fn bad_requests_refused() -> TestResult {
         format!("{RV_IP} appeared despite the refusals:\n{dev}"),
     )
 }
+
+/// `rvnetctl -batch FILE` runs a file of commands as `ip -batch` does: the changes arrive,
+/// a refused line is reported with its number and exit status 2, `-force` goes on past it,
+/// and `-` reads standard input.
+pub fn rvnetctl_batch_runs_a_file() -> TestResult {
+    let _lab = Lab::new()?;
+    const ROUTES: u32 = 200;
+    let net = |i: u32| Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 64, 0, 0)) + (i << 8));
+    let mut text = format!("# a batch\n\naddr add {RV_IP}/24 dev nl1\n");
+    for i in 0..ROUTES {
+        text.push_str(&format!(
+            "route add {}/24 via {LX_IP}   # route {i}\n",
+            net(i)
+        ));
+    }
+    // Line ROUTES + 5: no such route.
+    text.push_str("route del 10.250.0.0/16\n");
+    let file = "/tmp/rvnet-batch-test";
+    std::fs::write(file, &text).map_err(|e| format!("{file}: {e}"))?;
+    let first = in_ns(RV, &format!("rvnetctl -batch {file}"));
+    let bad_line = ROUTES + 5;
+    match first {
+        Ok(out) => return Err(format!("a batch with a bad line succeeded: {out}")),
+        Err(e) => ensure(
+            e.contains("exit status: 2")
+                && e.contains(&format!("rvnetctl: {file}:{bad_line}: route del: ")),
+            format!("batch with a bad line {bad_line}: {e}"),
+        )?,
+    }
+    let routes = in_ns(RV, "rvnetctl route show")?;
+    let proc = in_ns(RV, "cat /proc/net/rvnet/route")?;
+    ensure_eq(
+        &routes,
+        &proc,
+        "rvnetctl route show vs /proc after the batch",
+    )?;
+    for i in [0, ROUTES / 2, ROUTES - 1] {
+        let want = format!("{}/24", net(i));
+        ensure(
+            routes
+                .lines()
+                .any(|l| l.starts_with(&want) && l.contains("gateway")),
+            format!("no {want} after the batch:\n{routes}"),
+        )?;
+    }
+    let gateway_routes = routes.lines().filter(|l| l.ends_with("gateway")).count();
+    ensure_eq(
+        gateway_routes,
+        ROUTES as usize,
+        "gateway routes after the batch",
+    )?;
+    // Again with -force, from standard input: every add now fails (EEXIST), each reported,
+    // and the line after them still runs.
+    std::fs::write(
+        file,
+        format!(
+            "route add {}/24 via {LX_IP}\nroute add {}/24 via {LX_IP}\nroute add 10.251.0.0/16 via {LX_IP}\n",
+            net(0),
+            net(1)
+        ),
+    )
+    .map_err(|e| format!("{file}: {e}"))?;
+    match in_ns(RV, &format!("rvnetctl -force -batch - < {file}")) {
+        Ok(out) => return Err(format!("a forced batch with failures succeeded: {out}")),
+        Err(e) => ensure(
+            e.contains("rvnetctl: <stdin>:1: route add: File exists")
+                && e.contains("rvnetctl: <stdin>:2: route add: File exists")
+                && e.contains("2 command(s) of <stdin> failed"),
+            format!("forced batch: {e}"),
+        )?,
+    }
+    let routes = in_ns(RV, "rvnetctl route show")?;
+    ensure(
+        routes.lines().any(|l| l.starts_with("10.251.0.0/16")),
+        format!("the line after the failures did not run:\n{routes}"),
+    )?;
+    // A line that is not understood stops the batch, after what came before it ran.
+    std::fs::write(
+        file,
+        format!("route add 10.252.0.0/16 via {LX_IP}\nroute add 10.253.0.0/16\nroute add 10.254.0.0/16 via {LX_IP}\n"),
+    )
+    .map_err(|e| format!("{file}: {e}"))?;
+    match in_ns(RV, &format!("rvnetctl -batch {file}")) {
+        Ok(out) => return Err(format!("a batch with a bad line succeeded: {out}")),
+        Err(e) => ensure(
+            e.contains("exit status: 1") && e.contains(&format!("rvnetctl: {file}:2: ")),
+            format!("batch with a usage error: {e}"),
+        )?,
+    }
+    let routes = in_ns(RV, "rvnetctl route show")?;
+    ensure(
+        routes.lines().any(|l| l.starts_with("10.252.0.0/16"))
+            && !routes.lines().any(|l| l.starts_with("10.254.0.0/16")),
+        format!("a usage error at line 2: want line 1 done and line 3 not:\n{routes}"),
+    )
+}

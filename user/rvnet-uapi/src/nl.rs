@@ -18,7 +18,6 @@ const NLMSG_HDRLEN: usize = 16;
 const GENL_HDRLEN: usize = 4;
 const NLA_HDRLEN: usize = 4;
 const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_MULTI: u16 = 0x2;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_ACK_TLVS: u16 = 0x200;
@@ -333,9 +332,23 @@ impl NlSocket {
         dump: bool,
         attrs: &Attrs,
     ) -> Result<Vec<Msg>, NlError> {
+        let mut out = Vec::new();
+        self.request_each(family_id, cmd, dump, attrs, |m| out.push(m))?;
+        Ok(out)
+    }
+
+    /// [`NlSocket::request`], handing each reply to `f` as it arrives: a dump of a million
+    /// routes is printed as it is read, never held whole.
+    pub fn request_each(
+        &mut self,
+        family_id: u16,
+        cmd: u8,
+        dump: bool,
+        attrs: &Attrs,
+        mut f: impl FnMut(Msg),
+    ) -> Result<(), NlError> {
         let flags = if dump { NLM_F_DUMP } else { NLM_F_ACK };
         let seq = self.send(family_id, cmd, flags, attrs)?;
-        let mut out = Vec::new();
         loop {
             let buf = self.recv_raw()?;
             for (ty, fl, s, payload) in split(&buf) {
@@ -343,52 +356,97 @@ impl NlSocket {
                     continue;
                 }
                 match ty {
-                    NLMSG_ERROR | NLMSG_DONE => {
-                        let err = payload
-                            .get(..4)
-                            .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
-                        if err == 0 {
-                            return Ok(out);
-                        }
-                        // With NETLINK_CAP_ACK the error carries only the request's
-                        // header; the extack TLVs follow.
-                        let skip = if ty == NLMSG_ERROR {
-                            4 + NLMSG_HDRLEN
-                        } else {
-                            4
-                        };
-                        let tlvs = if fl & NLM_F_ACK_TLVS != 0 {
-                            parse_attrs(payload.get(skip..).unwrap_or(&[]))
-                        } else {
-                            Vec::new()
-                        };
-                        let m = Msg {
-                            cmd: 0,
-                            attrs: tlvs,
-                        };
-                        return Err(NlError {
-                            errno: -err,
-                            msg: m.get(NLMSGERR_ATTR_MSG).map(|b| {
-                                String::from_utf8_lossy(b)
-                                    .trim_end_matches('\0')
-                                    .to_string()
-                            }),
-                            miss_type: m.u32(NLMSGERR_ATTR_MISS_TYPE),
-                        });
-                    }
-                    _ if payload.len() >= GENL_HDRLEN => {
-                        out.push(Msg {
-                            cmd: payload[0],
-                            attrs: parse_attrs(&payload[GENL_HDRLEN..]),
-                        });
-                        if !dump && fl & NLM_F_MULTI == 0 {
-                            // A do's reply comes before its ack: keep reading.
-                        }
-                    }
+                    NLMSG_ERROR | NLMSG_DONE => return ack_result(ty, fl, payload),
+                    _ if payload.len() >= GENL_HDRLEN => f(Msg {
+                        cmd: payload[0],
+                        attrs: parse_attrs(&payload[GENL_HDRLEN..]),
+                    }),
                     _ => {}
                 }
             }
         }
+    }
+
+    /// Sends `reqs` in one datagram, without asking for acks: the kernel handles them in
+    /// order before the call returns, and answers only those that fail (an NLMSG_ERROR
+    /// carrying that request's sequence number), which [`NlSocket::take_errors`] collects.
+    /// This is how a batch of a million routes loads in seconds: one system call and no ack
+    /// per window of requests. Returns the sequence number of the first request; the others
+    /// follow it.
+    pub fn send_unacked(&mut self, family_id: u16, reqs: &[Req]) -> io::Result<u32> {
+        let first = self.seq.wrapping_add(1);
+        let mut b = Vec::new();
+        for r in reqs {
+            self.seq = self.seq.wrapping_add(1);
+            let len = NLMSG_HDRLEN + GENL_HDRLEN + r.attrs.bytes().len();
+            b.extend_from_slice(&(len as u32).to_ne_bytes());
+            b.extend_from_slice(&family_id.to_ne_bytes());
+            b.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
+            b.extend_from_slice(&self.seq.to_ne_bytes());
+            b.extend_from_slice(&0u32.to_ne_bytes());
+            b.extend_from_slice(&[r.cmd, 1, 0, 0]);
+            b.extend_from_slice(r.attrs.bytes());
+            b.resize(align4(b.len()), 0);
+        }
+        // SAFETY: `b` is valid for its length; the kernel is the destination by default.
+        let n = unsafe { libc::send(self.fd.as_raw_fd(), b.as_ptr().cast(), b.len(), 0) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(first)
+    }
+
+    /// The refusals waiting on the socket, as (sequence number, error), without blocking.
+    /// ENOBUFS means the socket's buffer overflowed and some refusals were lost.
+    pub fn take_errors(&mut self) -> io::Result<Vec<(u32, NlError)>> {
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 65536];
+        loop {
+            // SAFETY: `buf` is writable for its length.
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
+            };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EAGAIN) {
+                    return Ok(out);
+                }
+                return Err(e);
+            }
+            for (ty, fl, s, payload) in split(&buf[..n as usize]) {
+                if ty == NLMSG_ERROR {
+                    if let Err(e) = ack_result(ty, fl, payload) {
+                        out.push((s, e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Asks for a receive buffer of `bytes` (SO_RCVBUFFORCE with CAP_NET_ADMIN, else
+    /// SO_RCVBUF within the system's limit).
+    pub fn set_rcvbuf(&self, bytes: i32) -> io::Result<()> {
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            // SAFETY: `bytes` is valid for 4 bytes.
+            let r = unsafe {
+                libc::setsockopt(
+                    self.fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&bytes as *const i32).cast(),
+                    4,
+                )
+            };
+            if r == 0 {
+                return Ok(());
+            }
+        }
+        Err(io::Error::last_os_error())
     }
 
     /// The id of family `name` and its multicast groups (name, id).
@@ -425,6 +483,41 @@ impl NlSocket {
         }
         Ok((id, groups))
     }
+}
+
+/// What an NLMSG_ERROR (an ack when its errno is 0) or NLMSG_DONE message says.
+fn ack_result(ty: u16, fl: u16, payload: &[u8]) -> Result<(), NlError> {
+    let err = payload
+        .get(..4)
+        .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+    if err == 0 {
+        return Ok(());
+    }
+    // With NETLINK_CAP_ACK the error carries only the request's header; the extack TLVs
+    // follow.
+    let skip = if ty == NLMSG_ERROR {
+        4 + NLMSG_HDRLEN
+    } else {
+        4
+    };
+    let tlvs = if fl & NLM_F_ACK_TLVS != 0 {
+        parse_attrs(payload.get(skip..).unwrap_or(&[]))
+    } else {
+        Vec::new()
+    };
+    let m = Msg {
+        cmd: 0,
+        attrs: tlvs,
+    };
+    Err(NlError {
+        errno: -err,
+        msg: m.get(NLMSGERR_ATTR_MSG).map(|b| {
+            String::from_utf8_lossy(b)
+                .trim_end_matches('\0')
+                .to_string()
+        }),
+        miss_type: m.u32(NLMSGERR_ATTR_MISS_TYPE),
+    })
 }
 
 /// Splits a datagram into its netlink messages: (type, flags, seq, payload).
@@ -512,6 +605,16 @@ impl Neigh {
     }
 }
 
+/// One request of the family: a command and its attributes, built by the `*_req` functions
+/// of [`Rvnet`] and sent alone ([`Rvnet::exec`]) or with others ([`Rvnet::send_unacked`]).
+#[derive(Clone, Debug)]
+pub struct Req {
+    /// The command.
+    pub cmd: u8,
+    /// Its attributes.
+    pub attrs: Attrs,
+}
+
 /// The "rvnet" family, resolved on a socket of its own.
 #[derive(Debug)]
 pub struct Rvnet {
@@ -568,20 +671,48 @@ impl Rvnet {
         self.sock.recv_msg()
     }
 
+    /// Sends `r` and waits for its ack.
+    pub fn exec(&mut self, r: Req) -> Result<(), NlError> {
+        self.call(r.cmd, r.attrs).map(drop)
+    }
+
+    /// Sends `reqs` in one datagram without acks (see [`NlSocket::send_unacked`]); the
+    /// refusals come from [`Rvnet::take_errors`]. Returns the first request's sequence
+    /// number.
+    pub fn send_unacked(&mut self, reqs: &[Req]) -> io::Result<u32> {
+        self.sock.send_unacked(self.id, reqs)
+    }
+
+    /// The refusals of unacked requests: (sequence number, error).
+    pub fn take_errors(&mut self) -> io::Result<Vec<(u32, NlError)>> {
+        self.sock.take_errors()
+    }
+
+    /// Grows the socket's receive buffer, for the refusals of a large batch.
+    pub fn set_rcvbuf(&self, bytes: i32) -> io::Result<()> {
+        self.sock.set_rcvbuf(bytes)
+    }
+
+    pub fn attach_req(ifindex: i32) -> Req {
+        Req {
+            cmd: cmd::LINK_ATTACH,
+            attrs: Attrs::new().u32(link::IFINDEX, ifi(ifindex)),
+        }
+    }
+
     pub fn attach(&mut self, ifindex: i32) -> Result<(), NlError> {
-        self.call(
-            cmd::LINK_ATTACH,
-            Attrs::new().u32(link::IFINDEX, ifi(ifindex)),
-        )
-        .map(drop)
+        self.exec(Rvnet::attach_req(ifindex))
+    }
+
+    pub fn detach_req(ifindex: i32) -> Req {
+        Req {
+            cmd: cmd::LINK_DETACH,
+            attrs: Attrs::new().u32(link::IFINDEX, ifi(ifindex)),
+        }
     }
 
     pub fn detach(&mut self, ifindex: i32) -> Result<(), NlError> {
-        self.call(
-            cmd::LINK_DETACH,
-            Attrs::new().u32(link::IFINDEX, ifi(ifindex)),
-        )
-        .map(drop)
+        self.exec(Rvnet::detach_req(ifindex))
     }
 
     fn addr_attrs(ifindex: i32, a: Ipv4Addr, len: u8) -> Attrs {
@@ -591,14 +722,26 @@ impl Rvnet {
             .u8(addr::PREFIXLEN, len)
     }
 
+    pub fn addr_add_req(ifindex: i32, a: Ipv4Addr, len: u8) -> Req {
+        Req {
+            cmd: cmd::ADDR_ADD,
+            attrs: Rvnet::addr_attrs(ifindex, a, len),
+        }
+    }
+
     pub fn addr_add(&mut self, ifindex: i32, a: Ipv4Addr, len: u8) -> Result<(), NlError> {
-        self.call(cmd::ADDR_ADD, Rvnet::addr_attrs(ifindex, a, len))
-            .map(drop)
+        self.exec(Rvnet::addr_add_req(ifindex, a, len))
+    }
+
+    pub fn addr_del_req(ifindex: i32, a: Ipv4Addr, len: u8) -> Req {
+        Req {
+            cmd: cmd::ADDR_DEL,
+            attrs: Rvnet::addr_attrs(ifindex, a, len),
+        }
     }
 
     pub fn addr_del(&mut self, ifindex: i32, a: Ipv4Addr, len: u8) -> Result<(), NlError> {
-        self.call(cmd::ADDR_DEL, Rvnet::addr_attrs(ifindex, a, len))
-            .map(drop)
+        self.exec(Rvnet::addr_del_req(ifindex, a, len))
     }
 
     pub fn addrs(&mut self) -> Result<Vec<Addr>, NlError> {
@@ -610,13 +753,7 @@ impl Rvnet {
     }
 
     /// `gateway` 0.0.0.0: connected on `ifindex`; `ifindex` 0: found from the gateway.
-    pub fn route_add(
-        &mut self,
-        dst: Ipv4Addr,
-        len: u8,
-        gateway: Ipv4Addr,
-        ifindex: i32,
-    ) -> Result<(), NlError> {
+    pub fn route_add_req(dst: Ipv4Addr, len: u8, gateway: Ipv4Addr, ifindex: i32) -> Req {
         let mut a = Attrs::new().ip(route::DST, dst).u8(route::PREFIXLEN, len);
         if !gateway.is_unspecified() {
             a = a.ip(route::GATEWAY, gateway);
@@ -624,12 +761,39 @@ impl Rvnet {
         if ifindex != 0 {
             a = a.u32(route::IFINDEX, ifi(ifindex));
         }
-        self.call(cmd::ROUTE_ADD, a).map(drop)
+        Req {
+            cmd: cmd::ROUTE_ADD,
+            attrs: a,
+        }
+    }
+
+    pub fn route_add(
+        &mut self,
+        dst: Ipv4Addr,
+        len: u8,
+        gateway: Ipv4Addr,
+        ifindex: i32,
+    ) -> Result<(), NlError> {
+        self.exec(Rvnet::route_add_req(dst, len, gateway, ifindex))
+    }
+
+    pub fn route_del_req(dst: Ipv4Addr, len: u8) -> Req {
+        Req {
+            cmd: cmd::ROUTE_DEL,
+            attrs: Attrs::new().ip(route::DST, dst).u8(route::PREFIXLEN, len),
+        }
     }
 
     pub fn route_del(&mut self, dst: Ipv4Addr, len: u8) -> Result<(), NlError> {
-        let a = Attrs::new().ip(route::DST, dst).u8(route::PREFIXLEN, len);
-        self.call(cmd::ROUTE_DEL, a).map(drop)
+        self.exec(Rvnet::route_del_req(dst, len))
+    }
+
+    /// Hands each route of the FIB to `f` as the dump delivers it.
+    pub fn routes_each(&mut self, mut f: impl FnMut(RouteEntry)) -> Result<(), NlError> {
+        self.sock
+            .request_each(self.id, cmd::ROUTE_GET, true, &Attrs::new(), |m| {
+                f(RouteEntry::from_msg(&m))
+            })
     }
 
     pub fn routes(&mut self) -> Result<Vec<RouteEntry>, NlError> {
@@ -640,26 +804,47 @@ impl Rvnet {
             .collect())
     }
 
-    pub fn neigh_add(&mut self, a: Ipv4Addr, lladdr: [u8; 6], ifindex: i32) -> Result<(), NlError> {
+    pub fn neigh_add_req(a: Ipv4Addr, lladdr: [u8; 6], ifindex: i32) -> Req {
         let mut at = Attrs::new()
             .ip(neigh::ADDRESS, a)
             .raw(neigh::LLADDR, &lladdr);
         if ifindex != 0 {
             at = at.u32(neigh::IFINDEX, ifi(ifindex));
         }
-        self.call(cmd::NEIGH_ADD, at).map(drop)
+        Req {
+            cmd: cmd::NEIGH_ADD,
+            attrs: at,
+        }
     }
 
-    pub fn neigh_del(&mut self, a: Ipv4Addr, ifindex: i32) -> Result<(), NlError> {
+    pub fn neigh_add(&mut self, a: Ipv4Addr, lladdr: [u8; 6], ifindex: i32) -> Result<(), NlError> {
+        self.exec(Rvnet::neigh_add_req(a, lladdr, ifindex))
+    }
+
+    pub fn neigh_del_req(a: Ipv4Addr, ifindex: i32) -> Req {
         let mut at = Attrs::new().ip(neigh::ADDRESS, a);
         if ifindex != 0 {
             at = at.u32(neigh::IFINDEX, ifi(ifindex));
         }
-        self.call(cmd::NEIGH_DEL, at).map(drop)
+        Req {
+            cmd: cmd::NEIGH_DEL,
+            attrs: at,
+        }
+    }
+
+    pub fn neigh_del(&mut self, a: Ipv4Addr, ifindex: i32) -> Result<(), NlError> {
+        self.exec(Rvnet::neigh_del_req(a, ifindex))
+    }
+
+    pub fn neigh_flush_req() -> Req {
+        Req {
+            cmd: cmd::NEIGH_FLUSH,
+            attrs: Attrs::new(),
+        }
     }
 
     pub fn neigh_flush(&mut self) -> Result<(), NlError> {
-        self.call(cmd::NEIGH_FLUSH, Attrs::new()).map(drop)
+        self.exec(Rvnet::neigh_flush_req())
     }
 
     pub fn neighs(&mut self) -> Result<Vec<Neigh>, NlError> {
@@ -681,14 +866,19 @@ impl Rvnet {
         Ok((n.addr, n.ifindex))
     }
 
+    pub fn proxy_req(add: bool, p: Ipv4Addr, len: u8) -> Req {
+        Req {
+            cmd: if add { cmd::PROXY_ADD } else { cmd::PROXY_DEL },
+            attrs: Attrs::new().ip(proxy::PREFIX, p).u8(proxy::PREFIXLEN, len),
+        }
+    }
+
     pub fn proxy_add(&mut self, p: Ipv4Addr, len: u8) -> Result<(), NlError> {
-        let a = Attrs::new().ip(proxy::PREFIX, p).u8(proxy::PREFIXLEN, len);
-        self.call(cmd::PROXY_ADD, a).map(drop)
+        self.exec(Rvnet::proxy_req(true, p, len))
     }
 
     pub fn proxy_del(&mut self, p: Ipv4Addr, len: u8) -> Result<(), NlError> {
-        let a = Attrs::new().ip(proxy::PREFIX, p).u8(proxy::PREFIXLEN, len);
-        self.call(cmd::PROXY_DEL, a).map(drop)
+        self.exec(Rvnet::proxy_req(false, p, len))
     }
 
     /// True for the parameters carried as `u8` (the others are `uint`).
@@ -699,9 +889,9 @@ impl Rvnet {
         )
     }
 
-    /// Sets parameter `id` (an attribute of the `param` set). A value too large for a `u8`
-    /// parameter is EINVAL, as the kernel says of values out of range.
-    pub fn set_param(&mut self, id: u16, v: u64) -> Result<(), NlError> {
+    /// The request that sets parameter `id` (an attribute of the `param` set). A value too
+    /// large for a `u8` parameter is EINVAL, as the kernel says of values out of range.
+    pub fn set_param_req(id: u16, v: u64) -> Result<Req, NlError> {
         let a = if Rvnet::param_is_u8(id) {
             let v = u8::try_from(v).map_err(|_| NlError {
                 errno: libc::EINVAL,
@@ -712,7 +902,15 @@ impl Rvnet {
         } else {
             Attrs::new().uint(id, v)
         };
-        self.call(cmd::PARAM_SET, a).map(drop)
+        Ok(Req {
+            cmd: cmd::PARAM_SET,
+            attrs: a,
+        })
+    }
+
+    /// Sets parameter `id`.
+    pub fn set_param(&mut self, id: u16, v: u64) -> Result<(), NlError> {
+        self.exec(Rvnet::set_param_req(id, v)?)
     }
 
     /// Every parameter: (attribute, value).

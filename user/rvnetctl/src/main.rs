@@ -5,18 +5,27 @@
 //! /proc/net/rvnet file does; `monitor` prints address, route and neighbour changes as
 //! `ip monitor` does.
 //!
+//! `rvnetctl [-force] -batch FILE` reads commands from FILE (`-` for standard input), one per
+//! line as they would follow `rvnetctl` (`#` starts a comment), as `ip -batch` does. The
+//! changes of a batch go to the kernel in windows of up to 512 requests, one datagram and no
+//! acks each, so that a million routes load in seconds; only refusals come back, and are
+//! printed with their line number. Without `-force` the batch stops at the first error: the
+//! requests of the window holding the failed line have then already been sent.
+//!
 //! Exit status: 0 on success, 1 for a usage error, 2 when the kernel refused the request
 //! (printed as `rvnetctl: WHAT: strerror`, then the kernel's extack message in parentheses).
 
 use rvnet_uapi::genl::{cmd as C, neigh_state, route_kind};
-use rvnet_uapi::nl::{Addr, Msg, Neigh, NlError, RouteEntry, Rvnet};
+use rvnet_uapi::nl::{Addr, Msg, Neigh, NlError, Req, RouteEntry, Rvnet};
 use rvnet_uapi::{format_mac, ifindex, ifname, parse_mac, parse_prefix};
-use std::io;
+use std::collections::HashMap;
+use std::io::{self, BufRead, Write};
 use std::net::Ipv4Addr;
 use std::process::exit;
 
 const USAGE: &str = "\
-usage: rvnetctl addr { add | del } A.B.C.D/LEN dev IFNAME
+usage: rvnetctl [-force] -batch FILE
+       rvnetctl addr { add | del } A.B.C.D/LEN dev IFNAME
        rvnetctl addr show
        rvnetctl link { attach | detach } dev IFNAME
        rvnetctl route add { PREFIX | default } { via GATEWAY [dev IFNAME] | dev IFNAME }
@@ -125,18 +134,123 @@ fn mac(s: &str) -> Result<[u8; 6], Fail> {
     parse_mac(s).map_or_else(|| usage(format!("bad lladdr \"{s}\"")), Ok)
 }
 
-fn dev(name: &str) -> Result<i32, Fail> {
-    ifindex(name).ctx(&format!("cannot find device \"{name}\""))
+/// The requests of a batch not yet sent, with the line each came from.
+struct Pending {
+    reqs: Vec<Req>,
+    lines: Vec<(usize, &'static str)>,
+    bytes: usize,
 }
 
-/// The family (loading rvnet.ko first if need be, as an AF_RVNET socket does by its alias).
-fn sock() -> Result<Rvnet, Fail> {
-    match Rvnet::open() {
-        Err(e) if e.errno == libc::ENOENT => {
-            let _ = rvnet_uapi::Socket::dgram();
-            Rvnet::open().ctx("netlink family rvnet")
+/// Requests sent in one datagram, at most.
+const WINDOW: usize = 512;
+
+/// What the commands run with: the family's socket, opened once, the device names seen, and
+/// in a batch the changes waiting to be sent.
+struct Ctl {
+    nl: Option<Rvnet>,
+    names: HashMap<String, i32>,
+    /// In a batch: the changes not yet sent.
+    pending: Option<Pending>,
+    /// The batch line being run (0 outside a batch).
+    line: usize,
+    /// The batch's file name, for messages.
+    file: String,
+    /// Refusals seen in a batch.
+    failed: usize,
+}
+
+impl Ctl {
+    fn new() -> Ctl {
+        Ctl {
+            nl: None,
+            names: HashMap::new(),
+            pending: None,
+            line: 0,
+            file: String::new(),
+            failed: 0,
         }
-        r => r.ctx("netlink family rvnet"),
+    }
+
+    /// The family (loading rvnet.ko first if need be, as an AF_RVNET socket does by its
+    /// alias). In a batch, the changes queued so far are sent first, so that what a command
+    /// reads includes them.
+    fn sock(&mut self) -> Result<&mut Rvnet, Fail> {
+        self.flush()?;
+        self.open()
+    }
+
+    fn open(&mut self) -> Result<&mut Rvnet, Fail> {
+        if self.nl.is_none() {
+            let nl = match Rvnet::open() {
+                Err(e) if e.errno == libc::ENOENT => {
+                    let _ = rvnet_uapi::Socket::dgram();
+                    Rvnet::open().ctx("netlink family rvnet")?
+                }
+                r => r.ctx("netlink family rvnet")?,
+            };
+            self.nl = Some(nl);
+        }
+        self.nl
+            .as_mut()
+            .map_or_else(|| usage("no netlink socket"), Ok)
+    }
+
+    /// The ifindex of device `name`.
+    fn dev(&mut self, name: &str) -> Result<i32, Fail> {
+        if let Some(&i) = self.names.get(name) {
+            return Ok(i);
+        }
+        let i = ifindex(name).ctx(&format!("cannot find device \"{name}\""))?;
+        self.names.insert(name.to_string(), i);
+        Ok(i)
+    }
+
+    /// Makes the change `r`: at once, or in a batch with the next ones.
+    fn change(&mut self, what: &'static str, r: Req) -> Res {
+        let line = self.line;
+        let Some(p) = self.pending.as_mut() else {
+            return self.open()?.exec(r).ctx(what);
+        };
+        p.bytes += 24 + r.attrs.bytes().len();
+        p.reqs.push(r);
+        p.lines.push((line, what));
+        if p.reqs.len() >= WINDOW || p.bytes >= 48 * 1024 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Sends the batch's queued changes and reports their refusals; the first one is the
+    /// error (the others are printed).
+    fn flush(&mut self) -> Res {
+        let Some(p) = self.pending.as_mut() else {
+            return Ok(());
+        };
+        if p.reqs.is_empty() {
+            return Ok(());
+        }
+        let reqs = std::mem::take(&mut p.reqs);
+        let lines = std::mem::take(&mut p.lines);
+        p.bytes = 0;
+        let file = self.file.clone();
+        let nl = self.open()?;
+        let first = nl.send_unacked(&reqs).ctx("batch")?;
+        let mut errors = nl.take_errors().ctx("batch")?;
+        errors.sort_by_key(|(seq, _)| seq.wrapping_sub(first));
+        let mut result = Ok(());
+        for (seq, e) in errors {
+            let Some(&(line, what)) = lines.get(seq.wrapping_sub(first) as usize) else {
+                continue;
+            };
+            self.failed += 1;
+            let what = format!("{file}:{line}: {what}");
+            if result.is_ok() {
+                result = Err(Fail::Sys(what, e));
+            } else {
+                eprintln!("rvnetctl: {what}: {e}");
+            }
+        }
+        result
     }
 }
 
@@ -148,8 +262,8 @@ fn name_of(ifindex: i32) -> String {
 }
 
 /// Prints the attached interfaces as /proc/net/rvnet/dev does.
-fn show_addrs() -> Res {
-    let addrs = sock()?.addrs().ctx("addr show")?;
+fn show_addrs(c: &mut Ctl) -> Res {
+    let addrs = c.sock()?.addrs().ctx("addr show")?;
     println!("Device     Ifindex  Address            MAC");
     for a in addrs {
         let (ip, len) = a.addr.unwrap_or((Ipv4Addr::UNSPECIFIED, 0));
@@ -173,25 +287,37 @@ fn kind_name(kind: Option<u32>) -> &'static str {
     }
 }
 
-/// Prints the FIB as /proc/net/rvnet/route does.
-fn show_routes() -> Res {
-    let routes = sock()?.routes().ctx("route show")?;
-    println!("Destination        Gateway          Device     Kind");
-    for r in routes {
-        println!(
-            "{:<18} {:<16} {:<10} {}",
-            format!("{}/{}", r.dst, r.prefixlen),
-            r.gateway.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string(),
-            name_of(r.ifindex),
-            kind_name(r.kind)
-        );
+/// Prints the FIB as /proc/net/rvnet/route does, each route as the dump delivers it.
+fn show_routes(c: &mut Ctl) -> Res {
+    let out = io::stdout();
+    let mut out = io::BufWriter::new(out.lock());
+    let _ = writeln!(out, "Destination        Gateway          Device     Kind");
+    let mut names: HashMap<i32, String> = HashMap::new();
+    let mut broken = false;
+    c.sock()?
+        .routes_each(|r| {
+            let dev = names.entry(r.ifindex).or_insert_with(|| name_of(r.ifindex));
+            broken |= writeln!(
+                out,
+                "{:<18} {:<16} {:<10} {}",
+                format!("{}/{}", r.dst, r.prefixlen),
+                r.gateway.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string(),
+                dev,
+                kind_name(r.kind)
+            )
+            .is_err();
+        })
+        .ctx("route show")?;
+    if broken || out.flush().is_err() {
+        // A closed pipe (`| head`) is not an error of ours.
+        return Ok(());
     }
     Ok(())
 }
 
 /// Prints the ARP cache as /proc/net/rvnet/arp does.
-fn show_neighs() -> Res {
-    let neighs = sock()?.neighs().ctx("arp show")?;
+fn show_neighs(c: &mut Ctl) -> Res {
+    let neighs = c.sock()?.neighs().ctx("arp show")?;
     println!(
         "IP address       HW type     Flags       HW address            Mask     Device     State"
     );
@@ -268,8 +394,8 @@ fn monitor_line(m: &Msg) -> Option<String> {
 }
 
 /// Prints every change until killed.
-fn monitor() -> Res {
-    let mut nl = sock()?;
+fn monitor(c: &mut Ctl) -> Res {
+    let nl = c.sock()?;
     nl.subscribe().ctx("monitor")?;
     loop {
         for m in nl.next_notifications().ctx("monitor")? {
@@ -287,96 +413,106 @@ fn show(name: &str) -> Res {
     Ok(())
 }
 
-fn cmd_addr(verb: &str, a: &Args) -> Res {
+fn cmd_addr(c: &mut Ctl, verb: &str, a: &Args) -> Res {
     match verb {
         "show" | "list" => {
             a.only(0, &[])?;
-            show_addrs()
+            show_addrs(c)
         }
         "add" | "del" => {
             a.only(1, &["dev"])?;
             let (ip, len) = prefix(a.first("A.B.C.D/LEN")?)?;
-            let ifi = dev(a.need("dev")?)?;
-            let mut s = sock()?;
+            let ifi = c.dev(a.need("dev")?)?;
             if verb == "add" {
-                s.addr_add(ifi, ip, len).ctx("addr add")
+                c.change("addr add", Rvnet::addr_add_req(ifi, ip, len))
             } else {
-                s.addr_del(ifi, ip, len).ctx("addr del")
+                c.change("addr del", Rvnet::addr_del_req(ifi, ip, len))
             }
         }
         _ => usage(format!("unknown addr command \"{verb}\"")),
     }
 }
 
-fn cmd_link(verb: &str, a: &Args) -> Res {
+fn cmd_link(c: &mut Ctl, verb: &str, a: &Args) -> Res {
     a.only(0, &["dev"])?;
-    let ifi = dev(a.need("dev")?)?;
+    let name = a.need("dev")?;
     match verb {
-        "attach" => sock()?.attach(ifi).ctx("link attach"),
-        "detach" => sock()?.detach(ifi).ctx("link detach"),
+        "attach" => {
+            let ifi = c.dev(name)?;
+            c.change("link attach", Rvnet::attach_req(ifi))
+        }
+        "detach" => {
+            let ifi = c.dev(name)?;
+            c.change("link detach", Rvnet::detach_req(ifi))
+        }
         _ => usage(format!("unknown link command \"{verb}\"")),
     }
 }
 
-fn cmd_route(verb: &str, a: &Args) -> Res {
+fn cmd_route(c: &mut Ctl, verb: &str, a: &Args) -> Res {
     match verb {
         "show" | "list" => {
             a.only(0, &[])?;
-            show_routes()
+            show_routes(c)
         }
         "add" => {
             a.only(1, &["via", "dev"])?;
             let (dst, len) = prefix(a.first("PREFIX")?)?;
             let gw = a.opt("via")?.map(addr).transpose()?;
-            let ifi = a.opt("dev")?.map(dev).transpose()?;
+            let ifi = match a.opt("dev")? {
+                Some(d) => Some(c.dev(d)?),
+                None => None,
+            };
             if gw.is_none() && ifi.is_none() {
                 return usage("route add needs \"via GATEWAY\" or \"dev IFNAME\"");
             }
-            sock()?
-                .route_add(
-                    dst,
-                    len,
-                    gw.unwrap_or(Ipv4Addr::UNSPECIFIED),
-                    ifi.unwrap_or(0),
-                )
-                .ctx("route add")
+            let r = Rvnet::route_add_req(
+                dst,
+                len,
+                gw.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                ifi.unwrap_or(0),
+            );
+            c.change("route add", r)
         }
         "del" => {
             a.only(1, &["via", "dev"])?;
             let (dst, len) = prefix(a.first("PREFIX")?)?;
-            sock()?.route_del(dst, len).ctx("route del")
+            c.change("route del", Rvnet::route_del_req(dst, len))
         }
         _ => usage(format!("unknown route command \"{verb}\"")),
     }
 }
 
-fn cmd_arp(verb: &str, a: &Args) -> Res {
+fn cmd_arp(c: &mut Ctl, verb: &str, a: &Args) -> Res {
     match verb {
         "show" | "list" => {
             a.only(0, &[])?;
-            show_neighs()
+            show_neighs(c)
         }
         "flush" => {
             a.only(0, &[])?;
-            sock()?.neigh_flush().ctx("arp flush")
+            c.change("arp flush", Rvnet::neigh_flush_req())
         }
         "add" => {
             a.only(1, &["lladdr", "dev"])?;
             let ip = addr(a.first("A.B.C.D")?)?;
             let ll = mac(a.need("lladdr")?)?;
-            let ifi = dev(a.need("dev")?)?;
-            sock()?.neigh_add(ip, ll, ifi).ctx("arp add")
+            let ifi = c.dev(a.need("dev")?)?;
+            c.change("arp add", Rvnet::neigh_add_req(ip, ll, ifi))
         }
         "del" => {
             a.only(1, &["dev"])?;
             let ip = addr(a.first("A.B.C.D")?)?;
-            let ifi = a.opt("dev")?.map(dev).transpose()?.unwrap_or(0);
-            sock()?.neigh_del(ip, ifi).ctx("arp del")
+            let ifi = match a.opt("dev")? {
+                Some(d) => c.dev(d)?,
+                None => 0,
+            };
+            c.change("arp del", Rvnet::neigh_del_req(ip, ifi))
         }
         "reverse" => {
             a.only(1, &[])?;
             let ll = mac(a.first("MAC")?)?;
-            let (ip, ifi) = sock()?.neigh_reverse(ll).ctx("arp reverse")?;
+            let (ip, ifi) = c.sock()?.neigh_reverse(ll).ctx("arp reverse")?;
             let name = ifname(ifi).unwrap_or_else(|_| format!("if{ifi}"));
             println!("{ip} lladdr {} dev {name}", format_mac(&ll));
             Ok(())
@@ -385,12 +521,12 @@ fn cmd_arp(verb: &str, a: &Args) -> Res {
     }
 }
 
-fn cmd_proxy(verb: &str, a: &Args) -> Res {
+fn cmd_proxy(c: &mut Ctl, verb: &str, a: &Args) -> Res {
     a.only(1, &[])?;
     let (p, len) = prefix(a.first("PREFIX")?)?;
     match verb {
-        "add" => sock()?.proxy_add(p, len).ctx("proxy add"),
-        "del" => sock()?.proxy_del(p, len).ctx("proxy del"),
+        "add" => c.change("proxy add", Rvnet::proxy_req(true, p, len)),
+        "del" => c.change("proxy del", Rvnet::proxy_req(false, p, len)),
         _ => usage(format!("unknown proxy command \"{verb}\"")),
     }
 }
@@ -403,7 +539,8 @@ fn param(name: &str) -> Result<u16, Fail> {
         .map_or_else(|| usage(format!("unknown parameter \"{name}\"")), Ok)
 }
 
-fn run(args: &[String]) -> Res {
+/// Runs one command line (the words after `rvnetctl`).
+fn run(c: &mut Ctl, args: &[String]) -> Res {
     let Some(obj) = args.first() else {
         return usage("no command");
     };
@@ -412,28 +549,35 @@ fn run(args: &[String]) -> Res {
         words: args.get(2..).unwrap_or(&[]),
     };
     match (obj.as_str(), verb) {
-        ("stats", None) => show("stats"),
-        ("sockets", None) => show("sockets"),
-        ("monitor", None) => monitor(),
+        ("stats", None) => {
+            c.flush()?;
+            show("stats")
+        }
+        ("sockets", None) => {
+            c.flush()?;
+            show("sockets")
+        }
+        ("monitor", None) => monitor(c),
         ("set", Some(name)) => {
             rest.only(1, &[])?;
             let v = rest.first("VALUE")?;
             let v: u64 = v.parse().or_else(|_| usage(format!("bad value \"{v}\"")))?;
             let id = param(name)?;
-            sock()?.set_param(id, v).ctx("set")
+            let r = Rvnet::set_param_req(id, v).ctx("set")?;
+            c.change("set", r)
         }
         ("get", Some(name)) => {
             rest.only(0, &[])?;
             let id = param(name)?;
-            let v = sock()?.get_param(id).ctx("get")?;
+            let v = c.sock()?.get_param(id).ctx("get")?;
             println!("{v}");
             Ok(())
         }
-        ("addr" | "address" | "a", v) => cmd_addr(v.unwrap_or("show"), &rest),
-        ("link" | "l", Some(v)) => cmd_link(v, &rest),
-        ("route" | "r", v) => cmd_route(v.unwrap_or("show"), &rest),
-        ("arp" | "neigh" | "n", v) => cmd_arp(v.unwrap_or("show"), &rest),
-        ("proxy", Some(v)) => cmd_proxy(v, &rest),
+        ("addr" | "address" | "a", v) => cmd_addr(c, v.unwrap_or("show"), &rest),
+        ("link" | "l", Some(v)) => cmd_link(c, v, &rest),
+        ("route" | "r", v) => cmd_route(c, v.unwrap_or("show"), &rest),
+        ("arp" | "neigh" | "n", v) => cmd_arp(c, v.unwrap_or("show"), &rest),
+        ("proxy", Some(v)) => cmd_proxy(c, v, &rest),
         ("help" | "-h" | "--help", _) => {
             println!("{USAGE}");
             Ok(())
@@ -442,9 +586,132 @@ fn run(args: &[String]) -> Res {
     }
 }
 
+/// Runs the commands of `file` (`-`: standard input), as `ip -batch` does: a usage error
+/// or a refusal stops the batch unless `force`; with `force`, every line is tried and the
+/// batch fails at the end if one did.
+fn batch(c: &mut Ctl, file: &str, force: bool) -> Res {
+    let input: Box<dyn BufRead> = if file == "-" {
+        Box::new(io::BufReader::new(io::stdin()))
+    } else {
+        Box::new(io::BufReader::new(
+            std::fs::File::open(file).ctx(&format!("cannot open \"{file}\""))?,
+        ))
+    };
+    c.file = if file == "-" {
+        "<stdin>".into()
+    } else {
+        file.into()
+    };
+    c.pending = Some(Pending {
+        reqs: Vec::new(),
+        lines: Vec::new(),
+        bytes: 0,
+    });
+    // The refusals of a window wait on the socket until it is sent: room for all of them.
+    if let Ok(nl) = c.open() {
+        let _ = nl.set_rcvbuf(4 << 20);
+    }
+    let mut usage_errors = 0usize;
+    for (n, line) in input.lines().enumerate() {
+        let line = line.ctx(&format!("reading \"{file}\""))?;
+        let words: Vec<String> = line
+            .split('#')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        c.line = n + 1;
+        match run(c, &words) {
+            Ok(()) => {}
+            Err(Fail::Usage(msg)) => {
+                let msg = format!("{}:{}: {msg}", c.file, c.line);
+                if !force {
+                    // What the lines before asked for is done, as `ip -batch` does it.
+                    if let Err(Fail::Sys(what, e)) = c.flush() {
+                        eprintln!("rvnetctl: {what}: {e}");
+                    }
+                    return Err(Fail::Usage(msg));
+                }
+                eprintln!("rvnetctl: {msg}");
+                usage_errors += 1;
+            }
+            Err(Fail::Sys(what, e)) => {
+                // A refusal from a window that was sent names its line and is counted; one of
+                // a command that ran at once does not yet.
+                let what = if what.starts_with(&c.file) {
+                    what
+                } else {
+                    c.failed += 1;
+                    format!("{}:{}: {what}", c.file, c.line)
+                };
+                if !force {
+                    if let Err(Fail::Sys(w, e)) = c.flush() {
+                        eprintln!("rvnetctl: {w}: {e}");
+                    }
+                    return Err(Fail::Sys(what, e));
+                }
+                eprintln!("rvnetctl: {what}: {e}");
+            }
+        }
+    }
+    match c.flush() {
+        Err(Fail::Sys(what, e)) if force => {
+            eprintln!("rvnetctl: {what}: {e}");
+        }
+        r => r?,
+    }
+    if usage_errors > 0 {
+        return usage(format!(
+            "{usage_errors} line(s) of \"{file}\" were not understood"
+        ));
+    }
+    if c.failed > 0 {
+        return Err(Fail::Sys(
+            format!("{} command(s) of {} failed", c.failed, c.file),
+            NlError {
+                errno: libc::EINVAL,
+                msg: None,
+                miss_type: None,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the command line: `[-force] -batch FILE`, or one command.
+fn run_args(args: &[String]) -> Res {
+    let mut c = Ctl::new();
+    let mut force = false;
+    let mut i = 0;
+    while let Some(a) = args.get(i) {
+        match a.as_str() {
+            "-force" | "--force" => force = true,
+            "-batch" | "-b" | "--batch" => {
+                let Some(file) = args.get(i + 1) else {
+                    return usage("-batch needs a file name");
+                };
+                if args.len() > i + 2 {
+                    return usage("nothing may follow \"-batch FILE\"");
+                }
+                return batch(&mut c, file, force);
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    if force {
+        return usage("-force goes with -batch");
+    }
+    run(&mut c, args.get(i..).unwrap_or(&[]))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    match run_args(&args) {
         Ok(()) => {}
         Err(Fail::Usage(msg)) => {
             eprintln!("rvnetctl: {msg}");
@@ -464,7 +731,7 @@ mod tests {
 
     fn usage_error(line: &str) -> bool {
         let args: Vec<String> = line.split_whitespace().map(String::from).collect();
-        matches!(run(&args), Err(Fail::Usage(_)))
+        matches!(run_args(&args), Err(Fail::Usage(_)))
     }
 
     #[test]
@@ -487,5 +754,25 @@ mod tests {
         assert!(usage_error("get"));
         assert!(usage_error("proxy add 10.9.0.0/16 extra"));
         assert!(usage_error("stats now"));
+        assert!(usage_error("-batch"));
+        assert!(usage_error("-force addr show"));
+        assert!(usage_error("-batch file extra"));
+    }
+
+    #[test]
+    fn batch_lines_are_checked_and_numbered() {
+        let path = std::env::temp_dir().join(format!("rvnetctl-batch-{}", std::process::id()));
+        std::fs::write(
+            &path,
+            "# routes\n\n   # indented comment\nroute add 10.0.0.0/8 # no next hop\n",
+        )
+        .unwrap();
+        let file = path.to_str().unwrap().to_string();
+        let r = run_args(&["-batch".to_string(), file.clone()]);
+        std::fs::remove_file(&path).unwrap();
+        match r {
+            Err(Fail::Usage(msg)) => assert!(msg.starts_with(&format!("{file}:4: ")), "{msg}"),
+            _ => panic!("a usage error was expected"),
+        }
     }
 }
