@@ -451,12 +451,12 @@ pub fn rvnetctl_batch_runs_a_file() -> TestResult {
             net(i)
         ));
     }
-    // Line ROUTES + 5: no such route.
+    // Line ROUTES + 4: no such route.
     text.push_str("route del 10.250.0.0/16\n");
     let file = "/tmp/rvnet-batch-test";
     std::fs::write(file, &text).map_err(|e| format!("{file}: {e}"))?;
     let first = in_ns(RV, &format!("rvnetctl -batch {file}"));
-    let bad_line = ROUTES + 5;
+    let bad_line = ROUTES + 4;
     match first {
         Ok(out) => return Err(format!("a batch with a bad line succeeded: {out}")),
         Err(e) => ensure(
