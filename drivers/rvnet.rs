@@ -201,6 +201,11 @@ mod netcore_tests {
     }
 
     #[test]
+    fn arp_limits_without_allocation() {
+        assert_eq!(selftest::limits_without_allocation(), Ok(()));
+    }
+
+    #[test]
     fn fib_lpm_and_cache() {
         assert_eq!(selftest::fib_lpm_and_cache(), Ok(()));
     }

@@ -7,15 +7,16 @@
 //! through rtnetlink; an impossible prefix or value is EINVAL before anything changes.
 
 use super::text::{alloc_fmt_ip, alloc_fmt_mac, alloc_fmt_prefix};
-use super::{errno, AfRvnet, Iface, Stack, C, COUNTER_NAMES, MAX_IFACES};
+use super::{errno, AfRvnet, Iface, Stack, Unresolved, C, COUNTER_NAMES, MAX_IFACES};
 use super::{local_ifindex, notify, output};
 use crate::net::clock::now_ms;
 use crate::net::rtnl::{Rtnl, RtnlHeld};
 use crate::net::seq_file::{ProcFile, SeqWriter};
-use crate::netcore::arp::cache::{ArpConfig, Refusal, State};
+use crate::netcore::arp::cache::{ArpConfig, EntryInfo, Refusal, State};
 use crate::netcore::arp::proxy::ProxyError;
 use crate::netcore::ipv4::route::{mask, Fib, FibError, Route, RouteKind};
 use crate::netcore::sock::errno as E;
+use crate::netcore::uapi::param as P;
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
 use core::fmt::Write;
 use kernel::alloc::{flags, KVec};
@@ -96,22 +97,63 @@ pub(crate) fn neigh_del(st: &Stack, ifindex: i32, addr: Ipv4Address) -> Result {
 /// Drops every dynamic ARP entry; their waiting packets are failed after the lock is
 /// dropped.
 pub(crate) fn neigh_flush(st: &Stack) -> Result {
-    let mut gone = KVec::with_capacity(super::ARP_ENTRIES, flags::GFP_KERNEL)?;
-    {
-        let mut g = st.lock();
-        // The vector holds every entry the cache can have: nothing is left over.
-        g.arp.flush(false, |u| {
-            if let Err(e) = gone.push_within_capacity(u) {
-                output::unresolved(st, e.0);
-            }
-        });
-    }
-    for u in gone {
-        let (addr, ifindex) = (u.ip, u.ifindex);
-        output::unresolved(st, u);
-        notify::neigh_changed(st, false, addr, None, ifindex);
-    }
+    drain_arp(st, |e| e.state != State::Static);
     Ok(())
+}
+
+/// Entries removed under one hold of the lock by [`drain_arp`].
+const DRAIN_CHUNK: usize = 64;
+/// Entries looked at under one hold of the lock by [`drain_arp`].
+const DRAIN_SCAN: usize = 4096;
+
+/// Removes the ARP entries `which` selects, a chunk at a time: under each hold of the lock
+/// at most [`DRAIN_SCAN`] entries are looked at and [`DRAIN_CHUNK`] removed, and after it
+/// their waiting packets fail (EHOSTUNREACH) and monitors hear of each removal. A table of
+/// 100,000 entries never holds the lock for long, and nothing is freed under it.
+pub(crate) fn drain_arp(st: &Stack, which: impl Fn(&EntryInfo) -> bool) {
+    // Without this vector (no memory), one entry at a time.
+    let mut gone: KVec<Unresolved> =
+        KVec::with_capacity(DRAIN_CHUNK, flags::GFP_KERNEL).unwrap_or_default();
+    let chunk = gone.capacity().clamp(1, DRAIN_CHUNK);
+    let mut slot = 0;
+    loop {
+        let mut keys = [None::<(i32, Ipv4Address)>; DRAIN_CHUNK];
+        let mut spare = None;
+        let done = {
+            let mut g = st.lock();
+            let (mut n, mut seen, mut done) = (0, 0, true);
+            for (next, e) in g.arp.iter_from(slot, now_ms()) {
+                if n == chunk || seen == DRAIN_SCAN {
+                    done = false;
+                    break;
+                }
+                seen += 1;
+                slot = next;
+                if which(&e) {
+                    if let Some(k) = keys.get_mut(n) {
+                        *k = Some((e.ifindex, e.ip));
+                        n += 1;
+                    }
+                }
+            }
+            for (ifindex, ip) in keys.iter().flatten() {
+                if let Some(u) = g.arp.remove(*ifindex, *ip) {
+                    if let Err(e) = gone.push_within_capacity(u) {
+                        spare = Some(e.0);
+                    }
+                }
+            }
+            done
+        };
+        for u in Iterator::chain(gone.drain_all(), spare) {
+            let (addr, ifindex) = (u.ip, u.ifindex);
+            output::unresolved(st, u);
+            notify::neigh_changed(st, false, addr, None, ifindex);
+        }
+        if done {
+            return;
+        }
+    }
 }
 
 /// The address and interface of the ARP entry for `mac`.
@@ -152,23 +194,36 @@ fn check_prefix(prefix: Ipv4Address, len: u8) -> Result {
     Ok(())
 }
 
-/// Sets parameter `param` (the ids of the uapi header) to `v`.
+/// Sets parameter `param` (an attribute of the spec's `param` set) to `v`; EINVAL for a
+/// value out of range.
 pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
     let mut g = st.lock();
     let mut cfg: ArpConfig = g.arp.config();
-    match param {
-        1 if v > 0 => cfg.ageing_ms = v,
-        2 if v > 0 => cfg.retry_ms = v,
-        3 if v <= 255 => cfg.max_retries = v as u8,
-        4 if v <= 1 => g.forwarding = v == 1,
-        5 if v > 0 => {
+    let u32v = u32::try_from(v).ok();
+    let Ok(id) = u16::try_from(param) else {
+        return Err(errno(E::ENOPROTOOPT));
+    };
+    match id {
+        P::ARP_AGEING_MS if v > 0 => cfg.ageing_ms = v,
+        P::ARP_RETRY_MS if v > 0 => cfg.retry_ms = v,
+        P::ARP_RETRIES if v <= 255 => cfg.max_retries = v as u8,
+        P::FORWARDING if v <= 1 => g.forwarding = v == 1,
+        P::REASM_TIMEOUT_MS if v > 0 => {
             g.reasm_timeout_ms = v;
             if let Some(r) = g.reasm.as_mut() {
                 r.set_timeout_ms(v);
             }
         }
-        6 if (1..=255).contains(&v) => g.default_ttl = v as u8,
-        1..=6 => return Err(EINVAL),
+        P::DEFAULT_TTL if (1..=255).contains(&v) => g.default_ttl = v as u8,
+        P::ARP_GC_THRESH1 if u32v.is_some() => cfg.gc_thresh1 = v as u32,
+        P::ARP_GC_THRESH2 if u32v.is_some() => cfg.gc_thresh2 = v as u32,
+        P::ARP_GC_THRESH3 if (1..=u64::from(super::MAX_ARP_ENTRIES)).contains(&v) => {
+            cfg.gc_thresh3 = v as u32
+        }
+        P::ARP_GC_INTERVAL_MS if v > 0 => cfg.gc_interval_ms = v,
+        P::ARP_GC_STALE_MS if v > 0 => cfg.gc_stale_ms = v,
+        P::ARP_UNRES_QLEN_BYTES if u32v.is_some() => cfg.unres_qlen_bytes = v as u32,
+        1..=P::MAX => return Err(EINVAL),
         _ => return Err(errno(E::ENOPROTOOPT)),
     }
     g.arp.set_config(cfg);
@@ -179,13 +234,22 @@ pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
 pub(crate) fn get_param(st: &Stack, param: u32) -> Result<u64> {
     let g = st.lock();
     let cfg = g.arp.config();
-    Ok(match param {
-        1 => cfg.ageing_ms,
-        2 => cfg.retry_ms,
-        3 => u64::from(cfg.max_retries),
-        4 => u64::from(g.forwarding),
-        5 => g.reasm_timeout_ms,
-        6 => u64::from(g.default_ttl),
+    let Ok(id) = u16::try_from(param) else {
+        return Err(errno(E::ENOPROTOOPT));
+    };
+    Ok(match id {
+        P::ARP_AGEING_MS => cfg.ageing_ms,
+        P::ARP_RETRY_MS => cfg.retry_ms,
+        P::ARP_RETRIES => u64::from(cfg.max_retries),
+        P::FORWARDING => u64::from(g.forwarding),
+        P::REASM_TIMEOUT_MS => g.reasm_timeout_ms,
+        P::DEFAULT_TTL => u64::from(g.default_ttl),
+        P::ARP_GC_THRESH1 => u64::from(cfg.gc_thresh1),
+        P::ARP_GC_THRESH2 => u64::from(cfg.gc_thresh2),
+        P::ARP_GC_THRESH3 => u64::from(cfg.gc_thresh3),
+        P::ARP_GC_INTERVAL_MS => cfg.gc_interval_ms,
+        P::ARP_GC_STALE_MS => cfg.gc_stale_ms,
+        P::ARP_UNRES_QLEN_BYTES => u64::from(cfg.unres_qlen_bytes),
         _ => return Err(errno(E::ENOPROTOOPT)),
     })
 }
@@ -242,8 +306,6 @@ fn detach(
     ifindex: i32,
     detach_rx: impl FnOnce(&crate::net::net_device::NetDevice),
 ) -> Result {
-    // Room for every ARP entry, taken before the lock: their packets are freed after it.
-    let mut gone = KVec::with_capacity(super::ARP_ENTRIES, flags::GFP_KERNEL)?;
     let iface = {
         let mut g = st.lock();
         let i = g
@@ -258,23 +320,15 @@ fn detach(
             }
             f.remove_ifindex(ifindex);
         });
-        // Its neighbours go with it, static ones too, as neigh_ifdown forgets a device's:
-        // an entry left behind would hold packets nobody could send (the retry finds no
-        // device) and answer for a device that may come back with the same index on another
-        // link. Their waiting packets fail with EHOSTUNREACH.
-        g.arp.flush_dev(ifindex, true, |u| {
-            if let Err(e) = gone.push_within_capacity(u) {
-                output::unresolved(st, e.0);
-            }
-        });
         iface
     };
     detach_rx(&iface.dev);
-    for u in gone {
-        let addr = u.ip;
-        output::unresolved(st, u);
-        notify::neigh_changed(st, false, addr, None, ifindex);
-    }
+    // Its neighbours go with it, static ones too, as neigh_ifdown forgets a device's: an
+    // entry left behind would hold packets nobody could send (the retry finds no device)
+    // and answer for a device that may come back with the same index on another link.
+    // Their waiting packets fail with EHOSTUNREACH. The device is detached first, so no
+    // new entry of it appears meanwhile.
+    drain_arp(st, |e| e.ifindex == ifindex);
     Ok(())
 }
 
@@ -442,6 +496,7 @@ pub(crate) fn neigh_add(
     mac: EthernetAddress,
 ) -> Result {
     let now = now_ms();
+    st.arp_room(flags::GFP_KERNEL);
     let mut g = st.lock();
     let ifindex = if ifindex != 0 {
         ifindex
@@ -464,6 +519,7 @@ pub(crate) fn neigh_add(
         .add_static(ifindex, addr, mac, now)
         .map_err(|e| match e {
             Refusal::Full => ENOSPC,
+            Refusal::NoMemory => ENOMEM,
             _ => EINVAL,
         })?;
     // Packets that waited for `addr` on this device leave by it.
@@ -490,11 +546,22 @@ fn dev_name(inner_ifaces: &[Iface], ifindex: i32) -> &str {
         .unwrap_or("*")
 }
 
-/// Where the next row of a `/proc/net/rvnet` file is: `sockets` has a row per socket (the
-/// cursor is one more than its slot in the table; 0 is the header), so that 100,000 sockets
-/// are read a page at a time; the other files are one row, the whole table.
+/// Where the next row of a `/proc/net/rvnet` file is: `sockets` has a row per socket and
+/// `arp` a row per entry (the cursor is one more than its slot in the table; 0 is the
+/// header), so that 100,000 of them are read a page at a time; the other files are one row,
+/// the whole table.
 pub(crate) fn proc_next(st: &Stack, file: ProcFile, from: u64) -> Option<u64> {
     match file {
+        ProcFile::Arp if from > 0 => {
+            let slot = usize::try_from(from - 1).ok()?;
+            let g = st.lock();
+            let next = g
+                .arp
+                .iter_from(slot, now_ms())
+                .next()
+                .map(|(after, _)| after as u64);
+            next
+        }
         ProcFile::Sockets if from > 0 => {
             let slot = usize::try_from(from - 1).ok()?;
             let socks = st.lock_socks();
@@ -516,6 +583,18 @@ pub(crate) fn proc_row(
     out: &mut SeqWriter<'_>,
 ) -> core::fmt::Result {
     match file {
+        ProcFile::Arp if cursor > 0 => {
+            let Ok(slot) = usize::try_from(cursor - 1) else {
+                return Ok(());
+            };
+            let g = st.lock();
+            let r = match g.arp.iter_from(slot, now_ms()).next() {
+                // The entry at that slot, unless it went since `proc_next` found it.
+                Some((after, e)) if after as u64 == cursor => arp_line(&g.ifaces, &e, out),
+                _ => Ok(()),
+            };
+            r
+        }
         ProcFile::Sockets if cursor > 0 => {
             let Ok(slot) = usize::try_from(cursor - 1) else {
                 return Ok(());
@@ -532,7 +611,25 @@ pub(crate) fn proc_row(
     }
 }
 
-/// Writes one `/proc/net/rvnet` file (for `sockets`, its header).
+/// One row of `/proc/net/rvnet/arp`, in the columns of `/proc/net/arp` and a state.
+fn arp_line(ifaces: &[Iface], e: &EntryInfo, out: &mut SeqWriter<'_>) -> core::fmt::Result {
+    let state = match e.state {
+        State::Incomplete => "incomplete",
+        State::Reachable => "reachable",
+        State::Static => "static",
+    };
+    writeln!(
+        out,
+        "{:<16} 0x1         0x{:<9x} {:<21} *        {:<10} {}",
+        alloc_fmt_ip(e.ip).as_str(),
+        e.state.proc_flags(),
+        alloc_fmt_mac(e.mac).as_str(),
+        dev_name(ifaces, e.ifindex),
+        state
+    )
+}
+
+/// Writes one `/proc/net/rvnet` file (for `sockets` and `arp`, its header).
 fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::Result {
     match file {
         ProcFile::Dev => {
@@ -556,24 +653,7 @@ fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::
                 out,
                 "IP address       HW type     Flags       HW address            Mask     Device     State"
             )?;
-            let now = now_ms();
-            let g = st.lock();
-            for e in g.arp.entries(now) {
-                let state = match e.state {
-                    State::Incomplete => "incomplete",
-                    State::Reachable => "reachable",
-                    State::Static => "static",
-                };
-                writeln!(
-                    out,
-                    "{:<16} 0x1         0x{:<9x} {:<21} *        {:<10} {}",
-                    alloc_fmt_ip(e.ip).as_str(),
-                    e.state.proc_flags(),
-                    alloc_fmt_mac(e.mac).as_str(),
-                    dev_name(&g.ifaces, e.ifindex),
-                    state
-                )?;
-            }
+            // The entries are rows of their own (`proc_row`).
         }
         ProcFile::Route => {
             writeln!(out, "Destination        Gateway          Device     Kind")?;

@@ -15,7 +15,7 @@ use super::{output, Stack, C};
 use crate::net::clock::now_ms;
 use crate::net::net_device::DevRef;
 use crate::net::skb::{PktType, Skb};
-use crate::netcore::arp::cache::ReplyKind;
+use crate::netcore::arp::cache::{Learned, ReplyKind};
 use crate::netcore::ipv4::forward::{decrement_ttl, ForwardDecision};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
 use crate::netcore::ipv4::input::{check, Checked, InputDrop};
@@ -27,6 +27,7 @@ use crate::netcore::wire::icmp::{self, DstUnreachableCode, IcmpPacket};
 use crate::netcore::wire::ipv4::{Ipv4Packet, Protocol};
 use crate::netcore::wire::udp::UdpPacket;
 use crate::netcore::wire::{EtherType, EthernetAddress, Ipv4Address};
+use kernel::alloc::flags;
 use kernel::prelude::*;
 
 const UDP_HLEN: usize = 8;
@@ -102,7 +103,11 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     let action = inner
         .arp
         .on_arp(ifindex, &repr, |a| ifaces.iter().any(|i| i.addr == a), now);
+    let grow = !inner.arp.wants().is_none();
     drop(g);
+    if grow {
+        st.arp_room(flags::GFP_ATOMIC);
+    }
     let action = match action {
         Ok(a) => a,
         Err(_) => {
@@ -110,6 +115,11 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
             return if for_us { Ok(()) } else { Err(skb) };
         }
     };
+    match action.learned {
+        Learned::NoRoom => st.counters.inc(C::arp_table_full),
+        Learned::NoMemory => st.counters.inc(C::arp_nomem),
+        _ => {}
+    }
     let reply = action.reply_repr(&repr, our_mac);
     let proxied = action.reply == Some(ReplyKind::Proxy);
     if let Some(ready) = action.ready {

@@ -35,7 +35,7 @@ use crate::net::rtnl::RtnlHeld;
 use crate::net::seq_file::{ProcFile, SeqWriter};
 use crate::net::skb::Skb;
 use crate::net::socket::{Msg, OptVal, SockRef, SockType, Socket};
-use crate::netcore::arp::cache::{ArpCache, ArpConfig};
+use crate::netcore::arp::cache::{self as arp_cache, ArpCache, ArpConfig};
 use crate::netcore::ipv4::output::IdentGenerator;
 use crate::netcore::ipv4::reasm::Reassembler;
 use crate::netcore::ipv4::route::{mask, nodes_for, Fib, FibState, Node, RouteCache, RouteSlot};
@@ -50,10 +50,11 @@ use kernel::sync::{SpinLock, SpinLockGuard};
 
 pub(crate) use socket::SockState;
 
-/// ARP cache entries per namespace.
-pub(crate) const ARP_ENTRIES: usize = 128;
-/// Packets that may wait for one resolution.
-const ARP_QUEUE: usize = 4;
+/// Packets that may wait for one resolution (within `unres_qlen_bytes` in all).
+pub(crate) const ARP_QUEUE: usize = 8;
+/// The largest `gc_thresh3` that may be set: the cache's slots are numbered in `u32`, and
+/// two million entries are some 200 MiB.
+pub(crate) const MAX_ARP_ENTRIES: u32 = 1 << 21;
 /// Routes per namespace.
 const MAX_ROUTES: usize = 256;
 /// Route cache sets (two entries each).
@@ -65,14 +66,12 @@ const IDENT_BUCKETS: usize = 256;
 /// Interfaces one stack may attach.
 pub(crate) const MAX_IFACES: usize = 16;
 
-type Arp = ArpCache<ARP_ENTRIES, ARP_QUEUE, Skb>;
-
-/// The ARP timing a namespace starts with (the seed notes' 20-minute ageing).
-const ARP_CONFIG: ArpConfig = ArpConfig {
-    ageing_ms: crate::netcore::arp::cache::DEFAULT_AGEING_MS,
-    retry_ms: crate::netcore::arp::cache::DEFAULT_RETRY_MS,
-    max_retries: crate::netcore::arp::cache::DEFAULT_MAX_RETRIES,
-};
+/// One entry of the ARP cache, the element of its storage.
+pub(crate) type ArpEntry = arp_cache::Entry<ARP_QUEUE, Skb>;
+/// The ARP cache (netcore's hash table), its storage allocated here ([`Stack::arp_room`]).
+pub(crate) type Arp = ArpCache<ARP_QUEUE, Skb, KVVec<ArpEntry>, KVVec<u32>>;
+/// Packets that left the ARP cache unresolved.
+pub(crate) type Unresolved = arp_cache::Unresolved<ARP_QUEUE, Skb>;
 type Reasm = Reassembler<REASM_SLOTS, 65535>;
 
 macro_rules! counters {
@@ -99,6 +98,8 @@ counters!(
     arp_tx_gratuitous,
     arp_resolve_failed,
     arp_queue_drops,
+    arp_table_full,
+    arp_nomem,
     ip_rx,
     ip_rx_truncated,
     ip_rx_bad_version,
@@ -207,7 +208,7 @@ pub(crate) struct Inner {
     /// Attached interfaces.
     pub(crate) ifaces: KVec<Iface>,
     /// The ARP cache; packets waiting for resolution are held in it.
-    pub(crate) arp: KBox<Arp>,
+    pub(crate) arp: Arp,
     nodes: KVec<Node>,
     routes: KVec<RouteSlot>,
     fib_state: FibState,
@@ -376,6 +377,38 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Grows the ARP cache's storage if it asks for more ([`Arp::wants`]: when 3/4 of its
+    /// slots are taken), allocating with `gfp` outside the lock. Process context calls it
+    /// with GFP_KERNEL (the timer work, before every send and every `neigh add`); the
+    /// receive path with GFP_ATOMIC, which may fail on a large table: the quarter of the
+    /// slots kept free covers the time until the next tick grows it. An entry that finds no
+    /// slot is refused and counted (`arp_nomem`).
+    pub(crate) fn arp_room(&self, gfp: kernel::alloc::Flags) {
+        for _ in 0..2 {
+            let want = self.lock().arp.wants();
+            if want.is_none() {
+                return;
+            }
+            let entries = match want.entries {
+                0 => None,
+                n => KVVec::with_capacity(n, gfp).ok(),
+            };
+            let index = match want.index {
+                0 => None,
+                n => KVVec::with_capacity(n, gfp).ok(),
+            };
+            if entries.is_none() && index.is_none() {
+                self.counters.inc(C::arp_nomem);
+                return;
+            }
+            let old = self.lock().arp.adopt(entries, index);
+            // Freed here, after the lock.
+            drop(old);
+        }
+    }
+}
+
 /// A lock held with bottom halves off. The guard is a field before the bottom-half guard,
 /// so the lock is released before softirqs may run again (a `(guard, bh)` pair bound with
 /// `let` would drop in the wrong order).
@@ -450,9 +483,9 @@ fn new_inner() -> Result<Inner> {
     let fib_state = Fib::new(&mut nodes, &mut routes).state();
     Ok(Inner {
         ifaces: KVec::new(),
-        // Built in place from the constant image: the cache is far larger than a stack frame
-        // should be (see rust/netcore/src/arp/cache.rs).
-        arp: KBox::new_uninit(flags::GFP_KERNEL)?.write(const { Arp::new(ARP_CONFIG) }),
+        // Linux's neighbour defaults (gc_thresh1/2/3 128/512/1024, unres_qlen_bytes 212992)
+        // and the seed notes' 20-minute ageing; no storage until the first entry.
+        arp: Arp::new(ArpConfig::default(), clock::random_u32()),
         nodes,
         routes,
         fib_state,

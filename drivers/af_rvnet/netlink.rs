@@ -61,6 +61,12 @@ const P_PARAM: &[(u16, Policy)] = &[
     (param::FORWARDING, Policy::new(Kind::U8)),
     (param::REASM_TIMEOUT_MS, Policy::new(Kind::Uint)),
     (param::DEFAULT_TTL, Policy::new(Kind::U8)),
+    (param::ARP_GC_THRESH1, Policy::new(Kind::Uint)),
+    (param::ARP_GC_THRESH2, Policy::new(Kind::Uint)),
+    (param::ARP_GC_THRESH3, Policy::new(Kind::Uint)),
+    (param::ARP_GC_INTERVAL_MS, Policy::new(Kind::Uint)),
+    (param::ARP_GC_STALE_MS, Policy::new(Kind::Uint)),
+    (param::ARP_UNRES_QLEN_BYTES, Policy::new(Kind::Uint)),
 ];
 
 /// Parameters carried as `u8` (the others are `uint`).
@@ -358,23 +364,27 @@ fn dump_neighs(st: &Stack, d: &mut Dump<'_>) -> Result {
     let now = now_ms();
     loop {
         let from = usize::try_from(d.cursor(0)).unwrap_or(usize::MAX);
-        let mut buf = [None::<NeighEntry>; CHUNK];
+        let mut buf = [None::<(usize, NeighEntry)>; CHUNK];
         {
             let g = st.lock();
-            for (slot, e) in buf.iter_mut().zip(g.arp.entries(now).skip(from)) {
-                *slot = Some(NeighEntry {
-                    ip: e.ip,
-                    mac: e.mac,
-                    ifindex: e.ifindex,
-                    state: neigh_state(e.state),
-                });
+            for (slot, (next, e)) in buf.iter_mut().zip(g.arp.iter_from(from, now)) {
+                *slot = Some((
+                    next,
+                    NeighEntry {
+                        ip: e.ip,
+                        mac: e.mac,
+                        ifindex: e.ifindex,
+                        state: neigh_state(e.state),
+                    },
+                ));
             }
         }
+        // The cursor is the slot to resume at: a dump costs one pass over the table.
         let mut n = 0;
-        for e in buf.iter().flatten() {
+        for (next, e) in buf.iter().flatten() {
             let mac = (e.state != neigh_state::INCOMPLETE).then_some(e.mac);
             d.entry(|m| fill_neigh(m, e.ip, mac, e.ifindex, Some(e.state)))?;
-            d.set_cursor(0, d.cursor(0) + 1);
+            d.set_cursor(0, *next as u64);
             n += 1;
         }
         if n < CHUNK {

@@ -11,11 +11,11 @@
 //! device, and leaves by it when the reply comes (`input.rs`), or is freed after the last
 //! retry and its socket told EHOSTUNREACH.
 
-use super::{errno, Stack, C};
+use super::{errno, Stack, Unresolved, C};
 use crate::net::clock::now_ms;
 use crate::net::net_device::{DevRef, NetDevice};
 use crate::net::skb::Skb;
-use crate::netcore::arp::cache::{Resolve, TimerEvent, Unresolved};
+use crate::netcore::arp::cache::{Refusal, Resolve, TimerEvent};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
 use crate::netcore::ipv4::output::plan;
 use crate::netcore::ipv4::route::NextHop;
@@ -23,6 +23,7 @@ use crate::netcore::sock::errno as E;
 use crate::netcore::wire::arp::{ArpOperation, ArpRepr};
 use crate::netcore::wire::ipv4::{Ipv4Packet, Protocol};
 use crate::netcore::wire::{EtherType, EthernetAddress, Ipv4Address};
+use kernel::alloc::flags;
 use kernel::prelude::*;
 
 /// Headroom reserved in frames the stack builds (Ethernet header, aligned).
@@ -38,7 +39,7 @@ pub(crate) fn xmit(st: &Stack, skb: Skb, dev: &NetDevice, mac: [u8; 6]) {
 }
 
 /// Packets whose resolution failed or was evicted: their senders learn EHOSTUNREACH.
-pub(crate) fn unresolved<const Q: usize>(st: &Stack, u: Unresolved<Q, Skb>) {
+pub(crate) fn unresolved(st: &Stack, u: Unresolved) {
     for skb in u.packets {
         st.counters.inc(C::arp_resolve_failed);
         skb.fail(E::EHOSTUNREACH);
@@ -119,28 +120,45 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
     // The entry of the device the packet leaves by: a MAC address learned on another link
     // (the same address reached by another route, or a socket bound to this device) is no
     // use here.
-    let r = g.arp.resolve_or_queue(nh.ifindex, neighbour, skb, now);
+    // A waiting packet is charged its truesize against unres_qlen_bytes, as Linux charges
+    // a neighbour's arp_queue.
+    let truesize = skb.truesize();
+    let r = g
+        .arp
+        .resolve_or_queue(nh.ifindex, neighbour, skb, truesize, now);
+    let grow = !g.arp.wants().is_none();
     drop(g);
+    if grow {
+        // Any context may send: the tick grows it with GFP_KERNEL if this fails.
+        st.arp_room(flags::GFP_ATOMIC);
+    }
     match r {
         Resolve::Send(mac, skb) => xmit(st, skb, &dev, mac.0),
         Resolve::Request { evicted, dropped } => {
             if let Some(e) = evicted {
                 unresolved(st, e);
             }
-            if dropped.is_some() {
+            for skb in dropped {
                 st.counters.inc(C::arp_queue_drops);
+                drop(skb);
             }
             send_request(st, &dev, ours, neighbour);
             st.counters.inc(C::arp_tx_requests);
         }
         Resolve::Queued { dropped } => {
-            if dropped.is_some() {
+            for skb in dropped {
                 st.counters.inc(C::arp_queue_drops);
+                drop(skb);
             }
         }
-        Resolve::Refused { packet, .. } => {
+        Resolve::Refused { packet, reason } => {
             drop(packet);
-            st.counters.inc(C::arp_queue_drops);
+            st.counters.inc(match reason {
+                // gc_thresh3 entries, none of them collectable: "neighbour table overflow".
+                Refusal::Full => C::arp_table_full,
+                Refusal::NoMemory => C::arp_nomem,
+                _ => C::arp_queue_drops,
+            });
             return Err(errno(E::EHOSTUNREACH));
         }
     }
@@ -221,18 +239,32 @@ pub(crate) fn icmp_error(st: &Stack, offending: &[u8], kind: IcmpError, our_addr
     }
 }
 
-/// Runs the timers: ARP retries, failures and ageing; reassembly timeouts. Returns the
-/// milliseconds until the next run.
+/// Runs the timers: ARP retries, failures, ageing and garbage collection; reassembly
+/// timeouts. Returns the milliseconds until the next run. The tick is process context: the
+/// ARP cache grows here with GFP_KERNEL (vmalloc for a large table) when the atomic
+/// attempts of the packet paths could not.
 pub(crate) fn tick(st: &Stack) -> u64 {
+    st.arp_room(flags::GFP_KERNEL);
     let now = now_ms();
+    let busy = arp_timers(st, now);
+    reasm_timers(st, now);
+    let next = st.lock().arp.next_timer_in(now).unwrap_or(1000);
+    if busy {
+        10
+    } else {
+        next.clamp(10, 1000)
+    }
+}
+
+/// The ARP events due: requests sent again, failures answered. True if there were more
+/// than one round takes (the tick then comes back soon).
+#[inline(never)]
+fn arp_timers(st: &Stack, now: u64) -> bool {
     let mut retries: [Option<(Ipv4Address, Ipv4Address, DevRef)>; 8] = Default::default();
     // Failed resolutions: their packets are freed and their senders told after the lock.
-    let mut failures: [Option<Unresolved<{ super::ARP_QUEUE }, Skb>>; 8] = Default::default();
+    let mut failures: [Option<Unresolved>; 4] = Default::default();
     let (mut n, mut nf) = (0, 0);
-    // ICMP time exceeded messages for timed-out datagrams, one per reassembly slot at most.
-    let mut time_exceeded: [Option<(Skb, Ipv4Address)>; super::REASM_SLOTS] = Default::default();
-    let mut nt = 0;
-    let next = {
+    {
         let mut g = st.lock();
         let inner = &mut *g;
         // Events are taken one at a time so that requests can be sent after the lock.
@@ -255,9 +287,29 @@ pub(crate) fn tick(st: &Stack) -> u64 {
                 TimerEvent::AgedOut { .. } => {}
             }
         }
-        // Datagrams that timed out with their first fragment: an ICMP time exceeded
-        // (fragment reassembly) to the sender, built here and sent after the lock, as
-        // Linux's ip_expire does.
+    }
+    let busy = n == retries.len() || nf == failures.len();
+    for u in failures.into_iter().flatten() {
+        unresolved(st, u);
+    }
+    for (ours, ip, dev) in retries.iter().flatten() {
+        send_request(st, dev, *ours, *ip);
+        st.counters.inc(C::arp_tx_requests);
+    }
+    busy
+}
+
+/// Datagrams that timed out with their first fragment: an ICMP time exceeded (fragment
+/// reassembly) to the sender, built under the lock and sent after it, as Linux's ip_expire
+/// does.
+#[inline(never)]
+fn reasm_timers(st: &Stack, now: u64) {
+    // One per reassembly slot at most.
+    let mut time_exceeded: [Option<(Skb, Ipv4Address)>; super::REASM_SLOTS] = Default::default();
+    let mut nt = 0;
+    {
+        let mut g = st.lock();
+        let inner = &mut *g;
         let (ttl, ident) = (inner.default_ttl, &mut inner.ident);
         let expired = inner.reasm.as_mut().map_or(0, |r| {
             r.expire_with(now, |key, first| {
@@ -292,24 +344,10 @@ pub(crate) fn tick(st: &Stack) -> u64 {
         for _ in 0..expired {
             st.counters.inc(C::ip_reasm_timeouts);
         }
-        inner.arp.next_timer_in(now).unwrap_or(1000)
-    };
+    }
     for (skb, to) in time_exceeded.into_iter().flatten() {
         if send_ip(st, skb, to, None).is_ok() {
             st.counters.inc(C::icmp_tx_time_exceeded);
         }
-    }
-    let busy = n == retries.len() || nf == failures.len();
-    for u in failures.into_iter().flatten() {
-        unresolved(st, u);
-    }
-    for (ours, ip, dev) in retries.iter().flatten() {
-        send_request(st, dev, *ours, *ip);
-        st.counters.inc(C::arp_tx_requests);
-    }
-    if busy {
-        10
-    } else {
-        next.clamp(10, 1000)
     }
 }

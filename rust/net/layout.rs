@@ -388,6 +388,7 @@ const MEMBERS: &[(&str, usize)] = &[
     m!(sk_buff, tail = tail),
     m!(sk_buff, end = end),
     m!(sk_buff, head = head),
+    m!(sk_buff, truesize = truesize),
     // The `headers` group is a union bindgen renders as a struct of union fields, all at 0.
     (
         "sk_buff.protocol",

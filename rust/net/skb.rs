@@ -122,6 +122,13 @@ impl Skb {
         unsafe { (*self.raw()).len }
     }
 
+    /// The memory the frame takes (`skb->truesize`: its buffer, head and data), what
+    /// socket buffers and the ARP queue's byte limit are charged.
+    pub fn truesize(&self) -> u32 {
+        // SAFETY: `self.0` is valid by the type invariant.
+        unsafe { (*self.raw()).truesize }
+    }
+
     /// True for a frame with no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -6,8 +6,8 @@
 //! report a failed case through KUnit rather than by oopsing.
 
 pub use super::arp::selftest::{
-    entries_per_device, request_teaches_the_target, resolution_releases_in_order,
-    retries_then_failure_across_wrap,
+    entries_per_device, limits_without_allocation, request_teaches_the_target,
+    resolution_releases_in_order, retries_then_failure_across_wrap,
 };
 use super::checksum::{self, Checksum};
 use super::ipv4::reasm::{FragKey, Reassembler};
@@ -596,6 +596,7 @@ pub const ALL: &[Case] = &[
         retries_then_failure_across_wrap,
     ),
     ("arp_entries_per_device", entries_per_device),
+    ("arp_limits_without_allocation", limits_without_allocation),
     ("fib_lpm_and_cache", fib_lpm_and_cache),
     ("reasm_out_of_order", reasm_out_of_order),
     ("ipv4_parse_and_checksum", ipv4_parse_and_checksum),

@@ -57,6 +57,92 @@ pub fn move_into<T, S: Storage<T>>(mut from: S, mut to: S) -> Result<(S, S), (S,
     Ok((to, from))
 }
 
+/// A [`Storage`] in an inline array of `N` elements, for a table that must work without an
+/// allocator (a self-test on a kernel stack, a table of fixed size). Its capacity is `N` from
+/// the start, so a table made with [`Default`] has room at once; it never grows, and a table
+/// that wants more simply does without.
+///
+/// The elements past the length hold `T::default()`: no `unsafe`, no `MaybeUninit`.
+#[derive(Debug)]
+pub struct Fixed<T, const N: usize> {
+    items: [T; N],
+    len: usize,
+}
+
+impl<T: Default, const N: usize> Default for Fixed<T, N> {
+    fn default() -> Self {
+        Fixed {
+            items: core::array::from_fn(|_| T::default()),
+            len: 0,
+        }
+    }
+}
+
+impl<T, const N: usize> Deref for Fixed<T, N> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        self.items.get(..self.len).unwrap_or(&[])
+    }
+}
+
+impl<T, const N: usize> DerefMut for Fixed<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self.items.get_mut(..self.len) {
+            Some(s) => s,
+            None => &mut [],
+        }
+    }
+}
+
+impl<T: Default, const N: usize> Storage<T> for Fixed<T, N> {
+    fn capacity(&self) -> usize {
+        N
+    }
+
+    fn push_within_capacity(&mut self, v: T) -> Result<(), T> {
+        match self.items.get_mut(self.len) {
+            Some(slot) => {
+                *slot = v;
+                self.len = self.len.saturating_add(1);
+                Ok(())
+            }
+            None => Err(v),
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        let last = self.len.checked_sub(1)?;
+        let v = core::mem::take(self.items.get_mut(last)?);
+        self.len = last;
+        Some(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_fills_within_its_capacity() {
+        let mut f: Fixed<u32, 3> = Fixed::default();
+        assert_eq!((f.capacity(), f.len()), (3, 0));
+        for i in 0..3 {
+            assert_eq!(f.push_within_capacity(i), Ok(()));
+        }
+        assert_eq!(f.push_within_capacity(9), Err(9));
+        assert_eq!(&f[..], [0, 1, 2]);
+        f[1] = 7;
+        assert_eq!(f.pop(), Some(2));
+        assert_eq!(&f[..], [0, 7]);
+        let g: Fixed<u32, 3> = Fixed::default();
+        let (moved, emptied) = move_into(f, g).unwrap();
+        assert_eq!((&moved[..], emptied.len()), (&[0, 7][..], 0));
+        let mut z: Fixed<u32, 0> = Fixed::default();
+        assert_eq!((z.push_within_capacity(1), z.pop()), (Err(1), None));
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod host {
     //! Host storage: `Vec`, and an allocator for tests that can be told to fail.

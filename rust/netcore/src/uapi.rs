@@ -81,7 +81,13 @@ pub mod param {
     pub const FORWARDING: u16 = 4;
     pub const REASM_TIMEOUT_MS: u16 = 5;
     pub const DEFAULT_TTL: u16 = 6;
-    pub const MAX: u16 = 6;
+    pub const ARP_GC_THRESH1: u16 = 7;
+    pub const ARP_GC_THRESH2: u16 = 8;
+    pub const ARP_GC_THRESH3: u16 = 9;
+    pub const ARP_GC_INTERVAL_MS: u16 = 10;
+    pub const ARP_GC_STALE_MS: u16 = 11;
+    pub const ARP_UNRES_QLEN_BYTES: u16 = 12;
+    pub const MAX: u16 = 12;
 }
 
 /// The parameters by the names the tools use (the spec's with `_` for `-`), with their
@@ -93,6 +99,12 @@ pub const PARAMS: &[(&str, u16)] = &[
     ("forwarding", param::FORWARDING),
     ("reasm_timeout_ms", param::REASM_TIMEOUT_MS),
     ("default_ttl", param::DEFAULT_TTL),
+    ("arp_gc_thresh1", param::ARP_GC_THRESH1),
+    ("arp_gc_thresh2", param::ARP_GC_THRESH2),
+    ("arp_gc_thresh3", param::ARP_GC_THRESH3),
+    ("arp_gc_interval_ms", param::ARP_GC_INTERVAL_MS),
+    ("arp_gc_stale_ms", param::ARP_GC_STALE_MS),
+    ("arp_unres_qlen_bytes", param::ARP_UNRES_QLEN_BYTES),
 ];
 
 /// Commands (`RVNET_CMD_*`).
@@ -174,6 +186,12 @@ pub const ATTR_NAMES: &[(&str, &str, u16)] = &[
     ("param", "forwarding", param::FORWARDING),
     ("param", "reasm-timeout-ms", param::REASM_TIMEOUT_MS),
     ("param", "default-ttl", param::DEFAULT_TTL),
+    ("param", "arp-gc-thresh1", param::ARP_GC_THRESH1),
+    ("param", "arp-gc-thresh2", param::ARP_GC_THRESH2),
+    ("param", "arp-gc-thresh3", param::ARP_GC_THRESH3),
+    ("param", "arp-gc-interval-ms", param::ARP_GC_INTERVAL_MS),
+    ("param", "arp-gc-stale-ms", param::ARP_GC_STALE_MS),
+    ("param", "arp-unres-qlen-bytes", param::ARP_UNRES_QLEN_BYTES),
 ];
 
 /// The highest attribute of every set (`RVNET_A_*_MAX`).

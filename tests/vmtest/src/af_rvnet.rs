@@ -2178,54 +2178,88 @@ pub fn raw_hdrincl_ping() -> TestResult {
     raw_tx.ensure_grew(1)
 }
 
-/// The ARP cache holds 128 entries: resolving 130 addresses nobody owns leaves the newest
-/// 128 in /proc/net/rvnet/arp (incomplete), the two oldest replaced, their waiting datagrams
-/// freed and counted.
-pub fn arp_cache_full_replaces_oldest() -> TestResult {
+/// The ARP cache has Linux's neighbour limits: gc_thresh1/2/3 128/512/1024 and
+/// unres_qlen_bytes 212992 by default, settable. With gc_thresh3 lowered to 128 and every
+/// entry unresolved (nothing the garbage collector may take), the sends to new neighbours
+/// past the limit are refused (EHOSTUNREACH) and counted in arp_table_full, and the entries
+/// already there stay. The packets waiting for one neighbour are bounded in bytes: with
+/// unres_qlen_bytes at 4000, the oldest of five 1000-byte datagrams are pushed out and
+/// counted.
+pub fn arp_cache_enforces_gc_thresh3() -> TestResult {
     let _lab = Lab::standard()?;
+    for (param, want) in [
+        ("arp_gc_thresh1", "128"),
+        ("arp_gc_thresh2", "512"),
+        ("arp_gc_thresh3", "1024"),
+        ("arp_gc_interval_ms", "30000"),
+        ("arp_gc_stale_ms", "60000"),
+        ("arp_unres_qlen_bytes", "212992"),
+    ] {
+        ensure_eq(rvnetctl(RV, &format!("get {param}"))?.trim(), want, param)?;
+    }
+    rvnetctl_fails(RV, "set arp_gc_thresh3 0", "set", "Invalid argument")?;
+    rvnetctl_fails(RV, "set arp_gc_thresh3 4000000", "set", "Invalid argument")?;
     // Long enough for the check below to see every entry still incomplete.
     rvnetctl(RV, "set arp_retry_ms 10000")?;
     rvnetctl(RV, "set arp_retries 20")?;
-    let failed = Counter::new(RV, "arp_resolve_failed")?;
+    rvnetctl(RV, "set arp_gc_thresh3 128")?;
+    let full = Counter::new(RV, "arp_table_full")?;
+    let others = parse_arp(&proc_file(RV, "arp")?)
+        .map_err(|e| e.to_string())?
+        .len();
+    let room = 128 - others;
     let addr = |i: u8| Ipv4Addr::new(198, 18, 0, 100 + i);
-    in_netns(RV, || {
+    let refused = in_netns(RV, || {
         let s = Socket::dgram().map_err(io_err("socket"))?;
+        let mut refused = Vec::new();
         for i in 0..130u8 {
-            let to = SocketAddrV4::new(addr(i), 9);
-            // A replaced entry's datagram fails, and the socket hears of it (EHOSTUNREACH)
-            // on its next call: that send is made again.
-            match s.send_to(b"x", to) {
-                Err(e) if e.raw_os_error() == Some(libc::EHOSTUNREACH) => {
-                    s.send_to(b"x", to).map(|_| ())
+            match s.send_to(b"x", SocketAddrV4::new(addr(i), 9)) {
+                Err(e) if e.raw_os_error() == Some(libc::EHOSTUNREACH) => refused.push(i),
+                r => {
+                    r.map_err(io_err(&format!("send to {}", addr(i))))?;
                 }
-                r => r.map(|_| ()),
             }
-            .map_err(io_err(&format!("send to {}", addr(i))))?;
         }
-        Ok(())
+        Ok(refused)
     })?;
-    let text = proc_file(RV, "arp")?;
-    let rows = parse_arp(&text).map_err(|e| e.to_string())?;
+    let want: Vec<u8> = (room as u8..130).collect();
+    ensure_eq(&refused, &want, "sends refused past gc_thresh3")?;
+    let rows = parse_arp(&proc_file(RV, "arp")?).map_err(|e| e.to_string())?;
     let ours: Vec<&ArpRow> = rows
         .iter()
         .filter(|r| (addr(0)..=addr(129)).contains(&r.ip))
         .collect();
-    ensure_eq(ours.len(), 128, "entries for the 130 addresses")?;
+    ensure_eq(ours.len(), room, "entries for the 130 addresses")?;
     ensure(
         ours.iter().all(|r| r.state == "incomplete" && r.flags == 0),
         format!("entries not all incomplete: {ours:?}"),
     )?;
-    for i in [0u8, 1] {
-        ensure(
-            !ours.iter().any(|r| r.ip == addr(i)),
-            format!("{} (among the oldest) still cached", addr(i)),
-        )?;
-    }
     ensure(
-        ours.iter().any(|r| r.ip == addr(129)),
-        "the newest address is not cached",
+        ours.iter().any(|r| r.ip == addr(0)) && !ours.iter().any(|r| r.ip == addr(129)),
+        "want the first address cached and the last refused",
     )?;
-    failed.ensure_grew(2)
+    ensure_eq(full.delta()?, want.len() as u64, "arp_table_full")?;
+    // The byte bound of one neighbour's queue.
+    rvnetctl(RV, "set arp_gc_thresh3 1024")?;
+    rvnetctl(RV, "set arp_unres_qlen_bytes 4000")?;
+    let drops = Counter::new(RV, "arp_queue_drops")?;
+    let target = Ipv4Addr::new(198, 18, 0, 250);
+    in_netns(RV, || {
+        let s = Socket::dgram().map_err(io_err("socket"))?;
+        for _ in 0..5 {
+            s.send_to(&[0u8; 1000], SocketAddrV4::new(target, 9))
+                .map_err(io_err("send to an unresolved neighbour"))?;
+        }
+        Ok(())
+    })?;
+    let row = arp_entry(RV, target)?.ok_or("no entry for the unresolved neighbour")?;
+    ensure_eq(row.state.as_str(), "incomplete", "the neighbour's state")?;
+    // Each datagram's skb is more than 1000 bytes of truesize: at most three fit in 4000.
+    let dropped = drops.delta()?;
+    ensure(
+        (2..=4).contains(&dropped),
+        format!("{dropped} of 5 datagrams pushed out of a 4000-byte queue, want 2 to 4"),
+    )
 }
 
 /// shutdown(2) answers as AF_INET's does: ENOTCONN on an unconnected datagram socket (which

@@ -15,28 +15,72 @@
 //! it arrived on ([`ArpCache::on_arp`] takes that device), a retry asks on its entry's device
 //! ([`TimerEvent::Retry`] names it), and the packets an entry releases leave by that device
 //! ([`Ready::ifindex`]). A device that goes away takes its entries with it
-//! ([`ArpCache::flush_dev`]). The `N` slots are shared: eviction takes the oldest entry of
-//! any device. Proxy prefixes ([`ArpCache::add_proxy`]) are the cache's, not a device's.
+//! ([`ArpCache::flush_dev`]). The limits below are shared by the devices, as Linux's are per
+//! table. Proxy prefixes ([`ArpCache::add_proxy`]) are the cache's, not a device's.
 //!
-//! [`ArpCache`] holds `N` entries of fixed size, each with up to `Q` parked packets of an
-//! opaque caller type `P` (a kernel sk_buff handle in rvnet). Linux's neighbour state machine
-//! is reduced to three states ([`State`]): `Incomplete` (a request is out), `Reachable`
-//! (resolved and not older than the ageing time) and `Static` (configured: never aged, never
-//! evicted). A failed resolution simply removes the entry, and an entry older than the ageing
-//! time is as good as absent: [`ArpCache::lookup`] reports it missing, resolving it again
-//! starts a new request, and [`ArpCache::tick`] removes it.
+//! # The hash table
+//!
+//! Entries live in a slab, a [`Storage`] of [`Entry`] whose free slots are chained in a free
+//! list, and are found through buckets (a [`Storage`] of `u32`, a power of two of them), each
+//! the head of a chain through the entries whose hash of (device, address), mixed with a
+//! random salt given to [`ArpCache::new`], falls there. A lookup costs O(1) expected, with one
+//! neighbour or a hundred thousand. The cache never allocates (see
+//! [`super::super::storage`]): [`ArpCache::wants`] says when the slab is 3/4 full (it asks for
+//! twice as many slots, 16 to start with, never more than `gc_thresh3`) or when entries
+//! outnumber buckets (twice as many buckets); the caller allocates that where it may sleep,
+//! and [`ArpCache::adopt`] moves the cache into it under the caller's lock, keeping every
+//! entry, its slot, its packets and its place in the timer lists, and hands back the old
+//! storage to be freed after the lock. A new entry that finds no free slot (the storage has
+//! not grown yet, or its allocation failed) is refused with [`Refusal::NoMemory`].
+//!
+//! # Limits and garbage collection
+//!
+//! As Linux's neighbour table ([`ArpConfig`]'s `gc_thresh1` to `gc_thresh3`):
+//! - A new entry made while the cache holds `gc_thresh3` entries or more, or `gc_thresh2` or
+//!   more when the last forced GC is more than 5 s old, first runs a forced GC
+//!   (`neigh_forced_gc`): resolved (`Reachable`) entries are removed, least recently
+//!   confirmed first, until fewer than `gc_thresh2` are left. Static and `Incomplete` entries
+//!   are never collected. If `gc_thresh3` entries or more are still there, the new entry is
+//!   refused with [`Refusal::Full`].
+//! - Every `gc_interval_ms`, when the cache holds more than `gc_thresh1` entries, the
+//!   periodic GC (`neigh_periodic_work`) removes the `Reachable` entries neither used nor
+//!   confirmed for more than `gc_stale_ms`, and stops when `gc_thresh1` are left. It walks
+//!   the slots with a cursor, [`GC_BATCH`] slots per call of [`ArpCache::poll_timers`] (at
+//!   most one batch per millisecond of the clock), the batches of one pass spread over the
+//!   interval, so that no timer call walks the whole table.
+//! - At or below `gc_thresh1` nothing is collected; ageing applies as always.
+//!
+//! # States and timers
+//!
+//! Each entry holds up to `Q` parked packets of an opaque caller type `P` (a kernel sk_buff
+//! handle in rvnet), and at most `unres_qlen_bytes` bytes of them (the sizes the caller
+//! gives, its `truesize`): the oldest are pushed out first ([`Dropped`]). Linux's neighbour
+//! state machine is reduced to three states ([`State`]): `Incomplete` (a request is out),
+//! `Reachable` (resolved and not older than the ageing time) and `Static` (configured: never
+//! aged, never collected). A failed resolution simply removes the entry, and an entry older
+//! than the ageing time is as good as absent: [`ArpCache::lookup`] reports it missing,
+//! resolving it again starts a new request, and [`ArpCache::tick`] removes it.
+//!
+//! Timers cost O(1) per event: `Incomplete` entries are kept on a list in the order of their
+//! last request, `Reachable` ones on another in the order of their last confirmation. Every
+//! deadline of a list is its stamp plus one constant (`retry_ms`, `ageing_ms`) and a stamp is
+//! only ever moved to now (the entry goes to the tail), so each list is in deadline order and
+//! [`ArpCache::poll_timers`] and [`ArpCache::next_timer_in`] look at their heads only. (When
+//! the clock goes backwards the order may be off by the size of the jump, which delays an
+//! event by at most that much.)
 //!
 //! The cache never reads a clock (time comes in as `now_ms`, milliseconds of any monotonic
 //! clock; see [`elapsed`] for how wrap-around and a clock going backwards are read) and never
 //! sends anything: each call returns what the caller must do, the caller does it after
 //! dropping its lock. Nothing is lost on the way: every packet handed to the cache comes out
 //! exactly once, either with a MAC address to be sent ([`Resolve::Send`], [`Ready`]) or to be
-//! freed ([`Unresolved`], the `dropped` fields). Whatever leaves the cache names the entry's
-//! device, so that the caller sends or answers on the right one.
+//! freed ([`Unresolved`], [`Dropped`], [`Resolve::Refused`]). Whatever leaves the cache names
+//! the entry's device, so that the caller sends or answers on the right one.
 
+use super::super::storage::{move_into, Storage, Want};
 use super::super::wire::{ArpOperation, ArpRepr, EthernetAddress, Ipv4Address};
 use super::proxy::{ProxyError, ProxyTable};
-use super::queue::Packets;
+use super::queue::{Dropped, Packets};
 use core::fmt;
 
 /// How long a resolved entry stays valid without being confirmed: 20 minutes.
@@ -45,8 +89,34 @@ pub const DEFAULT_AGEING_MS: u64 = 20 * 60 * 1000;
 pub const DEFAULT_RETRY_MS: u64 = 1000;
 /// Requests re-sent after the first before a resolution fails.
 pub const DEFAULT_MAX_RETRIES: u8 = 3;
+/// Entries below which the GC collects nothing (Linux's `gc_thresh1`).
+pub const DEFAULT_GC_THRESH1: u32 = 128;
+/// Entries from which a new entry runs a forced GC if the last is 5 s old (`gc_thresh2`).
+pub const DEFAULT_GC_THRESH2: u32 = 512;
+/// Entries the cache holds at most (`gc_thresh3`).
+pub const DEFAULT_GC_THRESH3: u32 = 1024;
+/// Interval of the periodic GC: 30 seconds (`gc_interval`).
+pub const DEFAULT_GC_INTERVAL_MS: u64 = 30_000;
+/// A resolved entry neither used nor confirmed for this long is stale: 60 seconds
+/// (`gc_stale_time`).
+pub const DEFAULT_GC_STALE_MS: u64 = 60_000;
+/// Bytes an entry's queue holds at most (`unres_qlen_bytes`: 212 992, `SK_WMEM_MAX`).
+pub const DEFAULT_UNRES_QLEN_BYTES: u32 = 212_992;
+/// Slots the periodic GC looks at in one call of [`ArpCache::poll_timers`].
+pub const GC_BATCH: usize = 256;
+/// A forced GC below `gc_thresh3` runs at most this often (Linux: 5 seconds).
+const FORCED_GC_MIN_MS: u64 = 5000;
 
-/// Timing of the cache.
+/// End of a chain or a list.
+const NIL: u32 = u32::MAX;
+/// Slots of the first allocation.
+const FIRST_SLOTS: usize = 16;
+/// Buckets of the first allocation.
+const FIRST_BUCKETS: usize = 16;
+/// Most buckets the cache uses: 2^24 (the bucket is the hash's top bits).
+const MAX_BUCKETS: usize = 1 << 24;
+
+/// Timing and limits of the cache.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ArpConfig {
     /// A `Reachable` entry not confirmed for this long is expired and removed by `tick`.
@@ -56,6 +126,21 @@ pub struct ArpConfig {
     /// Requests sent again after the first one. With the defaults the requests go out at
     /// 0, 1, 2 and 3 seconds and the resolution fails at 4 seconds.
     pub max_retries: u8,
+    /// At or below this many entries, the GC collects nothing.
+    pub gc_thresh1: u32,
+    /// From this many entries, a new entry runs a forced GC (at most every 5 s), which
+    /// brings the cache below it if enough entries are resolved.
+    pub gc_thresh2: u32,
+    /// The cache holds at most this many entries: beyond, new ones are refused
+    /// ([`Refusal::Full`]) once a forced GC found nothing to remove. The slab never grows
+    /// beyond it.
+    pub gc_thresh3: u32,
+    /// The periodic GC looks at every entry once per this interval.
+    pub gc_interval_ms: u64,
+    /// The periodic GC removes resolved entries neither used nor confirmed for longer.
+    pub gc_stale_ms: u64,
+    /// Total size of the packets an `Incomplete` entry holds at most.
+    pub unres_qlen_bytes: u32,
 }
 
 impl Default for ArpConfig {
@@ -64,6 +149,12 @@ impl Default for ArpConfig {
             ageing_ms: DEFAULT_AGEING_MS,
             retry_ms: DEFAULT_RETRY_MS,
             max_retries: DEFAULT_MAX_RETRIES,
+            gc_thresh1: DEFAULT_GC_THRESH1,
+            gc_thresh2: DEFAULT_GC_THRESH2,
+            gc_thresh3: DEFAULT_GC_THRESH3,
+            gc_interval_ms: DEFAULT_GC_INTERVAL_MS,
+            gc_stale_ms: DEFAULT_GC_STALE_MS,
+            unres_qlen_bytes: DEFAULT_UNRES_QLEN_BYTES,
         }
     }
 }
@@ -148,12 +239,15 @@ pub enum Refusal {
     OurAddress,
     /// An ARP operation other than request and reply.
     BadOperation,
-    /// Every entry is static: there is no room for another.
+    /// The cache holds `gc_thresh3` entries and a forced GC found none to remove (they are
+    /// static or being resolved): Linux's "neighbour table overflow".
     Full,
+    /// No free slot in the entries' storage: it has not grown yet ([`ArpCache::wants`]) or
+    /// its allocation failed.
+    NoMemory,
 }
 
-/// Packets leaving the cache without a MAC address: their entry failed, was evicted or
-/// removed. The caller answers their senders (EHOSTUNREACH) and frees them.
+/// Packets leaving the cache without a MAC address: their entry failed or was removed. The caller answers their senders (EHOSTUNREACH) and frees them.
 #[derive(Debug)]
 #[must_use = "the packets must be freed"]
 pub struct Unresolved<const Q: usize, P> {
@@ -197,21 +291,26 @@ pub enum Resolve<const Q: usize, P> {
     /// The address was unknown (or expired) on that device: an `Incomplete` entry now holds
     /// the packet, and the caller broadcasts a request for it on the device.
     Request {
-        /// The entry that made room for this one, with its packets to free.
+        /// The first entry a forced GC removed to make room (it holds no packets: the GC
+        /// takes resolved entries only; any others it removed are counted in
+        /// [`ArpCounters::evicted`]).
         evicted: Option<Unresolved<Q, P>>,
-        /// The packet itself when `Q` is 0 and nothing can wait.
-        dropped: Option<P>,
+        /// Packets that cannot wait: the packet itself when `Q` is 0 or it is larger than
+        /// `unres_qlen_bytes`. Free them and count them.
+        dropped: Dropped<Q, P>,
     },
     /// A request is already out; the packet waits with the others.
     Queued {
-        /// The oldest waiting packet, pushed out of a full queue: free it and count it.
-        dropped: Option<P>,
+        /// The oldest waiting packets, pushed out of a queue holding `Q` packets or
+        /// `unres_qlen_bytes` bytes (or the packet itself, if it can never fit): free them
+        /// and count them.
+        dropped: Dropped<Q, P>,
     },
     /// The packet was not taken: free it and count it.
     Refused {
         /// The packet.
         packet: P,
-        /// Why: [`Refusal::BadIp`] or [`Refusal::Full`].
+        /// Why: [`Refusal::BadIp`], [`Refusal::Full`] or [`Refusal::NoMemory`].
         reason: Refusal,
     },
 }
@@ -244,8 +343,11 @@ pub enum Learned {
     Created,
     /// The sender has a static entry, which ARP does not change.
     Static,
-    /// The sender should have been added, but every entry is static.
+    /// The sender should have been added, but the cache is full ([`Refusal::Full`]).
     NoRoom,
+    /// The sender should have been added, but there was no free slot
+    /// ([`Refusal::NoMemory`]).
+    NoMemory,
 }
 
 /// What the caller does after an accepted ARP message.
@@ -258,7 +360,8 @@ pub struct ArpAction<const Q: usize, P> {
     pub learned: Learned,
     /// Packets that waited for the sender: send them.
     pub ready: Option<Ready<Q, P>>,
-    /// The entry that made room for the sender, with its packets to free.
+    /// The first entry a forced GC removed to make room for the sender (without packets;
+    /// see [`Resolve::Request`]).
     pub evicted: Option<Unresolved<Q, P>>,
 }
 
@@ -275,7 +378,8 @@ impl<const Q: usize, P> ArpAction<Q, P> {
 pub struct Released<const Q: usize, P> {
     /// The address had an `Incomplete` entry: its packets can now be sent.
     pub ready: Option<Ready<Q, P>>,
-    /// The entry that made room for the static one, with its packets to free.
+    /// The first entry a forced GC removed to make room for the static one (without
+    /// packets; see [`Resolve::Request`]).
     pub evicted: Option<Unresolved<Q, P>>,
 }
 
@@ -319,6 +423,8 @@ pub struct EntryInfo {
     pub retries: u8,
     /// Packets waiting.
     pub queued: usize,
+    /// Their total size in bytes.
+    pub queued_bytes: u32,
 }
 
 /// Event counts, all wrapping.
@@ -330,15 +436,23 @@ pub struct ArpCounters {
     pub replies_sent: u64,
     /// Bindings learned from ARP: created, resolved or changed.
     pub learned: u64,
-    /// Entries pushed out to make room.
+    /// Entries a forced GC removed to make room.
     pub evicted: u64,
+    /// Stale entries the periodic GC removed.
+    pub gc_removed: u64,
+    /// Forced GC runs.
+    pub forced_gcs: u64,
+    /// New entries refused because the cache was full ([`Refusal::Full`]).
+    pub table_full: u64,
+    /// New entries refused for want of a free slot ([`Refusal::NoMemory`]).
+    pub no_memory: u64,
     /// Resolved entries removed at the end of their ageing time.
     pub aged_out: u64,
     /// Resolutions that failed after the last retry.
     pub failed_resolutions: u64,
     /// Packets put in a queue to wait for a resolution.
     pub queued: u64,
-    /// Packets pushed out of a full queue.
+    /// Packets pushed out of a full queue (by count or by bytes), or that could not wait.
     pub queue_drops: u64,
     /// Waiting packets handed back unresolved (failure, eviction, removal, flush).
     pub unresolved_drops: u64,
@@ -353,6 +467,10 @@ impl ArpCounters {
         replies_sent: 0,
         learned: 0,
         evicted: 0,
+        gc_removed: 0,
+        forced_gcs: 0,
+        table_full: 0,
+        no_memory: 0,
         aged_out: 0,
         failed_resolutions: 0,
         queued: 0,
@@ -370,33 +488,64 @@ fn add(c: &mut u64, n: usize) {
     *c = c.wrapping_add(n as u64);
 }
 
-struct Entry<const Q: usize, P> {
+/// One slot of the cache's slab: the element type of its entries' [`Storage`]. A free slot
+/// (the [`Default`]) is chained in the free list; its fields are the cache's own.
+pub struct Entry<const Q: usize, P> {
+    /// In use (false: a free slot).
+    live: bool,
     ifindex: i32,
     ip: Ipv4Address,
     mac: EthernetAddress,
     state: State,
     /// When the entry was created or confirmed (`Reachable`, `Static`) or last sent a
-    /// request (`Incomplete`).
+    /// request (`Incomplete`): the order of its timer list.
     updated_ms: u64,
+    /// When the entry was created, confirmed or last used to send a packet (the periodic
+    /// GC's measure of staleness).
+    used_ms: u64,
     /// Requests re-sent since the first (`Incomplete`).
     retries: u8,
     /// Waiting packets; empty unless `Incomplete`.
     queue: Packets<Q, P>,
+    /// The next entry of the hash chain (or of the free list).
+    next: u32,
+    /// The neighbours in the timer list of the entry's state (none for `Static`).
+    prev_t: u32,
+    next_t: u32,
+}
+
+impl<const Q: usize, P> Default for Entry<Q, P> {
+    /// A free slot.
+    fn default() -> Self {
+        Entry {
+            live: false,
+            ifindex: 0,
+            ip: Ipv4Address::UNSPECIFIED,
+            mac: EthernetAddress::ZERO,
+            state: State::Static,
+            updated_ms: 0,
+            used_ms: 0,
+            retries: 0,
+            queue: Packets::new(),
+            next: NIL,
+            prev_t: NIL,
+            next_t: NIL,
+        }
+    }
+}
+
+impl<const Q: usize, P> fmt::Debug for Entry<Q, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry")
+            .field("live", &self.live)
+            .field("ifindex", &self.ifindex)
+            .field("ip", &self.ip)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<const Q: usize, P> Entry<Q, P> {
-    fn new(ifindex: i32, ip: Ipv4Address, mac: EthernetAddress, state: State, now_ms: u64) -> Self {
-        Entry {
-            ifindex,
-            ip,
-            mac,
-            state,
-            updated_ms: now_ms,
-            retries: 0,
-            queue: Packets::new(),
-        }
-    }
-
     fn info(&self, now_ms: u64) -> EntryInfo {
         EntryInfo {
             ifindex: self.ifindex,
@@ -406,6 +555,7 @@ impl<const Q: usize, P> Entry<Q, P> {
             age_ms: elapsed(now_ms, self.updated_ms),
             retries: self.retries,
             queued: self.queue.len(),
+            queued_bytes: self.queue.bytes(),
         }
     }
 
@@ -418,73 +568,129 @@ impl<const Q: usize, P> Entry<Q, P> {
         }
     }
 
-    /// True if this is the entry of `ip` on device `ifindex`.
+    /// True if this is the live entry of `ip` on device `ifindex`.
     fn is(&self, ifindex: i32, ip: Ipv4Address) -> bool {
-        self.ifindex == ifindex && self.ip == ip
-    }
-
-    fn unresolved(self) -> Unresolved<Q, P> {
-        Unresolved {
-            ifindex: self.ifindex,
-            ip: self.ip,
-            packets: self.queue,
-        }
+        self.live && self.ifindex == ifindex && self.ip == ip
     }
 }
 
-/// A slot claimed for a new entry, and the entry evicted from it.
-type Claimed<'a, const Q: usize, P> = (&'a mut Option<Entry<Q, P>>, Option<Unresolved<Q, P>>);
-
-fn find_in<const Q: usize, P>(
-    entries: &mut [Option<Entry<Q, P>>],
-    ifindex: i32,
-    ip: Ipv4Address,
-) -> Option<&mut Entry<Q, P>> {
-    entries.iter_mut().flatten().find(|e| e.is(ifindex, ip))
+/// The two timer lists.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ListId {
+    Incomplete,
+    Reachable,
 }
 
-/// An ARP cache of `N` entries, each holding up to `Q` packets of type `P` while it resolves.
+/// The list an entry of `state` is on.
+fn list_of(state: State) -> Option<ListId> {
+    match state {
+        State::Incomplete => Some(ListId::Incomplete),
+        State::Reachable => Some(ListId::Reachable),
+        State::Static => None,
+    }
+}
+
+/// A doubly linked list through the entries' `prev_t`/`next_t`, oldest stamp first.
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+impl List {
+    const EMPTY: List = List {
+        head: NIL,
+        tail: NIL,
+    };
+}
+
+/// True when `then_ms` lies in the future of `now_ms` (the clock went backwards).
+fn in_future(now_ms: u64, then_ms: u64) -> bool {
+    now_ms.wrapping_sub(then_ms) > u64::MAX >> 1
+}
+
+/// The largest power of two not above `cap` (and not above [`MAX_BUCKETS`]), or 0.
+fn pow2_within(cap: usize) -> usize {
+    let cap = cap.min(MAX_BUCKETS);
+    if cap == 0 {
+        0
+    } else {
+        1usize << (usize::BITS - 1 - cap.leading_zeros())
+    }
+}
+
+/// The ARP cache: a hash table of entries, each holding up to `Q` packets of type `P` while
+/// it resolves, in storage the embedder provides: the entries' slab `E` and the buckets `B`.
 ///
-/// Entries are keyed by device and address (see the module's documentation); the `N` slots
-/// are shared by every device. Lookups are a linear scan, which suits the few hundred
-/// neighbours of a host's links. The cache is one value of roughly
-/// `N * (40 + Q * size_of::<Option<P>>())` bytes: for a large `N`, keep it in allocated memory
-/// rather than on a kernel stack.
-///
-/// Every `P` given to the cache comes back exactly once: in [`Resolve::Send`],
-/// [`Ready::packets`] (to send), or in a `dropped` field, [`Resolve::Refused`] or
-/// [`Unresolved::packets`] (to free).
-pub struct ArpCache<const N: usize, const Q: usize, P> {
+/// Entries are keyed by device and address (see the module's documentation); the limits are
+/// shared by every device. Every `P` given to the cache comes back exactly once: in
+/// [`Resolve::Send`], [`Ready::packets`] (to send), or in a [`Dropped`],
+/// [`Resolve::Refused`] or [`Unresolved::packets`] (to free).
+pub struct ArpCache<const Q: usize, P, E: Storage<Entry<Q, P>>, B: Storage<u32>> {
     config: ArpConfig,
-    entries: [Option<Entry<Q, P>>; N],
+    entries: E,
+    buckets: B,
+    /// Head of the free list of slots.
+    free: u32,
+    /// Live entries.
+    len: usize,
+    salt: u32,
+    incomplete: List,
+    reachable: List,
+    /// When the last forced GC ran.
+    last_forced_gc: Option<u64>,
+    /// When the next batch of the periodic GC is due (`None`: at the next poll).
+    gc_due_ms: Option<u64>,
+    /// The slot the periodic GC looks at next.
+    gc_cursor: u32,
     proxy: ProxyTable,
     counters: ArpCounters,
+    _p: core::marker::PhantomData<P>,
 }
 
-impl<const N: usize, const Q: usize, P> Default for ArpCache<N, Q, P> {
+impl<const Q: usize, P, E: Storage<Entry<Q, P>>, B: Storage<u32>> Default for ArpCache<Q, P, E, B> {
     fn default() -> Self {
-        Self::new(ArpConfig::default())
+        Self::new(ArpConfig::default(), 0)
     }
 }
 
-impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
-    /// An empty cache. A `const fn`, so that a kernel can copy it into allocated memory
-    /// from its constant image instead of building it on a small stack.
-    pub const fn new(config: ArpConfig) -> Self {
+impl<const Q: usize, P, E: Storage<Entry<Q, P>>, B: Storage<u32>> ArpCache<Q, P, E, B> {
+    /// An empty cache hashing with the random `salt`, in `E::default()` and `B::default()`:
+    /// no room at all with growable storage (grow it with [`Self::wants`] and
+    /// [`Self::adopt`]), and room at once with storage of fixed capacity
+    /// ([`super::super::storage::Fixed`]), whose buckets are set up here.
+    pub fn new(config: ArpConfig, salt: u32) -> Self {
+        let mut buckets = B::default();
+        for _ in 0..pow2_within(buckets.capacity()) {
+            if buckets.push_within_capacity(NIL).is_err() {
+                break;
+            }
+        }
         ArpCache {
             config,
-            entries: [const { None }; N],
+            entries: E::default(),
+            buckets,
+            free: NIL,
+            len: 0,
+            salt,
+            incomplete: List::EMPTY,
+            reachable: List::EMPTY,
+            last_forced_gc: None,
+            gc_due_ms: None,
+            gc_cursor: 0,
             proxy: ProxyTable::new(),
             counters: ArpCounters::ZERO,
+            _p: core::marker::PhantomData,
         }
     }
 
-    /// The timing in use.
+    /// The timing and limits in use.
     pub fn config(&self) -> ArpConfig {
         self.config
     }
 
-    /// Changes the timing; existing entries are judged by the new values from now on.
+    /// Changes the timing and limits; existing entries are judged by the new values from now
+    /// on (entries beyond a lowered `gc_thresh3` stay until collected).
     pub fn set_config(&mut self, config: ArpConfig) {
         self.config = config;
     }
@@ -494,23 +700,385 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         &self.counters
     }
 
-    /// Number of entries the cache holds at most (`N`).
-    pub const fn capacity(&self) -> usize {
-        N
+    /// Slots of the entries' storage: entries the cache can hold before it must grow.
+    pub fn capacity(&self) -> usize {
+        self.entries.capacity()
+    }
+
+    /// Number of buckets (a power of two, or 0 before the first growth).
+    pub fn buckets(&self) -> usize {
+        self.buckets.len()
     }
 
     /// Number of entries, expired ones included until `tick` removes them.
     pub fn len(&self) -> usize {
-        self.entries.iter().flatten().count()
+        self.len
     }
 
     /// True when there is no entry.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
+    }
+
+    /// Most slots the cache asks for: `gc_thresh3`, within the `u32` slot numbers.
+    fn slot_limit(&self) -> usize {
+        usize::try_from(self.config.gc_thresh3)
+            .unwrap_or(usize::MAX)
+            .min(NIL as usize)
+    }
+
+    /// What storage the cache should get before it fills up: a slab twice as large (16 slots
+    /// to start with, never more than `gc_thresh3`) once 3/4 of its slots are taken, twice the
+    /// buckets (16 to start with) once the entries outnumber them. Allocate it where you may
+    /// sleep and hand it to [`Self::adopt`].
+    pub fn wants(&self) -> Want {
+        let mut w = Want::default();
+        let cap = self.entries.capacity();
+        let limit = self.slot_limit();
+        if cap < limit {
+            if cap == 0 {
+                w.entries = FIRST_SLOTS.min(limit);
+            } else if self.len.saturating_mul(4) >= cap.saturating_mul(3) {
+                w.entries = cap.saturating_mul(2).min(limit);
+            }
+        }
+        let n = self.buckets.len();
+        if n == 0 {
+            w.index = FIRST_BUCKETS;
+        } else if self.len > n && n < MAX_BUCKETS {
+            w.index = n.saturating_mul(2);
+        }
+        w
+    }
+
+    /// Moves the cache into the storage given (either may be `None`): `entries` must be empty
+    /// and larger than the current slab; `buckets` must be empty with room for more buckets
+    /// than the cache has (it takes the largest power of two that fits, up to 2^24), and the
+    /// entries are rehashed into them. Every entry keeps its slot, packets and timers.
+    /// Returns what the caller must free after its lock: the storage replaced, or what was
+    /// given and did not fit.
+    pub fn adopt(&mut self, entries: Option<E>, buckets: Option<B>) -> (Option<E>, Option<B>) {
+        let old_entries = entries.map(|new| {
+            if !new.is_empty() || new.capacity() <= self.entries.capacity() {
+                return new;
+            }
+            let old = core::mem::take(&mut self.entries);
+            match move_into(old, new) {
+                Ok((moved, emptied)) => {
+                    self.entries = moved;
+                    emptied
+                }
+                Err((old, new)) => {
+                    self.entries = old;
+                    new
+                }
+            }
+        });
+        let old_buckets = buckets.map(|mut new| {
+            let n = pow2_within(new.capacity());
+            if !new.is_empty() || n <= self.buckets.len() {
+                return new;
+            }
+            for _ in 0..n {
+                if new.push_within_capacity(NIL).is_err() {
+                    // Cannot happen (n is within the capacity): keep the old buckets.
+                    while new.pop().is_some() {}
+                    return new;
+                }
+            }
+            let old = core::mem::replace(&mut self.buckets, new);
+            self.rehash();
+            old
+        });
+        (old_entries, old_buckets)
+    }
+
+    /// Re-links every live entry into the current buckets.
+    fn rehash(&mut self) {
+        for i in 0..self.slots() {
+            if self.get(i).is_some_and(|e| e.live) {
+                self.link(i);
+            }
+        }
+    }
+
+    /// Slots in use or on the free list.
+    fn slots(&self) -> u32 {
+        u32::try_from(self.entries.len()).unwrap_or(NIL)
+    }
+
+    fn get(&self, i: u32) -> Option<&Entry<Q, P>> {
+        self.entries.get(i as usize)
+    }
+
+    fn get_mut(&mut self, i: u32) -> Option<&mut Entry<Q, P>> {
+        self.entries.get_mut(i as usize)
+    }
+
+    fn hash(&self, ifindex: i32, ip: Ipv4Address) -> u32 {
+        // The address and the device mixed with the salt, then murmur3's finaliser.
+        let mut h = u32::from_be_bytes(ip.0) ^ self.salt;
+        h = h.wrapping_add((ifindex as u32).rotate_left(16).wrapping_mul(0x9e37_79b1));
+        h ^= h >> 16;
+        h = h.wrapping_mul(0x85eb_ca6b);
+        h ^= h >> 13;
+        h = h.wrapping_mul(0xc2b2_ae35);
+        h ^ (h >> 16)
+    }
+
+    /// The bucket of (`ifindex`, `ip`): the top bits of its hash.
+    fn bucket_of(&self, ifindex: i32, ip: Ipv4Address) -> Option<usize> {
+        let n = self.buckets.len();
+        match n {
+            0 => None,
+            1 => Some(0),
+            _ => Some((self.hash(ifindex, ip) >> (32 - n.trailing_zeros())) as usize),
+        }
+    }
+
+    /// The slot of the entry of `ip` on `ifindex`.
+    fn find_slot(&self, ifindex: i32, ip: Ipv4Address) -> Option<u32> {
+        let b = self.bucket_of(ifindex, ip)?;
+        let mut i = self.buckets.get(b).copied().unwrap_or(NIL);
+        // A chain holds at most every slot: the bound stops a corrupted one.
+        let mut left = self.entries.len();
+        while i != NIL && left > 0 {
+            let e = self.get(i)?;
+            if e.is(ifindex, ip) {
+                return Some(i);
+            }
+            i = e.next;
+            left -= 1;
+        }
+        None
     }
 
     fn find(&self, ifindex: i32, ip: Ipv4Address) -> Option<&Entry<Q, P>> {
-        self.entries.iter().flatten().find(|e| e.is(ifindex, ip))
+        self.find_slot(ifindex, ip).and_then(|i| self.get(i))
+    }
+
+    /// Puts slot `i` at the head of its chain.
+    fn link(&mut self, i: u32) {
+        let Some((ifindex, ip)) = self.get(i).map(|e| (e.ifindex, e.ip)) else {
+            return;
+        };
+        let Some(head) = self
+            .bucket_of(ifindex, ip)
+            .and_then(|b| self.buckets.get_mut(b))
+        else {
+            return;
+        };
+        let old = core::mem::replace(head, i);
+        if let Some(e) = self.get_mut(i) {
+            e.next = old;
+        }
+    }
+
+    /// Takes slot `i` out of its chain.
+    fn unlink(&mut self, i: u32) {
+        let Some((ifindex, ip, next)) = self.get(i).map(|e| (e.ifindex, e.ip, e.next)) else {
+            return;
+        };
+        let Some(b) = self.bucket_of(ifindex, ip) else {
+            return;
+        };
+        let Some(head) = self.buckets.get_mut(b) else {
+            return;
+        };
+        if *head == i {
+            *head = next;
+            return;
+        }
+        let mut j = *head;
+        let mut left = self.entries.len();
+        while j != NIL && left > 0 {
+            let Some(e) = self.get_mut(j) else {
+                return;
+            };
+            if e.next == i {
+                e.next = next;
+                return;
+            }
+            j = e.next;
+            left -= 1;
+        }
+    }
+
+    fn list(&mut self, id: ListId) -> &mut List {
+        match id {
+            ListId::Incomplete => &mut self.incomplete,
+            ListId::Reachable => &mut self.reachable,
+        }
+    }
+
+    /// Takes slot `i` off the timer list of its state.
+    fn detach(&mut self, i: u32) {
+        let Some((state, prev, next)) = self.get(i).map(|e| (e.state, e.prev_t, e.next_t)) else {
+            return;
+        };
+        let Some(id) = list_of(state) else {
+            return;
+        };
+        match self.get_mut(prev) {
+            Some(p) => p.next_t = next,
+            None => self.list(id).head = next,
+        }
+        match self.get_mut(next) {
+            Some(n) => n.prev_t = prev,
+            None => self.list(id).tail = prev,
+        }
+        if let Some(e) = self.get_mut(i) {
+            e.prev_t = NIL;
+            e.next_t = NIL;
+        }
+    }
+
+    /// Puts slot `i` at the tail of the timer list of its state.
+    fn attach(&mut self, i: u32) {
+        let Some(id) = self.get(i).and_then(|e| list_of(e.state)) else {
+            return;
+        };
+        let tail = self.list(id).tail;
+        if let Some(e) = self.get_mut(i) {
+            e.prev_t = tail;
+            e.next_t = NIL;
+        }
+        match self.get_mut(tail) {
+            Some(t) => t.next_t = i,
+            None => self.list(id).head = i,
+        }
+        self.list(id).tail = i;
+    }
+
+    /// Gives slot `i` the state `state` stamped `now_ms`, at the tail of its timer list.
+    fn restamp(&mut self, i: u32, state: State, now_ms: u64) {
+        self.detach(i);
+        if let Some(e) = self.get_mut(i) {
+            e.state = state;
+            e.updated_ms = now_ms;
+        }
+        self.attach(i);
+    }
+
+    /// Removes the entry in slot `i`, handing back its packets.
+    fn remove_slot(&mut self, i: u32) -> Option<Unresolved<Q, P>> {
+        if !self.get(i).is_some_and(|e| e.live) {
+            return None;
+        }
+        self.detach(i);
+        self.unlink(i);
+        let free = self.free;
+        let e = self.get_mut(i)?;
+        e.live = false;
+        e.next = free;
+        let out = Unresolved {
+            ifindex: e.ifindex,
+            ip: e.ip,
+            packets: e.queue.take_all(),
+        };
+        self.free = i;
+        self.len = self.len.saturating_sub(1);
+        Some(out)
+    }
+
+    /// Neigh_forced_gc: removes `Reachable` entries, least recently confirmed first, until
+    /// fewer than `gc_thresh2` are left; returns the first one removed.
+    fn forced_gc(&mut self, now_ms: u64) -> Option<Unresolved<Q, P>> {
+        self.last_forced_gc = Some(now_ms);
+        bump(&mut self.counters.forced_gcs);
+        let target = usize::try_from(self.config.gc_thresh2).unwrap_or(usize::MAX);
+        let mut first = None;
+        while self.len >= target {
+            let Some(old) = self.remove_slot(self.reachable.head) else {
+                break;
+            };
+            bump(&mut self.counters.evicted);
+            add(&mut self.counters.unresolved_drops, old.packets.len());
+            if first.is_none() {
+                first = Some(old);
+            } else {
+                // A resolved entry holds no packet: nothing is lost here.
+                drop(old);
+            }
+        }
+        first
+    }
+
+    /// A slot for a new entry (see the module's documentation for the limits), and the first
+    /// entry a forced GC removed.
+    fn claim_slot(&mut self, now_ms: u64) -> Result<(u32, Option<Unresolved<Q, P>>), Refusal> {
+        let cfg = self.config;
+        let t2 = usize::try_from(cfg.gc_thresh2).unwrap_or(usize::MAX);
+        let t3 = usize::try_from(cfg.gc_thresh3).unwrap_or(usize::MAX);
+        let forced_due = match self.last_forced_gc {
+            None => true,
+            Some(t) => elapsed(now_ms, t) > FORCED_GC_MIN_MS,
+        };
+        let evicted = if self.len >= t3 || (self.len >= t2 && forced_due) {
+            self.forced_gc(now_ms)
+        } else {
+            None
+        };
+        if self.len >= t3 {
+            bump(&mut self.counters.table_full);
+            return Err(Refusal::Full);
+        }
+        let slot = self.take_slot();
+        match slot {
+            Some(i) => Ok((i, evicted)),
+            None => {
+                bump(&mut self.counters.no_memory);
+                Err(Refusal::NoMemory)
+            }
+        }
+    }
+
+    /// A free slot, from the free list or the slab's spare capacity.
+    fn take_slot(&mut self) -> Option<u32> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        if self.free != NIL {
+            let i = self.free;
+            self.free = self.get(i).map_or(NIL, |e| e.next);
+            return Some(i);
+        }
+        let i = self.slots();
+        if i == NIL {
+            return None;
+        }
+        self.entries.push_within_capacity(Entry::default()).ok()?;
+        Some(i)
+    }
+
+    /// Makes a new entry (claiming a slot as [`Self::claim_slot`] does).
+    fn insert(
+        &mut self,
+        ifindex: i32,
+        ip: Ipv4Address,
+        mac: EthernetAddress,
+        state: State,
+        now_ms: u64,
+    ) -> Result<(u32, Option<Unresolved<Q, P>>), Refusal> {
+        let (i, evicted) = self.claim_slot(now_ms)?;
+        let Some(e) = self.get_mut(i) else {
+            return Err(Refusal::NoMemory);
+        };
+        e.live = true;
+        e.ifindex = ifindex;
+        e.ip = ip;
+        e.mac = mac;
+        e.state = state;
+        e.updated_ms = now_ms;
+        e.used_ms = now_ms;
+        e.retries = 0;
+        e.next = NIL;
+        e.prev_t = NIL;
+        e.next_t = NIL;
+        self.len = self.len.saturating_add(1);
+        self.link(i);
+        self.attach(i);
+        Ok((i, evicted))
     }
 
     /// Where `ip` stands on device `ifindex` at `now_ms`.
@@ -532,55 +1100,48 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
 
     /// Every entry of every device, in slot order, for `/proc` display.
     pub fn entries(&self, now_ms: u64) -> impl Iterator<Item = EntryInfo> + '_ {
-        self.entries.iter().flatten().map(move |e| e.info(now_ms))
+        self.entries
+            .iter()
+            .filter(|e| e.live)
+            .map(move |e| e.info(now_ms))
+    }
+
+    /// The entries from slot `slot` on, in slot order, each with the slot to resume at (its
+    /// own plus one): a `/proc` or netlink dump that drops its lock between chunks resumes
+    /// there, and misses no entry that stays in the cache meanwhile.
+    pub fn iter_from(
+        &self,
+        slot: usize,
+        now_ms: u64,
+    ) -> impl Iterator<Item = (usize, EntryInfo)> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .skip(slot)
+            .filter(|(_, e)| e.live)
+            .map(move |(i, e)| (i.saturating_add(1), e.info(now_ms)))
     }
 
     /// The device and address of a resolved (`Reachable`, possibly expired, or `Static`)
     /// entry with MAC address `mac`; the first in slot order when several share it (a router
-    /// proxying for others, or a host on two links with one card).
+    /// proxying for others, or a host on two links with one card). A scan of every entry.
     pub fn reverse(&self, mac: EthernetAddress) -> Option<(i32, Ipv4Address)> {
         self.entries
             .iter()
-            .flatten()
-            .find(|e| e.state != State::Incomplete && e.mac == mac)
+            .find(|e| e.live && e.state != State::Incomplete && e.mac == mac)
             .map(|e| (e.ifindex, e.ip))
     }
 
-    /// A free slot for a new entry: an empty one, else the one of the oldest non-static entry
-    /// (by last update), whose packets come back to be freed.
-    fn claim_slot(&mut self, now_ms: u64) -> Result<Claimed<'_, Q, P>, Refusal> {
-        let index = match self.entries.iter().position(Option::is_none) {
-            Some(i) => i,
-            None => self
-                .entries
-                .iter()
-                .enumerate()
-                .filter_map(|(i, s)| s.as_ref().map(|e| (i, e)))
-                .filter(|(_, e)| e.state != State::Static)
-                // max_by_key keeps the last of equals; reversing makes ties go to the lowest slot.
-                .rev()
-                .max_by_key(|(_, e)| elapsed(now_ms, e.updated_ms))
-                .map(|(i, _)| i)
-                .ok_or(Refusal::Full)?,
-        };
-        let slot = self.entries.get_mut(index).ok_or(Refusal::Full)?;
-        let evicted = slot.take().map(Entry::unresolved);
-        if let Some(ev) = &evicted {
-            bump(&mut self.counters.evicted);
-            add(&mut self.counters.unresolved_drops, ev.packets.len());
-        }
-        Ok((slot, evicted))
-    }
-
     /// Finds the MAC address for a packet to `ip` (the next hop) on device `ifindex` (the one
-    /// the packet leaves by), or parks the packet until it is known. Only that device's entry
-    /// counts: an address known on another device is unknown here. See [`Resolve`] for what
-    /// the caller then does.
+    /// the packet leaves by), or parks the packet, of `bytes` bytes (its truesize), until it
+    /// is known. Only that device's entry counts: an address known on another device is
+    /// unknown here. See [`Resolve`] for what the caller then does.
     pub fn resolve_or_queue(
         &mut self,
         ifindex: i32,
         ip: Ipv4Address,
         packet: P,
+        bytes: u32,
         now_ms: u64,
     ) -> Resolve<Q, P> {
         if !is_neighbour_ip(ip) {
@@ -589,47 +1150,54 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
                 reason: Refusal::BadIp,
             };
         }
-        let ageing_ms = self.config.ageing_ms;
-        if let Some(e) = find_in(&mut self.entries, ifindex, ip) {
-            if let Some(mac) = e.valid_mac(now_ms, ageing_ms) {
+        let cfg = self.config;
+        if let Some(i) = self.find_slot(ifindex, ip) {
+            let Some(e) = self.get_mut(i) else {
+                return Resolve::Refused {
+                    packet,
+                    reason: Refusal::NoMemory,
+                };
+            };
+            if let Some(mac) = e.valid_mac(now_ms, cfg.ageing_ms) {
+                e.used_ms = now_ms;
                 return Resolve::Send(mac, packet);
             }
-            let dropped = e.queue.push(packet);
+            let dropped = e.queue.push_bounded(packet, bytes, cfg.unres_qlen_bytes);
+            let incomplete = e.state == State::Incomplete;
             bump(&mut self.counters.queued);
-            if dropped.is_some() {
-                bump(&mut self.counters.queue_drops);
-            }
-            if e.state == State::Incomplete {
+            add(&mut self.counters.queue_drops, dropped.len());
+            if incomplete {
                 return Resolve::Queued { dropped };
             }
             // An expired entry resolves again in place (its queue was empty).
-            e.state = State::Incomplete;
-            e.mac = EthernetAddress::ZERO;
-            e.retries = 0;
-            e.updated_ms = now_ms;
+            if let Some(e) = self.get_mut(i) {
+                e.mac = EthernetAddress::ZERO;
+                e.retries = 0;
+            }
+            self.restamp(i, State::Incomplete, now_ms);
             bump(&mut self.counters.requests_sent);
             return Resolve::Request {
                 evicted: None,
                 dropped,
             };
         }
-        let (slot, evicted) = match self.claim_slot(now_ms) {
-            Ok(s) => s,
-            Err(reason) => return Resolve::Refused { packet, reason },
-        };
-        let mut e = Entry::new(
+        let (i, evicted) = match self.insert(
             ifindex,
             ip,
             EthernetAddress::ZERO,
             State::Incomplete,
             now_ms,
-        );
-        let dropped = e.queue.push(packet);
-        *slot = Some(e);
+        ) {
+            Ok(s) => s,
+            Err(reason) => return Resolve::Refused { packet, reason },
+        };
+        let dropped = match self.get_mut(i) {
+            Some(e) => e.queue.push_bounded(packet, bytes, cfg.unres_qlen_bytes),
+            // Cannot happen (the slot was just filled), but the packet is not lost.
+            None => Dropped::one(packet),
+        };
         bump(&mut self.counters.queued);
-        if dropped.is_some() {
-            bump(&mut self.counters.queue_drops);
-        }
+        add(&mut self.counters.queue_drops, dropped.len());
         bump(&mut self.counters.requests_sent);
         Resolve::Request { evicted, dropped }
     }
@@ -647,8 +1215,9 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
     ///    `Reachable` again (RFC 826's merge flag); an `Incomplete` entry releases its packets
     ///    in [`ArpAction::ready`]. Static entries are left alone.
     /// 3. If the message is for us (the target is ours, or a request we answer as a proxy)
-    ///    and the sender was not cached on `ifindex`, it is added there, evicting the oldest
-    ///    entry (of any device) when full. A gratuitous ARP (sender = target) is never for
+    ///    and the sender was not cached on `ifindex`, it is added there, within the limits
+    ///    (see the module's documentation: a forced GC may make room, or the sender is not
+    ///    learned, [`Learned::NoRoom`] or [`Learned::NoMemory`]). A gratuitous ARP (sender = target) is never for
     ///    us, so it only updates.
     /// 4. A request for one of our addresses, or for an address inside a proxy prefix other
     ///    than the sender's own, is answered with our MAC address.
@@ -733,9 +1302,9 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         );
         let mut ready = None;
         let mut learned = Learned::Nothing;
-        let merged = match find_in(&mut self.entries, ifindex, sip) {
-            None => false,
-            Some(e) => {
+        let found = self.find_slot(ifindex, sip);
+        if let Some(i) = found {
+            if let Some(e) = self.get_mut(i) {
                 learned = match e.state {
                     State::Static => Learned::Static,
                     State::Incomplete => {
@@ -751,14 +1320,16 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
                     State::Reachable => Learned::Changed { old: e.mac },
                 };
                 if e.state != State::Static {
-                    e.state = State::Reachable;
                     e.mac = sha;
-                    e.updated_ms = now_ms;
                     e.retries = 0;
+                    e.used_ms = now_ms;
                 }
-                true
             }
-        };
+            if learned != Learned::Static {
+                self.restamp(i, State::Reachable, now_ms);
+            }
+        }
+        let merged = found.is_some();
         let reply = if !request {
             None
         } else if is_ours(tip) {
@@ -770,12 +1341,12 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         };
         let mut evicted = None;
         if !merged && (reply.is_some() || is_ours(tip)) {
-            match self.claim_slot(now_ms) {
-                Ok((slot, ev)) => {
-                    *slot = Some(Entry::new(ifindex, sip, sha, State::Reachable, now_ms));
+            match self.insert(ifindex, sip, sha, State::Reachable, now_ms) {
+                Ok((_, ev)) => {
                     evicted = ev;
                     learned = Learned::Created;
                 }
+                Err(Refusal::NoMemory) => learned = Learned::NoMemory,
                 Err(_) => learned = Learned::NoRoom,
             }
         }
@@ -798,58 +1369,114 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
 
     /// The next piece of timer work due at `now_ms`, or `None` when there is none: call it
     /// until `None` (the caller may drop its lock between calls). Each event either removes
-    /// an entry or counts a retry, so the loop ends.
+    /// an entry or counts a retry, so the loop ends; each call looks only at the heads of the
+    /// timer lists, plus one batch of the periodic GC when it is due.
     ///
     /// - An `Incomplete` entry whose last request is `retry_ms` old sends another on its
     ///   device ([`TimerEvent::Retry`]) until it has re-sent `max_retries`; one more `retry_ms`
     ///   without an answer and it is removed ([`TimerEvent::Failed`]).
     /// - A `Reachable` entry not confirmed for `ageing_ms` is removed
     ///   ([`TimerEvent::AgedOut`]).
+    /// - With more than `gc_thresh1` entries, the periodic GC removes stale ones silently
+    ///   (they hold no packets; [`ArpCounters::gc_removed`] counts them).
     ///
-    /// An entry stamped in the future (the clock went backwards) is restamped `now_ms`, so
-    /// that it lives at most one more period.
+    /// An entry at the head of a list stamped in the future (the clock went backwards) is
+    /// restamped `now_ms`, so that it lives at most one more period.
     pub fn poll_timers(&mut self, now_ms: u64) -> Option<TimerEvent<Q, P>> {
+        self.periodic_gc(now_ms);
         let cfg = self.config;
-        for slot in self.entries.iter_mut() {
-            let Some(e) = slot else {
-                continue;
-            };
-            if now_ms.wrapping_sub(e.updated_ms) > u64::MAX >> 1 {
+        let h = self.incomplete.head;
+        if let Some(e) = self.get_mut(h) {
+            if in_future(now_ms, e.updated_ms) {
                 e.updated_ms = now_ms;
             }
-            let age = elapsed(now_ms, e.updated_ms);
-            match e.state {
-                State::Static => {}
-                State::Reachable => {
-                    if age >= cfg.ageing_ms {
-                        let (ifindex, ip) = (e.ifindex, e.ip);
-                        *slot = None;
-                        bump(&mut self.counters.aged_out);
-                        return Some(TimerEvent::AgedOut { ifindex, ip });
-                    }
+            if elapsed(now_ms, e.updated_ms) >= cfg.retry_ms {
+                if e.retries < cfg.max_retries {
+                    e.retries = e.retries.saturating_add(1);
+                    let (ifindex, ip) = (e.ifindex, e.ip);
+                    self.restamp(h, State::Incomplete, now_ms);
+                    bump(&mut self.counters.requests_sent);
+                    return Some(TimerEvent::Retry { ifindex, ip });
                 }
-                State::Incomplete => {
-                    if age < cfg.retry_ms {
-                        continue;
-                    }
-                    if e.retries < cfg.max_retries {
-                        e.retries = e.retries.saturating_add(1);
-                        e.updated_ms = now_ms;
-                        bump(&mut self.counters.requests_sent);
-                        return Some(TimerEvent::Retry {
-                            ifindex: e.ifindex,
-                            ip: e.ip,
-                        });
-                    }
-                    if let Some(old) = slot.take() {
-                        bump(&mut self.counters.failed_resolutions);
-                        add(&mut self.counters.unresolved_drops, old.queue.len());
-                        return Some(TimerEvent::Failed(old.unresolved()));
-                    }
+                if let Some(old) = self.remove_slot(h) {
+                    bump(&mut self.counters.failed_resolutions);
+                    add(&mut self.counters.unresolved_drops, old.packets.len());
+                    return Some(TimerEvent::Failed(old));
+                }
+            }
+        }
+        let h = self.reachable.head;
+        if let Some(e) = self.get_mut(h) {
+            if in_future(now_ms, e.updated_ms) {
+                e.updated_ms = now_ms;
+            }
+            if elapsed(now_ms, e.updated_ms) >= cfg.ageing_ms {
+                if let Some(old) = self.remove_slot(h) {
+                    bump(&mut self.counters.aged_out);
+                    add(&mut self.counters.unresolved_drops, old.packets.len());
+                    let (ifindex, ip) = (old.ifindex, old.ip);
+                    // A resolved entry holds no packet: nothing is lost here.
+                    drop(old);
+                    return Some(TimerEvent::AgedOut { ifindex, ip });
                 }
             }
         }
         None
+    }
+
+    /// True when more than `gc_thresh1` entries are held: the periodic GC has work.
+    fn over_thresh1(&self) -> bool {
+        self.len > usize::try_from(self.config.gc_thresh1).unwrap_or(usize::MAX)
+    }
+
+    /// One batch of the periodic GC, if one is due: up to [`GC_BATCH`] slots from the
+    /// cursor, removing the stale `Reachable` entries while more than `gc_thresh1` are left.
+    /// The batches of a pass are spread over `gc_interval_ms`, at least 1 ms apart, so a
+    /// `tick` runs one batch at most.
+    fn periodic_gc(&mut self, now_ms: u64) {
+        let cfg = self.config;
+        if !self.over_thresh1() {
+            return;
+        }
+        let step = cfg.gc_interval_ms.max(1);
+        if let Some(due) = self.gc_due_ms {
+            let ahead = due.wrapping_sub(now_ms);
+            // Due (at or before now), or so far ahead that the clock went backwards.
+            let due_now = ahead == 0 || in_future(due, now_ms) || ahead > step;
+            if !due_now {
+                return;
+            }
+        }
+        let slots = self.slots();
+        let mut i = self.gc_cursor.min(slots);
+        let end = i
+            .saturating_add(u32::try_from(GC_BATCH).unwrap_or(NIL))
+            .min(slots);
+        while i < end && self.over_thresh1() {
+            let stale = self.get(i).is_some_and(|e| {
+                e.live
+                    && e.state == State::Reachable
+                    && elapsed(now_ms, e.used_ms) > cfg.gc_stale_ms
+            });
+            if stale {
+                if let Some(old) = self.remove_slot(i) {
+                    bump(&mut self.counters.gc_removed);
+                    add(&mut self.counters.unresolved_drops, old.packets.len());
+                    // A resolved entry holds no packet: nothing is lost here.
+                    drop(old);
+                }
+            }
+            i = i.saturating_add(1);
+        }
+        if i >= slots {
+            // The pass is over: the next one starts an interval from now.
+            self.gc_cursor = 0;
+            self.gc_due_ms = Some(now_ms.wrapping_add(step));
+        } else {
+            self.gc_cursor = i;
+            let batches = u64::from(slots).div_ceil(GC_BATCH as u64).max(1);
+            self.gc_due_ms = Some(now_ms.wrapping_add((step / batches).max(1)));
+        }
     }
 
     /// Does all timer work due at `now_ms`, handing each event to `f` (see
@@ -861,28 +1488,30 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
     }
 
     /// Milliseconds from `now_ms` until timer work is next due (0: now), or `None` when no
-    /// entry can ever need any (only static entries, or none): when to arm the timer.
+    /// entry can ever need any (only static entries, or none, and no GC to do): when to arm
+    /// the timer.
     pub fn next_timer_in(&self, now_ms: u64) -> Option<u64> {
         let cfg = self.config;
-        self.entries
-            .iter()
-            .flatten()
-            .filter_map(|e| {
-                let period = match e.state {
-                    State::Static => return None,
-                    State::Reachable => cfg.ageing_ms,
-                    State::Incomplete => cfg.retry_ms,
-                };
-                Some(period.saturating_sub(elapsed(now_ms, e.updated_ms)))
-            })
-            .min()
+        let wait = |i: u32, period: u64| {
+            self.get(i)
+                .map(|e| period.saturating_sub(elapsed(now_ms, e.updated_ms)))
+        };
+        let retry = wait(self.incomplete.head, cfg.retry_ms);
+        let age = wait(self.reachable.head, cfg.ageing_ms);
+        let gc = self.over_thresh1().then(|| match self.gc_due_ms {
+            None => 0,
+            Some(due) if in_future(due, now_ms) => 0,
+            Some(due) => due.wrapping_sub(now_ms).min(cfg.gc_interval_ms.max(1)),
+        });
+        [retry, age, gc].into_iter().flatten().min()
     }
 
     /// Adds or replaces the static entry of `ip` on device `ifindex` (`ip neigh add … dev D
     /// nud permanent`). An `Incomplete` entry for `ip` on that device becomes static and
-    /// releases its packets (entries on other devices are left alone); when the cache is
-    /// full, the oldest non-static entry makes room. Refused for a non-unicast MAC address,
-    /// an address no neighbour can own, or a cache full of static entries.
+    /// releases its packets (entries on other devices are left alone). A new static entry
+    /// counts in the limits as any other (a forced GC may make room). Refused for a
+    /// non-unicast MAC address, an address no neighbour can own, a full cache
+    /// ([`Refusal::Full`]) or no free slot ([`Refusal::NoMemory`]).
     pub fn add_static(
         &mut self,
         ifindex: i32,
@@ -896,24 +1525,28 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         if !mac.is_unicast() {
             return Err(Refusal::BadMac);
         }
-        if let Some(e) = find_in(&mut self.entries, ifindex, ip) {
-            let ready = (e.state == State::Incomplete).then(|| Ready {
-                ifindex,
-                ip,
-                mac,
-                packets: e.queue.take_all(),
-            });
-            e.state = State::Static;
-            e.mac = mac;
-            e.updated_ms = now_ms;
-            e.retries = 0;
+        if let Some(i) = self.find_slot(ifindex, ip) {
+            let mut ready = None;
+            if let Some(e) = self.get_mut(i) {
+                if e.state == State::Incomplete {
+                    ready = Some(Ready {
+                        ifindex,
+                        ip,
+                        mac,
+                        packets: e.queue.take_all(),
+                    });
+                }
+                e.mac = mac;
+                e.retries = 0;
+                e.used_ms = now_ms;
+            }
+            self.restamp(i, State::Static, now_ms);
             return Ok(Released {
                 ready,
                 evicted: None,
             });
         }
-        let (slot, evicted) = self.claim_slot(now_ms)?;
-        *slot = Some(Entry::new(ifindex, ip, mac, State::Static, now_ms));
+        let (_, evicted) = self.insert(ifindex, ip, mac, State::Static, now_ms)?;
         Ok(Released {
             ready: None,
             evicted,
@@ -923,11 +1556,7 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
     /// Removes the entry of `ip` on device `ifindex`, whatever its state; its waiting packets
     /// come back. Entries of `ip` on other devices stay.
     pub fn remove(&mut self, ifindex: i32, ip: Ipv4Address) -> Option<Unresolved<Q, P>> {
-        let slot = self
-            .entries
-            .iter_mut()
-            .find(|s| s.as_ref().is_some_and(|e| e.is(ifindex, ip)))?;
-        let old = slot.take()?.unresolved();
+        let old = self.remove_slot(self.find_slot(ifindex, ip)?)?;
         add(&mut self.counters.unresolved_drops, old.packets.len());
         Some(old)
     }
@@ -960,13 +1589,13 @@ impl<const N: usize, const Q: usize, P> ArpCache<N, Q, P> {
         which: impl Fn(&Entry<Q, P>) -> bool,
         mut f: impl FnMut(Unresolved<Q, P>),
     ) {
-        for slot in self.entries.iter_mut() {
-            if !slot.as_ref().is_some_and(&which) {
+        for i in 0..self.slots() {
+            if !self.get(i).is_some_and(|e| e.live && which(e)) {
                 continue;
             }
-            if let Some(old) = slot.take() {
-                add(&mut self.counters.unresolved_drops, old.queue.len());
-                f(old.unresolved());
+            if let Some(old) = self.remove_slot(i) {
+                add(&mut self.counters.unresolved_drops, old.packets.len());
+                f(old);
             }
         }
     }
@@ -993,7 +1622,61 @@ mod tests {
     use super::*;
     use std::vec::Vec;
 
-    type Cache = ArpCache<4, 3, u32>;
+    use super::super::super::storage::host::{alloc, set_failing};
+
+    type Cache = ArpCache<3, u32, Vec<Entry<3, u32>>, Vec<u32>>;
+    /// The size of most test packets.
+    const BYTES: u32 = 100;
+
+    /// What the kernel side does before it may add an entry: allocate what the cache wants
+    /// (with the host allocator, which a test may set failing) and let it move in.
+    fn grow<const Q: usize, P>(c: &mut ArpCache<Q, P, Vec<Entry<Q, P>>, Vec<u32>>) {
+        let w = c.wants();
+        let (e, b) = c.adopt(alloc(w.entries), alloc(w.index));
+        drop((e, b));
+    }
+
+    /// A cache with `config` and room for 16 entries.
+    fn cache_with(config: ArpConfig) -> Cache {
+        let mut c = Cache::new(config, 0x1234_5678);
+        grow(&mut c);
+        let slots = 16.min(config.gc_thresh3 as usize);
+        assert_eq!((c.capacity(), c.buckets()), (slots, 16));
+        c
+    }
+
+    fn cache() -> Cache {
+        cache_with(ArpConfig::default())
+    }
+
+    /// A cache that holds at most `n` entries (`gc_thresh2` = `gc_thresh3` = `n`, so that a
+    /// forced GC runs whenever it is full), with room for them.
+    fn limited(n: u32) -> Cache {
+        cache_with(ArpConfig {
+            gc_thresh2: n,
+            gc_thresh3: n,
+            ..ArpConfig::default()
+        })
+    }
+
+    /// The packets dropped by a `Queued` answer (`None` for another answer).
+    fn queued(r: Resolve<3, u32>) -> Option<Vec<u32>> {
+        match r {
+            Resolve::Queued { dropped } => Some(dropped.collect()),
+            _ => None,
+        }
+    }
+
+    /// The packets dropped by a `Request` answer that evicted nothing.
+    fn requested<const Q: usize>(r: Resolve<Q, u32>) -> Option<Vec<u32>> {
+        match r {
+            Resolve::Request {
+                evicted: None,
+                dropped,
+            } => Some(dropped.collect()),
+            _ => None,
+        }
+    }
 
     const US: Ipv4Address = Ipv4Address::new(10, 0, 0, 100);
     /// The device of most tests, and a second one.
@@ -1076,16 +1759,16 @@ mod tests {
         assert_eq!(cfg.ageing_ms, 1_200_000);
         assert_eq!(cfg.retry_ms, 1000);
         assert_eq!(cfg.max_retries, 3);
-        let c = Cache::default();
+        let c = cache();
         assert_eq!(c.config(), cfg);
         assert!(c.is_empty());
-        assert_eq!(c.capacity(), 4);
+        assert_eq!(c.capacity(), 16);
         assert_eq!(c.next_timer_in(0), None);
     }
 
     #[test]
     fn target_learns_the_sender_of_a_request() {
-        let mut c = Cache::default();
+        let mut c = cache();
         let req = request(2, US);
         let a = c.on_arp(IF, &req, ours, 500).unwrap();
         assert_eq!(a.reply, Some(ReplyKind::Local));
@@ -1100,7 +1783,7 @@ mod tests {
         assert_eq!(c.lookup(IF, ip(2), 500), Lookup::Found(mac(2)));
         // So the answer to our own traffic needs no request.
         assert!(
-            matches!(c.resolve_or_queue(IF, ip(2), 7, 600), Resolve::Send(m, 7) if m == mac(2))
+            matches!(c.resolve_or_queue(IF, ip(2), 7, BYTES, 600), Resolve::Send(m, 7) if m == mac(2))
         );
         let info = c.entry(IF, ip(2), 600).unwrap();
         assert_eq!(
@@ -1114,7 +1797,7 @@ mod tests {
 
     #[test]
     fn request_for_someone_else_teaches_nothing() {
-        let mut c = Cache::default();
+        let mut c = cache();
         let a = c.on_arp(IF, &request(2, ip(3)), ours, 0).unwrap();
         assert_eq!(a.reply, None);
         assert_eq!(a.learned, Learned::Nothing);
@@ -1129,21 +1812,18 @@ mod tests {
 
     #[test]
     fn reply_releases_queued_packets_in_order() {
-        let mut c = Cache::default();
+        let mut c = cache();
         assert_eq!(c.lookup(IF, ip(2), 0), Lookup::Missing);
-        assert!(matches!(
-            c.resolve_or_queue(IF, ip(2), 1, 0),
-            Resolve::Request {
-                evicted: None,
-                dropped: None
-            }
-        ));
+        assert_eq!(
+            requested(c.resolve_or_queue(IF, ip(2), 1, BYTES, 0)),
+            Some(Vec::new())
+        );
         assert_eq!(c.lookup(IF, ip(2), 0), Lookup::Pending);
         for p in [2, 3] {
-            assert!(matches!(
-                c.resolve_or_queue(IF, ip(2), p, 10),
-                Resolve::Queued { dropped: None }
-            ));
+            assert_eq!(
+                queued(c.resolve_or_queue(IF, ip(2), p, BYTES, 10)),
+                Some(Vec::new())
+            );
         }
         let info = c.entry(IF, ip(2), 10).unwrap();
         assert_eq!(
@@ -1173,18 +1853,18 @@ mod tests {
 
     #[test]
     fn full_queue_drops_the_oldest() {
-        let mut c = Cache::default();
-        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
-        let _ = c.resolve_or_queue(IF, ip(2), 2, 0);
-        let _ = c.resolve_or_queue(IF, ip(2), 3, 0);
-        assert!(matches!(
-            c.resolve_or_queue(IF, ip(2), 4, 0),
-            Resolve::Queued { dropped: Some(1) }
-        ));
-        assert!(matches!(
-            c.resolve_or_queue(IF, ip(2), 5, 0),
-            Resolve::Queued { dropped: Some(2) }
-        ));
+        let mut c = cache();
+        let _ = c.resolve_or_queue(IF, ip(2), 1, BYTES, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 2, BYTES, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 3, BYTES, 0);
+        assert_eq!(
+            queued(c.resolve_or_queue(IF, ip(2), 4, BYTES, 0)),
+            Some(std::vec![1])
+        );
+        assert_eq!(
+            queued(c.resolve_or_queue(IF, ip(2), 5, BYTES, 0)),
+            Some(std::vec![2])
+        );
         assert_eq!(c.counters().queued, 5);
         assert_eq!(c.counters().queue_drops, 2);
         let ready = c.on_arp(IF, &reply(2), ours, 1).unwrap().ready.unwrap();
@@ -1193,17 +1873,16 @@ mod tests {
 
     #[test]
     fn zero_length_queue_hands_packets_straight_back() {
-        let mut c: ArpCache<2, 0, u32> = ArpCache::default();
+        let mut c: ArpCache<0, u32, Vec<Entry<0, u32>>, Vec<u32>> =
+            ArpCache::new(ArpConfig::default(), 1);
+        grow(&mut c);
+        assert_eq!(
+            requested(c.resolve_or_queue(IF, ip(2), 1, BYTES, 0)),
+            Some(std::vec![1])
+        );
         assert!(matches!(
-            c.resolve_or_queue(IF, ip(2), 1, 0),
-            Resolve::Request {
-                evicted: None,
-                dropped: Some(1)
-            }
-        ));
-        assert!(matches!(
-            c.resolve_or_queue(IF, ip(2), 2, 0),
-            Resolve::Queued { dropped: Some(2) }
+            c.resolve_or_queue(IF, ip(2), 2, BYTES, 0),
+            Resolve::Queued { dropped } if dropped.len() == 1
         ));
         assert_eq!(c.lookup(IF, ip(2), 0), Lookup::Pending);
         let a = c.on_arp(IF, &reply(2), ours, 0).unwrap();
@@ -1211,36 +1890,99 @@ mod tests {
     }
 
     #[test]
-    fn zero_capacity_cache_refuses() {
-        let mut c: ArpCache<0, 3, u32> = ArpCache::default();
+    fn no_storage_refuses_with_no_memory() {
+        // Nothing allocated yet: every new entry is refused for want of memory, not room.
+        let mut c = Cache::new(ArpConfig::default(), 7);
+        assert_eq!((c.capacity(), c.buckets()), (0, 0));
         assert!(matches!(
-            c.resolve_or_queue(IF, ip(2), 1, 0),
+            c.resolve_or_queue(IF, ip(2), 1, BYTES, 0),
             Resolve::Refused {
                 packet: 1,
-                reason: Refusal::Full
+                reason: Refusal::NoMemory
             }
         ));
         let a = c.on_arp(IF, &request(2, US), ours, 0).unwrap();
         assert_eq!(
             (a.reply, a.learned),
-            (Some(ReplyKind::Local), Learned::NoRoom)
+            (Some(ReplyKind::Local), Learned::NoMemory)
         );
         assert_eq!(
             c.add_static(IF, ip(3), mac(3), 0).err(),
-            Some(Refusal::Full)
+            Some(Refusal::NoMemory)
         );
         assert_eq!(c.poll_timers(0).map(|_| ()), None);
+        assert_eq!(c.counters().no_memory, 3);
+        // The first growth: 16 slots and 16 buckets.
+        assert_eq!(
+            c.wants(),
+            Want {
+                entries: 16,
+                index: 16
+            }
+        );
+        // An allocation that fails leaves it as it was.
+        set_failing(true);
+        grow(&mut c);
+        set_failing(false);
+        assert_eq!(c.capacity(), 0);
+        grow(&mut c);
+        assert!(c.add_static(IF, ip(3), mac(3), 0).is_ok());
+        // A cache limited to no entry at all is full, not short of memory.
+        let mut z = Cache::new(
+            ArpConfig {
+                gc_thresh2: 0,
+                gc_thresh3: 0,
+                ..ArpConfig::default()
+            },
+            1,
+        );
+        grow(&mut z);
+        assert_eq!(z.capacity(), 0);
+        assert!(matches!(
+            z.resolve_or_queue(IF, ip(2), 1, BYTES, 0),
+            Resolve::Refused {
+                packet: 1,
+                reason: Refusal::Full
+            }
+        ));
     }
 
     #[test]
-    fn full_cache_evicts_the_oldest_dynamic_entry() {
-        let mut c = Cache::default();
+    fn fixed_storage_has_room_at_once() {
+        use super::super::super::storage::Fixed;
+        let mut c: ArpCache<2, u32, Fixed<Entry<2, u32>, 2>, Fixed<u32, 3>> =
+            ArpCache::new(ArpConfig::default(), 3);
+        assert_eq!((c.capacity(), c.buckets()), (2, 2));
+        learn_into(&mut c, 2, 0);
+        learn_into(&mut c, 3, 0);
+        let a = c.on_arp(IF, &request(4, US), ours, 0).unwrap();
+        assert_eq!(a.learned, Learned::NoMemory);
+        // It wants more, but a Fixed of the same size is no more: it comes back unused.
+        assert_eq!(c.wants().entries, 4);
+        let (e, b) = c.adopt(Some(Fixed::default()), Some(Fixed::default()));
+        assert!(e.is_some() && b.is_some());
+        assert_eq!(c.lookup(IF, ip(3), 0), Lookup::Found(mac(3)));
+    }
+
+    fn learn_into<const Q: usize, E: Storage<Entry<Q, u32>>, B: Storage<u32>>(
+        c: &mut ArpCache<Q, u32, E, B>,
+        d: u8,
+        now: u64,
+    ) {
+        let a = c.on_arp(IF, &request(d, US), ours, now).unwrap();
+        assert_eq!(a.learned, Learned::Created);
+    }
+
+    #[test]
+    fn full_cache_runs_a_forced_gc_of_the_least_recently_confirmed() {
+        let mut c = limited(4);
         let _ = c.add_static(IF, ip(10), mac(10), 0).unwrap();
         learn(&mut c, 2, 10);
         learn(&mut c, 3, 20);
         learn(&mut c, 4, 30);
         learn(&mut c, 2, 40); // .2 confirmed: now .3 is the oldest
         assert_eq!(c.len(), 4);
+        // Full: the forced GC brings it below gc_thresh2 = 4 by removing .3.
         let a = ask(&mut c, 5, 50);
         assert_eq!(a.learned, Learned::Created);
         let ev = a.evicted.unwrap();
@@ -1250,41 +1992,91 @@ mod tests {
         for d in [10, 2, 4, 5] {
             assert!(matches!(c.lookup(IF, ip(d), 50), Lookup::Found(_)), "{d}");
         }
-        // A resolution needs room too: .4 (30) goes, and so does an incomplete entry's queue.
+        // A resolution needs room too: .4 (30) goes.
         let Resolve::Request {
             evicted: Some(ev),
-            dropped: None,
-        } = c.resolve_or_queue(IF, ip(6), 1, 60)
+            dropped,
+        } = c.resolve_or_queue(IF, ip(6), 1, BYTES, 60)
         else {
             panic!("expected a request with an eviction")
         };
+        assert!(dropped.is_empty());
         assert_eq!(ev.ip, ip(4));
-        let _ = c.resolve_or_queue(IF, ip(6), 2, 60);
+        let _ = c.resolve_or_queue(IF, ip(6), 2, BYTES, 60);
         assert_eq!(ask(&mut c, 7, 70).evicted.unwrap().ip, ip(2));
         assert_eq!(ask(&mut c, 8, 80).evicted.unwrap().ip, ip(5));
-        let a = ask(&mut c, 9, 90); // evicts the incomplete .6 (60) with its packets
-        let ev = a.evicted.unwrap();
-        assert_eq!(ev.ip, ip(6));
-        assert_eq!(ids(ev.packets), [1, 2]);
-        // The static entry outlived them all.
-        assert_eq!(c.lookup(IF, ip(10), 90), Lookup::Found(mac(10)));
+        // Static .10, incomplete .6, .7 and .8: one removal is enough, and an incomplete
+        // entry is never collected.
+        assert_eq!(ask(&mut c, 9, 90).evicted.unwrap().ip, ip(7));
+        assert_eq!(c.lookup(IF, ip(8), 90), Lookup::Found(mac(8)));
+        assert_eq!(c.lookup(IF, ip(6), 90), Lookup::Pending);
+        assert_eq!(ask(&mut c, 11, 100).evicted.unwrap().ip, ip(8));
+        assert_eq!(ask(&mut c, 12, 110).evicted.unwrap().ip, ip(9));
+        // A static entry counts in the limits too.
+        let r = c.add_static(IF, ip(13), mac(13), 120).unwrap();
+        assert_eq!(r.evicted.unwrap().ip, ip(11));
+        assert!(c.remove(IF, ip(12)).is_some());
+        let _ = c.resolve_or_queue(IF, ip(14), 3, BYTES, 130);
+        // Two static entries and two incomplete ones: nothing can go, the cache is full.
+        assert_eq!(c.len(), 4);
+        let a = ask(&mut c, 15, 140);
+        assert_eq!(
+            (a.learned, a.reply),
+            (Learned::NoRoom, Some(ReplyKind::Local))
+        );
+        assert!(a.evicted.is_none());
+        assert!(matches!(
+            c.resolve_or_queue(IF, ip(16), 4, BYTES, 150),
+            Resolve::Refused {
+                packet: 4,
+                reason: Refusal::Full
+            }
+        ));
+        assert_eq!(c.lookup(IF, ip(10), 150), Lookup::Found(mac(10)));
         let k = c.counters();
-        assert_eq!((k.evicted, k.unresolved_drops), (5, 2));
+        assert_eq!((k.evicted, k.table_full, k.unresolved_drops), (8, 2, 0));
     }
 
     #[test]
-    fn eviction_ties_go_to_the_lowest_slot() {
-        let mut c = Cache::default();
+    fn forced_gc_between_thresh2_and_thresh3_waits_5_seconds() {
+        let mut c = cache_with(ArpConfig {
+            gc_thresh2: 2,
+            gc_thresh3: 8,
+            ..ArpConfig::default()
+        });
+        learn(&mut c, 1, 0);
+        learn(&mut c, 2, 0);
+        // At gc_thresh2, never run: the forced GC takes .1 to go below 2.
+        let a = ask(&mut c, 3, 100);
+        assert_eq!(a.evicted.unwrap().ip, ip(1));
+        assert_eq!(c.len(), 2);
+        // Within 5 s of it: no GC, the cache grows towards gc_thresh3.
+        for (d, t) in [(4, 1000), (5, 5100)] {
+            assert!(ask(&mut c, d, t).evicted.is_none());
+        }
+        assert_eq!(c.len(), 4);
+        // More than 5 s later: below 2 again, least recently confirmed first.
+        let a = ask(&mut c, 6, 5101);
+        assert_eq!(a.evicted.unwrap().ip, ip(2));
+        assert_eq!(c.len(), 2);
+        let left: Vec<_> = c.entries(5101).map(|e| e.ip).collect();
+        assert!(left.contains(&ip(5)) && left.contains(&ip(6)));
+        assert_eq!((c.counters().evicted, c.counters().forced_gcs), (4, 2));
+    }
+
+    #[test]
+    fn forced_gc_ties_go_to_the_first_confirmed() {
+        let mut c = limited(4);
         for d in 1..=4 {
             learn(&mut c, d, 0);
         }
         assert_eq!(ask(&mut c, 5, 0).evicted.unwrap().ip, ip(1));
-        assert_eq!(ask(&mut c, 6, 0).evicted.unwrap().ip, ip(5));
+        assert_eq!(ask(&mut c, 6, 0).evicted.unwrap().ip, ip(2));
     }
 
     #[test]
     fn ageing_at_exactly_the_boundary() {
-        let mut c = Cache::default();
+        let mut c = cache();
         learn(&mut c, 2, 1000);
         assert_eq!(c.next_timer_in(1000), Some(AGE));
         assert_eq!(c.lookup(IF, ip(2), 1000 + AGE - 1), Lookup::Found(mac(2)));
@@ -1299,7 +2091,7 @@ mod tests {
 
     #[test]
     fn confirmation_restarts_the_ageing_time() {
-        let mut c = Cache::default();
+        let mut c = cache();
         learn(&mut c, 2, 0);
         let _ = c.on_arp(IF, &reply(2), ours, AGE - 1).unwrap();
         assert_eq!(c.lookup(IF, ip(2), AGE), Lookup::Found(mac(2)));
@@ -1309,16 +2101,13 @@ mod tests {
 
     #[test]
     fn expired_entry_resolves_again_in_place() {
-        let mut c = Cache::default();
+        let mut c = cache();
         learn(&mut c, 2, 0);
         // Expired, not yet removed: the packet waits and a fresh request goes out.
-        assert!(matches!(
-            c.resolve_or_queue(IF, ip(2), 1, AGE),
-            Resolve::Request {
-                evicted: None,
-                dropped: None
-            }
-        ));
+        assert_eq!(
+            requested(c.resolve_or_queue(IF, ip(2), 1, BYTES, AGE)),
+            Some(Vec::new())
+        );
         let info = c.entry(IF, ip(2), AGE).unwrap();
         assert_eq!(
             (info.state, info.mac, info.queued),
@@ -1336,9 +2125,9 @@ mod tests {
 
     #[test]
     fn retries_then_failure_returns_the_packets() {
-        let mut c = Cache::default();
-        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
-        let _ = c.resolve_or_queue(IF, ip(2), 2, 500);
+        let mut c = cache();
+        let _ = c.resolve_or_queue(IF, ip(2), 1, BYTES, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 2, BYTES, 500);
         assert_eq!(c.next_timer_in(0), Some(1000));
         assert!(timer_events(&mut c, 999).is_empty());
         for (n, t) in [1000u64, 2000, 3000].into_iter().enumerate() {
@@ -1371,8 +2160,8 @@ mod tests {
 
     #[test]
     fn late_tick_sends_one_retry_not_a_burst() {
-        let mut c = Cache::default();
-        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        let mut c = cache();
+        let _ = c.resolve_or_queue(IF, ip(2), 1, BYTES, 0);
         // The timer ran late: one retry, restamped, not three at once.
         assert_eq!(timer_events(&mut c, 10_000).len(), 1);
         assert_eq!(c.entry(IF, ip(2), 10_000).unwrap().retries, 1);
@@ -1380,8 +2169,8 @@ mod tests {
 
     #[test]
     fn answer_after_a_retry_resolves() {
-        let mut c = Cache::default();
-        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        let mut c = cache();
+        let _ = c.resolve_or_queue(IF, ip(2), 1, BYTES, 0);
         let _ = timer_events(&mut c, 1000);
         let a = c.on_arp(IF, &reply(2), ours, 1500).unwrap();
         assert_eq!(ids(a.ready.unwrap().packets), [1]);
@@ -1392,18 +2181,18 @@ mod tests {
 
     #[test]
     fn zero_retries_fails_after_one_period() {
-        let mut c = Cache::new(ArpConfig {
+        let mut c = cache_with(ArpConfig {
             max_retries: 0,
             ..ArpConfig::default()
         });
-        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF, ip(2), 1, BYTES, 0);
         let ev = timer_events(&mut c, 1000);
         assert!(matches!(&ev[..], [TimerEvent::Failed(f)] if f.ip == ip(2)));
     }
 
     #[test]
     fn static_entries() {
-        let mut c = Cache::default();
+        let mut c = cache();
         let r = c.add_static(IF, ip(2), mac(2), 0).unwrap();
         assert!(r.ready.is_none() && r.evicted.is_none());
         assert_eq!(c.lookup(IF, ip(2), u64::MAX >> 1), Lookup::Found(mac(2)));
@@ -1425,8 +2214,8 @@ mod tests {
         let e = c.entry(IF, ip(2), 20).unwrap();
         assert_eq!((e.state, e.state.proc_flags()), (State::Static, 0x6));
         // A static entry for an address being resolved releases its packets.
-        let _ = c.resolve_or_queue(IF, ip(3), 1, 30);
-        let _ = c.resolve_or_queue(IF, ip(3), 2, 30);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, BYTES, 30);
+        let _ = c.resolve_or_queue(IF, ip(3), 2, BYTES, 30);
         let r = c.add_static(IF, ip(3), mac(3), 40).unwrap();
         let ready = r.ready.unwrap();
         assert_eq!(ready.mac, mac(3));
@@ -1446,7 +2235,7 @@ mod tests {
 
     #[test]
     fn add_static_refusals() {
-        let mut c = Cache::default();
+        let mut c = limited(4);
         for bad in [
             EthernetAddress::ZERO,
             EthernetAddress::BROADCAST,
@@ -1476,7 +2265,7 @@ mod tests {
             Some(Refusal::Full)
         );
         assert!(matches!(
-            c.resolve_or_queue(IF, ip(5), 1, 0),
+            c.resolve_or_queue(IF, ip(5), 1, BYTES, 0),
             Resolve::Refused {
                 packet: 1,
                 reason: Refusal::Full
@@ -1495,11 +2284,11 @@ mod tests {
 
     #[test]
     fn flush_returns_every_packet() {
-        let mut c = Cache::default();
+        let mut c = cache();
         let _ = c.add_static(IF, ip(1), mac(1), 0).unwrap();
         learn(&mut c, 2, 0);
-        let _ = c.resolve_or_queue(IF, ip(3), 1, 0);
-        let _ = c.resolve_or_queue(IF, ip(3), 2, 0);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, BYTES, 0);
+        let _ = c.resolve_or_queue(IF, ip(3), 2, BYTES, 0);
         let mut out = Vec::new();
         c.flush(false, |u| out.push((u.ip, ids(u.packets))));
         assert_eq!(out, [(ip(2), Vec::new()), (ip(3), std::vec![1, 2])]);
@@ -1512,10 +2301,10 @@ mod tests {
 
     #[test]
     fn flush_of_one_device_leaves_the_others() {
-        let mut c = Cache::default();
+        let mut c = cache();
         let _ = c.add_static(IF, ip(1), mac(1), 0).unwrap();
         learn(&mut c, 2, 0);
-        let _ = c.resolve_or_queue(IF2, ip(2), 1, 0);
+        let _ = c.resolve_or_queue(IF2, ip(2), 1, BYTES, 0);
         let _ = c.add_static(IF2, ip(3), mac(3), 0).unwrap();
         let mut out = Vec::new();
         // Dynamic entries of the second device: its incomplete .2 with its packet.
@@ -1536,8 +2325,8 @@ mod tests {
 
     #[test]
     fn remove_returns_waiting_packets() {
-        let mut c = Cache::default();
-        let _ = c.resolve_or_queue(IF, ip(3), 1, 0);
+        let mut c = cache();
+        let _ = c.resolve_or_queue(IF, ip(3), 1, BYTES, 0);
         let u = c.remove(IF, ip(3)).unwrap();
         assert_eq!(ids(u.packets), [1]);
         assert!(c.is_empty());
@@ -1545,7 +2334,7 @@ mod tests {
 
     #[test]
     fn proxy_arp() {
-        let mut c = Cache::default();
+        let mut c = cache();
         c.add_proxy(Ipv4Address::new(10, 1, 0, 0), 16).unwrap();
         assert_eq!(c.proxy().len(), 1);
         let inside = Ipv4Address::new(10, 1, 2, 3);
@@ -1595,7 +2384,7 @@ mod tests {
 
     #[test]
     fn gratuitous_arp_updates_only() {
-        let mut c = Cache::default();
+        let mut c = cache();
         let a = c.on_arp(IF, &gratuitous(2, mac(2)), ours, 0).unwrap();
         assert_eq!((a.reply, a.learned), (None, Learned::Nothing));
         assert!(c.is_empty());
@@ -1606,7 +2395,7 @@ mod tests {
         assert_eq!(a.reply, None);
         assert_eq!(c.lookup(IF, ip(2), 10), Lookup::Found(mac(22)));
         // A gratuitous reply counts too, and it resolves a pending address.
-        let _ = c.resolve_or_queue(IF, ip(3), 1, 20);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, BYTES, 20);
         let mut g = gratuitous(3, mac(3));
         g.operation = ArpOperation::Reply;
         let a = c.on_arp(IF, &g, ours, 30).unwrap();
@@ -1617,11 +2406,11 @@ mod tests {
 
     #[test]
     fn reverse_lookup() {
-        let mut c = Cache::default();
+        let mut c = cache();
         assert_eq!(c.reverse(mac(2)), None);
         learn(&mut c, 2, 0);
         let _ = c.add_static(IF, ip(3), mac(3), 0).unwrap();
-        let _ = c.resolve_or_queue(IF, ip(4), 1, 0);
+        let _ = c.resolve_or_queue(IF, ip(4), 1, BYTES, 0);
         assert_eq!(c.reverse(mac(2)), Some((IF, ip(2))));
         assert_eq!(c.reverse(mac(3)), Some((IF, ip(3))));
         // An incomplete entry has no MAC address to match, not even zero.
@@ -1646,7 +2435,7 @@ mod tests {
 
     #[test]
     fn same_address_on_two_devices_is_two_entries() {
-        let mut c = Cache::default();
+        let mut c = cache();
         // 10.0.0.2 asks for us on both links, with another card on each.
         let a = c.on_arp(IF, &request(2, US), ours, 0).unwrap();
         assert_eq!(a.learned, Learned::Created);
@@ -1665,9 +2454,11 @@ mod tests {
         assert_eq!(c.lookup(IF2, ip(2), 10), Lookup::Found(mac(22)));
         assert_eq!(c.lookup(4, ip(2), 10), Lookup::Missing);
         assert!(
-            matches!(c.resolve_or_queue(IF2, ip(2), 1, 20), Resolve::Send(m, 1) if m == mac(22))
+            matches!(c.resolve_or_queue(IF2, ip(2), 1, BYTES, 20), Resolve::Send(m, 1) if m == mac(22))
         );
-        assert!(matches!(c.resolve_or_queue(IF, ip(2), 2, 20), Resolve::Send(m, 2) if m == mac(2)));
+        assert!(
+            matches!(c.resolve_or_queue(IF, ip(2), 2, BYTES, 20), Resolve::Send(m, 2) if m == mac(2))
+        );
         let e = c.entry(IF2, ip(2), 20).unwrap();
         assert_eq!(
             (e.ifindex, e.ip, e.mac, e.age_ms),
@@ -1689,20 +2480,17 @@ mod tests {
 
     #[test]
     fn reply_on_one_device_leaves_the_other_waiting() {
-        let mut c = Cache::default();
+        let mut c = cache();
         assert!(matches!(
-            c.resolve_or_queue(IF, ip(2), 1, 0),
+            c.resolve_or_queue(IF, ip(2), 1, BYTES, 0),
             Resolve::Request { .. }
         ));
         // Unknown on the second device, whatever the first one is doing: a request of its own.
-        assert!(matches!(
-            c.resolve_or_queue(IF2, ip(2), 2, 0),
-            Resolve::Request {
-                evicted: None,
-                dropped: None
-            }
-        ));
-        let _ = c.resolve_or_queue(IF2, ip(2), 3, 5);
+        assert_eq!(
+            requested(c.resolve_or_queue(IF2, ip(2), 2, BYTES, 0)),
+            Some(Vec::new())
+        );
+        let _ = c.resolve_or_queue(IF2, ip(2), 3, BYTES, 5);
         assert_eq!(c.counters().requests_sent, 2);
         let a = c.on_arp(IF2, &reply_from(2, mac(22)), ours, 10).unwrap();
         assert_eq!(a.learned, Learned::Resolved);
@@ -1725,8 +2513,8 @@ mod tests {
 
     #[test]
     fn a_request_on_one_device_teaches_that_device() {
-        let mut c = Cache::default();
-        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        let mut c = cache();
+        let _ = c.resolve_or_queue(IF, ip(2), 1, BYTES, 0);
         // .2 asks for us on the second link: learned there (it is for us), and the first
         // link's resolution is none the wiser.
         let a = c.on_arp(IF2, &request(2, US), ours, 10).unwrap();
@@ -1754,12 +2542,12 @@ mod tests {
 
     #[test]
     fn timer_events_name_the_entry_device() {
-        let mut c = Cache::new(ArpConfig {
+        let mut c = cache_with(ArpConfig {
             max_retries: 1,
             ..ArpConfig::default()
         });
-        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
-        let _ = c.resolve_or_queue(IF2, ip(2), 2, 500);
+        let _ = c.resolve_or_queue(IF, ip(2), 1, BYTES, 0);
+        let _ = c.resolve_or_queue(IF2, ip(2), 2, BYTES, 500);
         let ev = timer_events(&mut c, 1000);
         assert!(
             matches!(ev[..], [TimerEvent::Retry { ifindex: IF, ip: a }] if a == ip(2)),
@@ -1797,9 +2585,9 @@ mod tests {
 
     #[test]
     fn static_entry_on_one_device_releases_only_its_packets() {
-        let mut c = Cache::default();
-        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
-        let _ = c.resolve_or_queue(IF2, ip(2), 2, 0);
+        let mut c = cache();
+        let _ = c.resolve_or_queue(IF, ip(2), 1, BYTES, 0);
+        let _ = c.resolve_or_queue(IF2, ip(2), 2, BYTES, 0);
         let r = c.add_static(IF2, ip(2), mac(22), 10).unwrap();
         let ready = r.ready.unwrap();
         assert_eq!((ready.ifindex, ready.mac), (IF2, mac(22)));
@@ -1813,13 +2601,13 @@ mod tests {
     }
 
     #[test]
-    fn eviction_is_shared_by_the_devices() {
-        let mut c = Cache::default();
+    fn forced_gc_is_shared_by_the_devices() {
+        let mut c = limited(4);
         learn(&mut c, 2, 0);
         for (d, t) in [(3, 10), (4, 20), (5, 30)] {
             let _ = c.on_arp(IF2, &request(d, US), ours, t).unwrap();
         }
-        // Full: the oldest entry goes, whichever device it is on.
+        // Full: the least recently confirmed entry goes, whichever device it is on.
         let a = c.on_arp(IF2, &request(6, US), ours, 40).unwrap();
         let ev = a.evicted.unwrap();
         assert_eq!((ev.ifindex, ev.ip), (IF, ip(2)));
@@ -1833,8 +2621,8 @@ mod tests {
 
     #[test]
     fn bad_senders_are_refused_and_change_nothing() {
-        let mut c = Cache::default();
-        let _ = c.resolve_or_queue(IF, ip(2), 1, 0);
+        let mut c = cache();
+        let _ = c.resolve_or_queue(IF, ip(2), 1, BYTES, 0);
         let base = request(2, US);
         let mut cases: Vec<(ArpRepr, Refusal)> = Vec::new();
         for hw in [
@@ -1912,7 +2700,7 @@ mod tests {
 
     #[test]
     fn probe_for_our_address_is_answered_without_learning() {
-        let mut c = Cache::default();
+        let mut c = cache();
         let probe = ArpRepr {
             source_protocol_addr: Ipv4Address::UNSPECIFIED,
             ..request(2, US)
@@ -1935,7 +2723,7 @@ mod tests {
 
     #[test]
     fn resolve_refuses_addresses_no_neighbour_owns() {
-        let mut c = Cache::default();
+        let mut c = cache();
         for (i, bad) in [
             Ipv4Address::UNSPECIFIED,
             Ipv4Address::BROADCAST,
@@ -1945,7 +2733,7 @@ mod tests {
         .into_iter()
         .enumerate()
         {
-            let r = c.resolve_or_queue(IF, bad, i as u32, 0);
+            let r = c.resolve_or_queue(IF, bad, i as u32, BYTES, 0);
             assert!(
                 matches!(r, Resolve::Refused { packet, reason: Refusal::BadIp } if packet == i as u32)
             );
@@ -1956,17 +2744,17 @@ mod tests {
 
     #[test]
     fn unsolicited_reply_to_us_is_learned_as_rfc_826_says() {
-        let mut c = Cache::default();
+        let mut c = cache();
         let a = c.on_arp(IF, &reply(2), ours, 0).unwrap();
         assert_eq!((a.reply, a.learned), (None, Learned::Created));
     }
 
     #[test]
     fn listing_for_proc() {
-        let mut c = Cache::default();
+        let mut c = cache();
         let _ = c.add_static(IF, ip(1), mac(1), 0).unwrap();
         learn(&mut c, 2, 100);
-        let _ = c.resolve_or_queue(IF, ip(3), 1, 200);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, BYTES, 200);
         let list: Vec<_> = c.entries(1000).collect();
         assert_eq!(list.len(), 3);
         assert_eq!(
@@ -1978,7 +2766,8 @@ mod tests {
                 state: State::Reachable,
                 age_ms: 900,
                 retries: 0,
-                queued: 0
+                queued: 0,
+                queued_bytes: 0,
             }
         );
         assert_eq!(list[2].queued, 1);
@@ -2002,9 +2791,9 @@ mod tests {
     #[test]
     fn clock_wrap_does_not_disturb_ageing_or_retries() {
         let start = u64::MAX - 500;
-        let mut c = Cache::default();
+        let mut c = cache();
         learn(&mut c, 2, start);
-        let _ = c.resolve_or_queue(IF, ip(3), 1, start);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, BYTES, start);
         let later = start.wrapping_add(1000); // 499 after the wrap
         assert_eq!(c.lookup(IF, ip(2), later), Lookup::Found(mac(2)));
         let ev = timer_events(&mut c, later);
@@ -2026,9 +2815,9 @@ mod tests {
 
     #[test]
     fn clock_going_backwards_is_harmless() {
-        let mut c = Cache::default();
+        let mut c = cache();
         learn(&mut c, 2, 50_000);
-        let _ = c.resolve_or_queue(IF, ip(3), 1, 50_000);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, BYTES, 50_000);
         // Ten seconds earlier: still valid, age 0, no timer work.
         assert_eq!(c.lookup(IF, ip(2), 40_000), Lookup::Found(mac(2)));
         assert_eq!(c.entry(IF, ip(2), 40_000).unwrap().age_ms, 0);
@@ -2050,7 +2839,7 @@ mod tests {
             u64::MAX - 1,
         ] {
             learn(&mut c, 4, t);
-            let _ = c.resolve_or_queue(IF, ip(5), 9, t);
+            let _ = c.resolve_or_queue(IF, ip(5), 9, BYTES, t);
             let _ = c.lookup(IF, ip(4), t);
             let _ = c.next_timer_in(t);
             let _ = c.entries(t).count();
@@ -2060,15 +2849,16 @@ mod tests {
 
     #[test]
     fn extreme_configuration_terminates() {
-        let mut c: Cache = ArpCache::new(ArpConfig {
+        let mut c: Cache = cache_with(ArpConfig {
             ageing_ms: 0,
             retry_ms: 0,
             max_retries: u8::MAX,
+            ..ArpConfig::default()
         });
         // Nothing resolved stays valid with no ageing time.
         learn(&mut c, 2, 7);
         assert_eq!(c.lookup(IF, ip(2), 7), Lookup::Missing);
-        let _ = c.resolve_or_queue(IF, ip(3), 1, 7);
+        let _ = c.resolve_or_queue(IF, ip(3), 1, BYTES, 7);
         let ev = timer_events(&mut c, 7);
         let retries = ev
             .iter()
@@ -2081,10 +2871,657 @@ mod tests {
             ageing_ms: u64::MAX,
             retry_ms: u64::MAX,
             max_retries: 0,
+            ..ArpConfig::default()
         });
         learn(&mut c, 2, 0);
         assert_eq!(c.lookup(IF, ip(2), u64::MAX >> 1), Lookup::Found(mac(2)));
         assert!(timer_events(&mut c, u64::MAX >> 1).is_empty());
+    }
+
+    #[test]
+    fn queue_is_bounded_in_bytes() {
+        let mut c = cache_with(ArpConfig {
+            unres_qlen_bytes: 250,
+            ..ArpConfig::default()
+        });
+        assert_eq!(
+            requested(c.resolve_or_queue(IF, ip(2), 1, 100, 0)),
+            Some(Vec::new())
+        );
+        assert_eq!(
+            queued(c.resolve_or_queue(IF, ip(2), 2, 100, 0)),
+            Some(Vec::new())
+        );
+        // 300 bytes would be too many: the oldest goes.
+        assert_eq!(
+            queued(c.resolve_or_queue(IF, ip(2), 3, 100, 0)),
+            Some(std::vec![1])
+        );
+        // One that pushes out both.
+        assert_eq!(
+            queued(c.resolve_or_queue(IF, ip(2), 4, 200, 0)),
+            Some(std::vec![2, 3])
+        );
+        let e = c.entry(IF, ip(2), 0).unwrap();
+        assert_eq!((e.queued, e.queued_bytes), (1, 200));
+        // One that can never fit comes back by itself.
+        assert_eq!(
+            queued(c.resolve_or_queue(IF, ip(2), 5, 251, 0)),
+            Some(std::vec![5])
+        );
+        assert_eq!(
+            requested(c.resolve_or_queue(IF, ip(3), 6, 251, 0)),
+            Some(std::vec![6])
+        );
+        assert_eq!(c.counters().queue_drops, 5);
+        let ready = c.on_arp(IF, &reply(2), ours, 1).unwrap().ready.unwrap();
+        assert_eq!(ids(ready.packets), [4]);
+    }
+
+    #[test]
+    fn periodic_gc_removes_stale_entries_above_thresh1() {
+        let mut c = cache_with(ArpConfig {
+            gc_thresh1: 2,
+            ..ArpConfig::default()
+        });
+        for d in 1..=5 {
+            learn(&mut c, d, 0);
+        }
+        // More than gc_thresh1 entries: a GC batch is due at once.
+        assert_eq!(c.next_timer_in(0), Some(0));
+        assert!(timer_events(&mut c, 0).is_empty());
+        assert_eq!(c.len(), 5); // nothing is stale yet
+        assert_eq!(c.next_timer_in(0), Some(DEFAULT_GC_INTERVAL_MS));
+        // Stale after 60 s: removed in slot order until 2 are left.
+        assert!(timer_events(&mut c, 61_000).is_empty());
+        assert_eq!(c.counters().gc_removed, 3);
+        let left: Vec<_> = c.entries(61_000).map(|e| e.ip).collect();
+        assert_eq!(left, [ip(4), ip(5)]);
+        // At gc_thresh1 nothing is collected, and the GC arms no timer.
+        assert_eq!(c.next_timer_in(61_000), Some(AGE - 61_000));
+        learn(&mut c, 6, 61_000);
+        // Once per interval: not again at once.
+        assert!(timer_events(&mut c, 61_001).is_empty());
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.next_timer_in(61_001), Some(29_999));
+        // A used entry is not stale.
+        assert!(matches!(
+            c.resolve_or_queue(IF, ip(5), 1, BYTES, 90_000),
+            Resolve::Send(_, 1)
+        ));
+        assert!(timer_events(&mut c, 91_000).is_empty());
+        let mut left: Vec<_> = c.entries(91_000).map(|e| e.ip).collect();
+        left.sort();
+        assert_eq!(left, [ip(5), ip(6)]);
+        assert_eq!(c.counters().gc_removed, 4);
+    }
+
+    #[test]
+    fn periodic_gc_walks_a_bounded_batch_per_tick() {
+        let mut c = Cache::new(
+            ArpConfig {
+                gc_thresh1: 0,
+                gc_thresh2: 10_000,
+                gc_thresh3: 10_000,
+                ..ArpConfig::default()
+            },
+            9,
+        );
+        for i in 0..1000u32 {
+            grow(&mut c);
+            let a = Ipv4Address::new(10, 1, (i >> 8) as u8, i as u8);
+            let r = ArpRepr {
+                source_protocol_addr: a,
+                ..request(2, US)
+            };
+            assert_eq!(c.on_arp(IF, &r, ours, 0).unwrap().learned, Learned::Created);
+        }
+        assert_eq!(c.len(), 1000);
+        // All stale: one batch of 256 slots per tick, the 4 batches of a pass 7.5 s apart.
+        let t = 100_000;
+        assert!(timer_events(&mut c, t).is_empty());
+        assert_eq!(c.len(), 1000 - GC_BATCH);
+        assert!(timer_events(&mut c, t).is_empty());
+        assert_eq!(c.len(), 1000 - GC_BATCH);
+        assert_eq!(c.next_timer_in(t), Some(7500));
+        assert!(timer_events(&mut c, t + 7499).is_empty());
+        assert_eq!(c.len(), 1000 - GC_BATCH);
+        let _ = timer_events(&mut c, t + 7500);
+        assert_eq!(c.len(), 1000 - 2 * GC_BATCH);
+        let _ = timer_events(&mut c, t + 15_000);
+        let _ = timer_events(&mut c, t + 22_500);
+        assert!(c.is_empty());
+        assert_eq!(c.counters().gc_removed, 1000);
+    }
+
+    #[test]
+    fn iter_from_resumes_by_slot() {
+        let mut c = cache();
+        for d in 1..=6 {
+            learn(&mut c, d, 0);
+        }
+        assert!(c.remove(IF, ip(3)).is_some());
+        let all: Vec<_> = c.entries(5).collect();
+        let mut got = Vec::new();
+        let mut at = 0;
+        loop {
+            let chunk: Vec<_> = c.iter_from(at, 5).take(2).collect();
+            let Some(&(next, _)) = chunk.last() else {
+                break;
+            };
+            got.extend(chunk.into_iter().map(|(_, e)| e));
+            at = next;
+        }
+        assert_eq!(got, all);
+        assert_eq!(got.len(), 5);
+        assert_eq!(c.iter_from(100, 5).count(), 0);
+    }
+
+    #[test]
+    fn growth_keeps_entries_packets_and_timers() {
+        let mut c = Cache::new(ArpConfig::default(), 0xabcd);
+        let mut n = 0u8;
+        // Grown step by step: 16, 32, 64 slots; 16 to 64 buckets.
+        while c.len() < 40 {
+            grow(&mut c);
+            n += 1;
+            if n.is_multiple_of(2) {
+                learn(&mut c, n, u64::from(n));
+            } else {
+                let _ = c.resolve_or_queue(IF, ip(n), u32::from(n), BYTES, u64::from(n));
+            }
+        }
+        assert_eq!((c.capacity(), c.buckets()), (64, 64));
+        // Offered storage too small, or not empty, comes back unused.
+        let mut full = alloc::<Entry<3, u32>>(128).unwrap();
+        full.push(Entry::default());
+        let (e, b) = c.adopt(Some(full), alloc(32));
+        assert_eq!(
+            (e.map(|e| e.len()), b.map(|b| b.capacity())),
+            (Some(1), Some(32))
+        );
+        assert_eq!((c.capacity(), c.buckets()), (64, 64));
+        for d in 1..=n {
+            let want = if d % 2 == 0 {
+                Lookup::Found(mac(d))
+            } else {
+                Lookup::Pending
+            };
+            assert_eq!(c.lookup(IF, ip(d), 100), want, "{d}");
+        }
+        // The retry of the first incomplete entry (.1, at 1) is still the first due.
+        assert_eq!(c.next_timer_in(100), Some(901));
+        let ev = timer_events(&mut c, 1001);
+        assert!(matches!(ev[..], [TimerEvent::Retry { ip: a, .. }] if a == ip(1)));
+        let u = c.remove(IF, ip(1)).unwrap();
+        assert_eq!(ids(u.packets), [1]);
+    }
+
+    #[test]
+    fn a_hundred_thousand_entries() {
+        const N: u32 = 100_000;
+        let mut c = Cache::new(
+            ArpConfig {
+                gc_thresh1: 200_000,
+                gc_thresh2: 200_000,
+                gc_thresh3: 200_000,
+                ..ArpConfig::default()
+            },
+            0x5eed_1234,
+        );
+        let addr = |i: u32| Ipv4Address::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8 | 1);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut i = 0u32;
+        while c.len() < N as usize {
+            grow(&mut c);
+            let a = addr(i);
+            i += 1;
+            if !seen.insert(a) {
+                continue;
+            }
+            let r = ArpRepr {
+                source_protocol_addr: a,
+                ..request(2, US)
+            };
+            let dev = 2 + (i % 3) as i32;
+            assert_eq!(
+                c.on_arp(dev, &r, ours, 0).unwrap().learned,
+                Learned::Created
+            );
+        }
+        assert!(c.capacity() >= N as usize && c.capacity() <= 200_000);
+        assert!(c.buckets() >= N as usize);
+        // Every one is found on its device, and on no other.
+        let mut found = 0;
+        for j in 0..i {
+            let dev = 2 + ((j + 1) % 3) as i32;
+            let a = addr(j);
+            if matches!(c.lookup(dev, a, 1), Lookup::Found(_)) {
+                found += 1;
+                assert_eq!(c.lookup(dev + 3, a, 1), Lookup::Missing);
+            }
+        }
+        assert_eq!(found, N);
+        // Timer work looks at list heads: nothing due, nothing done.
+        assert!(timer_events(&mut c, 1000).is_empty());
+        assert_eq!(c.next_timer_in(1000), Some(AGE - 1000));
+        // And all age out at once.
+        assert_eq!(timer_events(&mut c, AGE).len(), N as usize);
+        assert!(c.is_empty());
+    }
+
+    /// An entry of the model of [`property_against_a_model`].
+    #[derive(Clone, Debug)]
+    struct MEntry {
+        state: State,
+        mac: EthernetAddress,
+        updated: u64,
+        used: u64,
+        retries: u8,
+        /// (packet, bytes), oldest first.
+        queue: std::collections::VecDeque<(u32, u32)>,
+        /// Order of the last confirmation (the forced GC's order).
+        seq: u64,
+    }
+
+    /// The cache as a map scanned in full, with Linux's rules written out plainly.
+    #[derive(Default)]
+    struct MCache {
+        map: std::collections::BTreeMap<(i32, u8), MEntry>,
+        seq: u64,
+        last_forced: Option<u64>,
+    }
+
+    impl MCache {
+        fn lookup(&self, k: (i32, u8), now: u64, cfg: &ArpConfig) -> Lookup {
+            match self.map.get(&k) {
+                None => Lookup::Missing,
+                Some(e) => match e.state {
+                    State::Incomplete => Lookup::Pending,
+                    State::Static => Lookup::Found(e.mac),
+                    State::Reachable if elapsed(now, e.updated) < cfg.ageing_ms => {
+                        Lookup::Found(e.mac)
+                    }
+                    State::Reachable => Lookup::Missing,
+                },
+            }
+        }
+
+        fn confirm(&mut self, k: (i32, u8), mac: EthernetAddress, now: u64) {
+            self.seq += 1;
+            let seq = self.seq;
+            if let Some(e) = self.map.get_mut(&k) {
+                *e = MEntry {
+                    state: State::Reachable,
+                    mac,
+                    updated: now,
+                    used: now,
+                    retries: 0,
+                    queue: Default::default(),
+                    seq,
+                };
+            }
+        }
+
+        /// Room for a new entry: the first entry a forced GC removed, or the refusal.
+        fn claim(
+            &mut self,
+            now: u64,
+            cfg: &ArpConfig,
+            capacity: usize,
+            buckets: usize,
+        ) -> Result<Option<(i32, u8)>, Refusal> {
+            let (t2, t3) = (cfg.gc_thresh2 as usize, cfg.gc_thresh3 as usize);
+            let due = self.last_forced.is_none_or(|t| elapsed(now, t) > 5000);
+            let mut first = None;
+            if self.map.len() >= t3 || (self.map.len() >= t2 && due) {
+                self.last_forced = Some(now);
+                while self.map.len() >= t2 {
+                    let Some(k) = self
+                        .map
+                        .iter()
+                        .filter(|(_, e)| e.state == State::Reachable)
+                        .min_by_key(|(_, e)| e.seq)
+                        .map(|(k, _)| *k)
+                    else {
+                        break;
+                    };
+                    self.map.remove(&k);
+                    first = first.or(Some(k));
+                }
+            }
+            if self.map.len() >= t3 {
+                Err(Refusal::Full)
+            } else if self.map.len() >= capacity || buckets == 0 {
+                Err(Refusal::NoMemory)
+            } else {
+                Ok(first)
+            }
+        }
+
+        /// The packets a queue of `Q` pushes out to take `p`.
+        fn push<const Q: usize>(e: &mut MEntry, p: u32, bytes: u32, max: u32) -> Vec<u32> {
+            if Q == 0 || bytes > max {
+                return std::vec![p];
+            }
+            let mut out = Vec::new();
+            while !e.queue.is_empty()
+                && (e.queue.len() >= Q || e.queue.iter().map(|q| q.1).sum::<u32>() + bytes > max)
+            {
+                out.push(e.queue.pop_front().unwrap().0);
+            }
+            e.queue.push_back((p, bytes));
+            out
+        }
+    }
+
+    fn mkey(ifindex: i32, a: Ipv4Address) -> (i32, u8) {
+        (ifindex, a.0[3])
+    }
+
+    /// Random operations on the cache and on the model, compared after each: growth with
+    /// allocations that fail, gc_thresh3 (Full) against a slab without room (NoMemory), the
+    /// forced GC's order, the queue's bounds in packets and bytes, and the timers (the clock
+    /// only goes forward here, so each event is due exactly when the model says). With
+    /// `gc_thresh1` low, the periodic GC may remove stale entries on its own: the model then
+    /// checks that each one it lost was stale.
+    fn against_a_model<const Q: usize>(seed: u64, thresh1: u32) {
+        let cfg = ArpConfig {
+            ageing_ms: 5000,
+            retry_ms: 1000,
+            max_retries: 2,
+            gc_thresh1: thresh1,
+            gc_thresh2: 12,
+            gc_thresh3: 20,
+            gc_interval_ms: 2000,
+            gc_stale_ms: 3000,
+            unres_qlen_bytes: 2000,
+        };
+        let mut c: ArpCache<Q, u32, Vec<Entry<Q, u32>>, Vec<u32>> = ArpCache::new(cfg, seed as u32);
+        let mut m = MCache::default();
+        let mut rng = Rng(seed);
+        let mut now = u64::MAX - 20_000;
+        let mut next_id = 0u32;
+        let (mut full, mut nomem, mut gced) = (0, 0, 0);
+        for step in 0..6000 {
+            let dev = DEVS[rng.below(2) as usize];
+            let a = ip(1 + rng.below(15) as u8);
+            let k = mkey(dev, a);
+            let (cap, nb) = (c.capacity(), c.buckets());
+            match rng.below(100) {
+                0..=9 => {
+                    let w = c.wants();
+                    assert!(w.entries <= 20 && c.capacity() <= 20);
+                    set_failing(rng.below(3) != 0);
+                    let (e, b) = c.adopt(alloc(w.entries), alloc(w.index));
+                    set_failing(false);
+                    drop((e, b));
+                    // A useless offer comes back.
+                    let (e, _) = c.adopt(alloc(c.capacity()), None);
+                    assert!(c.capacity() == 0 || e.is_some());
+                }
+                10..=44 => {
+                    let id = next_id;
+                    next_id += 1;
+                    let bytes = rng.below(900) as u32 + if rng.below(20) == 0 { 2000 } else { 0 };
+                    let r = c.resolve_or_queue(dev, a, id, bytes, now);
+                    match m.lookup(k, now, &cfg) {
+                        Lookup::Found(mac) => {
+                            assert!(matches!(r, Resolve::Send(x, p) if x == mac && p == id));
+                            m.map.get_mut(&k).unwrap().used = now;
+                        }
+                        _ if m.map.contains_key(&k) => {
+                            let e = m.map.get_mut(&k).unwrap();
+                            let want = MCache::push::<Q>(e, id, bytes, cfg.unres_qlen_bytes);
+                            let (got, request) = match r {
+                                Resolve::Queued { dropped } => (dropped.collect::<Vec<_>>(), false),
+                                Resolve::Request { evicted, dropped } => {
+                                    assert!(evicted.is_none());
+                                    (dropped.collect(), true)
+                                }
+                                other => panic!("step {step}: {other:?}"),
+                            };
+                            assert_eq!(got, want, "step {step}");
+                            assert_eq!(request, e.state != State::Incomplete);
+                            if request {
+                                e.state = State::Incomplete;
+                                e.mac = EthernetAddress::ZERO;
+                                e.retries = 0;
+                                e.updated = now;
+                            }
+                        }
+                        _ => match (m.claim(now, &cfg, cap, nb), r) {
+                            (Err(why), Resolve::Refused { packet, reason }) => {
+                                assert_eq!((packet, reason), (id, why), "step {step}");
+                                full += usize::from(why == Refusal::Full);
+                                nomem += usize::from(why == Refusal::NoMemory);
+                            }
+                            (Ok(first), Resolve::Request { evicted, dropped }) => {
+                                assert_eq!(evicted.map(|u| mkey(u.ifindex, u.ip)), first);
+                                let mut e = MEntry {
+                                    state: State::Incomplete,
+                                    mac: EthernetAddress::ZERO,
+                                    updated: now,
+                                    used: now,
+                                    retries: 0,
+                                    queue: Default::default(),
+                                    seq: 0,
+                                };
+                                let want =
+                                    MCache::push::<Q>(&mut e, id, bytes, cfg.unres_qlen_bytes);
+                                assert_eq!(dropped.collect::<Vec<_>>(), want);
+                                m.map.insert(k, e);
+                            }
+                            (want, got) => panic!("step {step}: {want:?} but {got:?}"),
+                        },
+                    }
+                }
+                45..=64 => {
+                    let hw = EthernetAddress([2, 0, 0, dev as u8, rng.below(2) as u8, a.0[3]]);
+                    let r = c.on_arp(dev, &reply_from(a.0[3], hw), ours, now).unwrap();
+                    match m.map.get(&k).map(|e| e.state) {
+                        Some(State::Static) => assert_eq!(r.learned, Learned::Static),
+                        Some(s) => {
+                            let packets: Vec<_> = m.map[&k].queue.iter().map(|q| q.0).collect();
+                            let ready = r.ready.map(|r| ids(r.packets));
+                            if s == State::Incomplete {
+                                assert_eq!(r.learned, Learned::Resolved);
+                                assert_eq!(ready, Some(packets));
+                            } else {
+                                assert!(ready.is_none());
+                            }
+                            m.confirm(k, hw, now);
+                        }
+                        None => match m.claim(now, &cfg, cap, nb) {
+                            Ok(first) => {
+                                assert_eq!(r.learned, Learned::Created, "step {step}");
+                                assert_eq!(r.evicted.map(|u| mkey(u.ifindex, u.ip)), first);
+                                m.map.insert(
+                                    k,
+                                    MEntry {
+                                        state: State::Reachable,
+                                        mac: hw,
+                                        updated: now,
+                                        used: now,
+                                        retries: 0,
+                                        queue: Default::default(),
+                                        seq: 0,
+                                    },
+                                );
+                                m.confirm(k, hw, now);
+                            }
+                            Err(Refusal::Full) => assert_eq!(r.learned, Learned::NoRoom),
+                            Err(_) => assert_eq!(r.learned, Learned::NoMemory),
+                        },
+                    }
+                }
+                65..=69 => {
+                    let mac_s = EthernetAddress([2, 0, 1, dev as u8, 0, a.0[3]]);
+                    let r = c.add_static(dev, a, mac_s, now);
+                    let was = m.map.get(&k).map(|e| e.state);
+                    let want = match was {
+                        Some(_) => Ok(None),
+                        None => m.claim(now, &cfg, cap, nb),
+                    };
+                    match (want, r) {
+                        (Ok(first), Ok(rel)) => {
+                            assert_eq!(rel.evicted.map(|u| mkey(u.ifindex, u.ip)), first);
+                            let packets: Vec<_> = m
+                                .map
+                                .get(&k)
+                                .map(|e| e.queue.iter().map(|q| q.0).collect())
+                                .unwrap_or_default();
+                            assert_eq!(
+                                rel.ready.map(|r| ids(r.packets)).unwrap_or_default(),
+                                packets
+                            );
+                            m.map.insert(
+                                k,
+                                MEntry {
+                                    state: State::Static,
+                                    mac: mac_s,
+                                    updated: now,
+                                    used: now,
+                                    retries: 0,
+                                    queue: Default::default(),
+                                    seq: 0,
+                                },
+                            );
+                        }
+                        (Err(why), Err(got)) => assert_eq!(why, got),
+                        (want, got) => panic!("step {step}: {want:?} but {:?}", got.is_ok()),
+                    }
+                }
+                70..=74 => {
+                    let u = c.remove(dev, a).map(|u| ids(u.packets));
+                    let want = m
+                        .map
+                        .remove(&k)
+                        .map(|e| e.queue.iter().map(|q| q.0).collect());
+                    assert_eq!(u, want);
+                }
+                _ => {
+                    now = now.wrapping_add(if rng.below(10) == 0 {
+                        4000
+                    } else {
+                        rng.below(800)
+                    });
+                    let mut got: Vec<(u8, (i32, u8), Vec<u32>)> = Vec::new();
+                    c.tick(now, |e| match e {
+                        TimerEvent::Retry { ifindex, ip } => {
+                            got.push((0, mkey(ifindex, ip), Vec::new()))
+                        }
+                        TimerEvent::Failed(u) => {
+                            got.push((1, mkey(u.ifindex, u.ip), ids(u.packets)))
+                        }
+                        TimerEvent::AgedOut { ifindex, ip } => {
+                            got.push((2, mkey(ifindex, ip), Vec::new()))
+                        }
+                    });
+                    let mut want = Vec::new();
+                    for (k, e) in m.map.iter_mut() {
+                        let age = elapsed(now, e.updated);
+                        match e.state {
+                            State::Incomplete if age >= cfg.retry_ms => {
+                                if e.retries < cfg.max_retries {
+                                    e.retries += 1;
+                                    e.updated = now;
+                                    want.push((0, *k, Vec::new()));
+                                } else {
+                                    want.push((1, *k, e.queue.iter().map(|q| q.0).collect()));
+                                }
+                            }
+                            State::Reachable if age >= cfg.ageing_ms => {
+                                want.push((2, *k, Vec::new()))
+                            }
+                            _ => {}
+                        }
+                    }
+                    got.sort();
+                    want.sort();
+                    for w in &want {
+                        if w.0 != 0 {
+                            m.map.remove(&w.1);
+                        }
+                    }
+                    // The periodic GC's removals: stale resolved entries, and only those.
+                    let before = m.map.len() + want.iter().filter(|w| w.0 != 0).count();
+                    let gone: Vec<_> = m
+                        .map
+                        .iter()
+                        .filter(|(k, _)| c.entry(k.0, ip(k.1), now).is_none())
+                        .map(|(k, e)| (*k, e.clone()))
+                        .collect();
+                    for (k, e) in &gone {
+                        assert!(thresh1 < 30, "step {step}: {k:?} lost");
+                        assert_eq!(e.state, State::Reachable, "step {step}: {k:?}");
+                        assert!(elapsed(now, e.used) > cfg.gc_stale_ms, "step {step}");
+                        m.map.remove(k);
+                        gced += 1;
+                    }
+                    // An entry aged out may have gone to the GC first.
+                    want.retain(|w| w.0 != 2 || got.contains(w) || !gone.is_empty());
+                    if gone.is_empty() {
+                        assert_eq!(got, want, "step {step}");
+                    } else {
+                        assert!(got.iter().all(|g| want.contains(g)), "step {step}");
+                        // The GC runs before the events, and stops at gc_thresh1.
+                        assert!(gone.len() <= before.saturating_sub(thresh1 as usize));
+                    }
+                    if thresh1 >= 30 {
+                        let next = m
+                            .map
+                            .values()
+                            .filter_map(|e| {
+                                match e.state {
+                                    State::Incomplete => Some(cfg.retry_ms),
+                                    State::Reachable => Some(cfg.ageing_ms),
+                                    State::Static => None,
+                                }
+                                .map(|p| p.saturating_sub(elapsed(now, e.updated)))
+                            })
+                            .min();
+                        assert_eq!(c.next_timer_in(now), next, "step {step}");
+                    }
+                }
+            }
+            assert_eq!(c.len(), m.map.len(), "step {step}");
+            for d in DEVS {
+                for x in 1..=15 {
+                    let k = (d, x);
+                    assert_eq!(
+                        c.lookup(d, ip(x), now),
+                        m.lookup(k, now, &cfg),
+                        "step {step}"
+                    );
+                    let info = c.entry(d, ip(x), now);
+                    let me = m.map.get(&k);
+                    assert_eq!(info.is_some(), me.is_some());
+                    if let (Some(i), Some(e)) = (info, me) {
+                        assert_eq!(i.state, e.state);
+                        assert_eq!(i.queued, e.queue.len());
+                        assert_eq!(i.queued_bytes, e.queue.iter().map(|q| q.1).sum::<u32>());
+                        assert!(i.queued_bytes <= cfg.unres_qlen_bytes);
+                        assert_eq!(i.retries, e.retries);
+                    }
+                }
+            }
+        }
+        assert!(full > 0 && nomem > 0, "{full} full, {nomem} without memory");
+        assert!(thresh1 >= 30 || gced > 0);
+        let k = c.counters();
+        assert!(k.evicted > 0 && k.forced_gcs > 0 && k.queue_drops > 0);
+        assert!(k.aged_out + k.gc_removed > 0 && k.failed_resolutions > 0);
+    }
+
+    #[test]
+    fn property_against_a_model() {
+        for seed in [3, 0x9e37_79b9_7f4a_7c15, 0xdead_beef, 77] {
+            against_a_model::<3>(seed, 100);
+            against_a_model::<2>(seed, 100);
+            against_a_model::<3>(seed, 6);
+            against_a_model::<0>(seed, 100);
+        }
     }
 
     /// A packet that knows its number and counts how often it is dropped, so that the test
@@ -2155,9 +3592,10 @@ mod tests {
         }
     }
 
-    fn check_invariants<const N: usize, const Q: usize>(c: &ArpCache<N, Q, Pkt>, now: u64) {
+    fn check_invariants<const Q: usize>(c: &PktCache<Q>, now: u64) {
         let list: Vec<_> = c.entries(now).collect();
-        assert!(list.len() <= N);
+        assert!(list.len() <= c.config().gc_thresh3 as usize);
+        assert_eq!(list.len(), c.len());
         for (i, e) in list.iter().enumerate() {
             assert!(
                 list[i + 1..]
@@ -2184,11 +3622,7 @@ mod tests {
     /// device and seen on another (the test's MAC addresses differ by device) fails here.
     type Model = std::collections::HashMap<(i32, Ipv4Address), EthernetAddress>;
 
-    fn check_model<const N: usize, const Q: usize>(
-        c: &ArpCache<N, Q, Pkt>,
-        model: &Model,
-        now: u64,
-    ) {
+    fn check_model<const Q: usize>(c: &PktCache<Q>, model: &Model, now: u64) {
         for e in c.entries(now).filter(|e| e.state != State::Incomplete) {
             assert_eq!(
                 model.get(&(e.ifindex, e.ip)),
@@ -2203,7 +3637,9 @@ mod tests {
     /// The test's devices.
     const DEVS: [i32; 2] = [IF, IF2];
 
-    fn every_packet_comes_out_exactly_once<const N: usize, const Q: usize>(seed: u64) {
+    type PktCache<const Q: usize> = ArpCache<Q, Pkt, Vec<Entry<Q, Pkt>>, Vec<u32>>;
+
+    fn every_packet_comes_out_exactly_once<const Q: usize>(n: u32, seed: u64) {
         let drops = std::rc::Rc::new(core::cell::Cell::new(0));
         let mut l = Ledger {
             drops: drops.clone(),
@@ -2211,11 +3647,20 @@ mod tests {
             came_out: 0,
             sent: 0,
         };
-        let mut c: ArpCache<N, Q, Pkt> = ArpCache::new(ArpConfig {
-            ageing_ms: 5000,
-            retry_ms: 1000,
-            max_retries: 2,
-        });
+        let mut c: PktCache<Q> = ArpCache::new(
+            ArpConfig {
+                ageing_ms: 5000,
+                retry_ms: 1000,
+                max_retries: 2,
+                gc_thresh1: n / 2,
+                gc_thresh2: n,
+                gc_thresh3: n,
+                gc_stale_ms: 3000,
+                gc_interval_ms: 2000,
+                unres_qlen_bytes: 2500,
+            },
+            seed as u32,
+        );
         c.add_proxy(Ipv4Address::new(10, 9, 0, 0), 16).unwrap();
         let mut model = Model::new();
         let mut rng = Rng(seed);
@@ -2223,6 +3668,10 @@ mod tests {
         let mut now = u64::MAX - 40_000;
         let addr = |r: &mut Rng| ip(1 + r.below(10) as u8);
         for step in 0..20_000 {
+            // The embedder grows the storage when asked, and its allocations may fail.
+            set_failing(rng.below(4) == 0);
+            grow(&mut c);
+            set_failing(false);
             // The device of this step's operation, if it has one.
             let dev = DEVS[rng.below(2) as usize];
             match rng.below(100) {
@@ -2233,7 +3682,8 @@ mod tests {
                         addr(&mut rng)
                     };
                     let p = l.packet();
-                    match c.resolve_or_queue(dev, to, p, now) {
+                    let bytes = 300 + rng.below(1000) as u32;
+                    match c.resolve_or_queue(dev, to, p, bytes, now) {
                         Resolve::Send(m, p) => {
                             assert_eq!(c.lookup(dev, to, now), Lookup::Found(m));
                             assert_eq!(model.get(&(dev, to)), Some(&m));
@@ -2243,15 +3693,9 @@ mod tests {
                         Resolve::Request { evicted, dropped } => {
                             assert_eq!(c.lookup(dev, to, now), Lookup::Pending);
                             l.unresolved(evicted);
-                            if let Some(p) = dropped {
-                                l.out(p);
-                            }
+                            dropped.for_each(|p| l.out(p));
                         }
-                        Resolve::Queued { dropped } => {
-                            if let Some(p) = dropped {
-                                l.out(p);
-                            }
-                        }
+                        Resolve::Queued { dropped } => dropped.for_each(|p| l.out(p)),
                         Resolve::Refused { packet, .. } => l.out(packet),
                     }
                 }
@@ -2390,16 +3834,21 @@ mod tests {
         // The run did exercise both ways out, and the counters add up.
         assert!(l.sent > 0 && l.sent < l.out.len() as u32);
         let k = *c.counters();
-        assert!(k.evicted > 0 && k.aged_out > 0 && k.failed_resolutions > 0 && k.queue_drops > 0);
+        assert!(
+            k.evicted > 0
+                && k.aged_out + k.gc_removed > 0
+                && k.failed_resolutions > 0
+                && k.queue_drops > 0
+        );
         assert!(k.bad_sender_drops > 0 && k.learned > 0 && k.replies_sent > 0);
     }
 
     #[test]
     fn property_every_packet_comes_out_exactly_once() {
         for seed in [1, 0x9e37_79b9_7f4a_7c15, 0xdead_beef, 42] {
-            every_packet_comes_out_exactly_once::<4, 2>(seed);
-            every_packet_comes_out_exactly_once::<3, 1>(seed);
-            every_packet_comes_out_exactly_once::<8, 4>(seed);
+            every_packet_comes_out_exactly_once::<2>(4, seed);
+            every_packet_comes_out_exactly_once::<1>(3, seed);
+            every_packet_comes_out_exactly_once::<4>(8, seed);
         }
     }
 }

@@ -5,8 +5,17 @@
 //! wrong instead of panicking.
 
 use super::super::selftest::{check, Outcome};
+use super::super::storage::Fixed;
 use super::super::wire::{ArpOperation, ArpRepr, EthernetAddress, Ipv4Address};
-use super::cache::{ArpCache, ArpConfig, Learned, Lookup, ReplyKind, Resolve, TimerEvent};
+use super::cache::{
+    ArpCache, ArpConfig, Entry, Learned, Lookup, Refusal, ReplyKind, Resolve, TimerEvent,
+};
+
+/// A cache small enough for a kernel stack (its frames are limited to 2 KiB): four entries
+/// and four buckets inline, two packets of a `u32` each.
+type Small = ArpCache<2, u32, Fixed<Entry<2, u32>, 4>, Fixed<u32, 4>>;
+/// Bytes of a test packet.
+const BYTES: u32 = 1000;
 
 const US: Ipv4Address = Ipv4Address::new(198, 18, 0, 1);
 /// The device the exchanges happen on, and another one.
@@ -22,18 +31,18 @@ fn ours(ip: Ipv4Address) -> bool {
 /// Packets parked for an unknown neighbour go out in order when its reply arrives; the
 /// neighbour is then found without another request.
 pub fn resolution_releases_in_order() -> Outcome {
-    let mut c: ArpCache<4, 3, u32> = ArpCache::default();
+    let mut c = Small::new(ArpConfig::default(), 0x5eed);
     let first = matches!(
-        c.resolve_or_queue(DEV, PEER, 1, 0),
+        c.resolve_or_queue(DEV, PEER, 1, BYTES, 0),
         Resolve::Request {
             evicted: None,
-            dropped: None
-        }
+            dropped,
+        } if dropped.is_empty()
     );
     check(first, "unknown neighbour asks for a request")?;
     let second = matches!(
-        c.resolve_or_queue(DEV, PEER, 2, 5),
-        Resolve::Queued { dropped: None }
+        c.resolve_or_queue(DEV, PEER, 2, BYTES, 5),
+        Resolve::Queued { dropped } if dropped.is_empty()
     );
     check(second, "second packet waits")?;
     let reply = ArpRepr {
@@ -68,7 +77,7 @@ pub fn resolution_releases_in_order() -> Outcome {
 
 /// A request for our address is answered and teaches us the sender.
 pub fn request_teaches_the_target() -> Outcome {
-    let mut c: ArpCache<4, 3, u32> = ArpCache::default();
+    let mut c = Small::new(ArpConfig::default(), 0x5eed);
     let request = ArpRepr {
         operation: ArpOperation::Request,
         source_hardware_addr: PEER_MAC,
@@ -94,9 +103,9 @@ pub fn request_teaches_the_target() -> Outcome {
 /// An unanswered request is retried `max_retries` times, a second apart, then fails with its
 /// packets; the clock wraps through u64::MAX on the way.
 pub fn retries_then_failure_across_wrap() -> Outcome {
-    let mut c: ArpCache<4, 3, u32> = ArpCache::new(ArpConfig::default());
+    let mut c = Small::new(ArpConfig::default(), 1);
     let start = u64::MAX - 1500;
-    let _ = c.resolve_or_queue(DEV, PEER, 7, start);
+    let _ = c.resolve_or_queue(DEV, PEER, 7, BYTES, start);
     let mut retries = 0u32;
     let mut failed_with = None;
     for step in 1..=4u64 {
@@ -117,9 +126,9 @@ pub fn retries_then_failure_across_wrap() -> Outcome {
 /// The same address on two devices is two entries: a reply on one device resolves that
 /// device's entry only, with the packets that wait there, and the other keeps waiting.
 pub fn entries_per_device() -> Outcome {
-    let mut c: ArpCache<4, 3, u32> = ArpCache::default();
-    let _ = c.resolve_or_queue(DEV, PEER, 1, 0);
-    let _ = c.resolve_or_queue(OTHER, PEER, 2, 0);
+    let mut c = Small::new(ArpConfig::default(), 0x5eed);
+    let _ = c.resolve_or_queue(DEV, PEER, 1, BYTES, 0);
+    let _ = c.resolve_or_queue(OTHER, PEER, 2, BYTES, 0);
     check(c.len() == 2, "one entry per device")?;
     let reply = ArpRepr {
         operation: ArpOperation::Reply,
@@ -144,4 +153,64 @@ pub fn entries_per_device() -> Outcome {
         c.lookup(DEV, PEER, 10) == Lookup::Pending,
         "still pending on the other device",
     )
+}
+
+/// The limits of a cache without an allocator: its four inline slots take four neighbours
+/// and the fifth is refused for want of memory; with `gc_thresh3` = 3 the fourth is refused
+/// because the cache is full (no forced GC can free an entry being resolved).
+pub fn limits_without_allocation() -> Outcome {
+    let peer = |i: u8| Ipv4Address::new(198, 18, 0, 10 + i);
+    let mut c = Small::new(ArpConfig::default(), 2);
+    for i in 0..4u8 {
+        let r = c.resolve_or_queue(DEV, peer(i), u32::from(i), BYTES, 0);
+        check(matches!(r, Resolve::Request { .. }), "room for four")?;
+    }
+    let r = c.resolve_or_queue(DEV, peer(4), 9, BYTES, 0);
+    check(
+        matches!(
+            r,
+            Resolve::Refused {
+                packet: 9,
+                reason: Refusal::NoMemory
+            }
+        ),
+        "fifth refused: no memory",
+    )?;
+    // One cache only (a second would double the frame): emptied, then limited to three.
+    c.flush(true, |u| u.packets.for_each(drop));
+    c.set_config(ArpConfig {
+        gc_thresh3: 3,
+        ..ArpConfig::default()
+    });
+    for i in 0..3u8 {
+        let _ = c.resolve_or_queue(DEV, peer(i), u32::from(i), BYTES, 0);
+    }
+    let r = c.resolve_or_queue(DEV, peer(3), 9, BYTES, 0);
+    check(
+        matches!(
+            r,
+            Resolve::Refused {
+                packet: 9,
+                reason: Refusal::Full
+            }
+        ),
+        "fourth refused: full",
+    )?;
+    check(c.len() == 3, "three entries kept")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_selftest_cache_fits_a_kernel_frame() {
+        // The kernel limits a frame to 2 KiB; a check holds one cache and a few answers.
+        let cache = core::mem::size_of::<Small>();
+        let answer = core::mem::size_of::<Resolve<2, u32>>();
+        assert!(
+            cache + 4 * answer <= 1280,
+            "cache {cache} B, answer {answer} B"
+        );
+    }
 }
