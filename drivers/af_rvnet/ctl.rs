@@ -7,14 +7,14 @@
 //! through rtnetlink; an impossible prefix or value is EINVAL before anything changes.
 
 use super::text::{alloc_fmt_ip, alloc_fmt_mac, alloc_fmt_prefix};
-use super::{errno, AfRvnet, Iface, Stack, Unresolved, C, COUNTER_NAMES, MAX_IFACES};
+use super::{errno, AfRvnet, Iface, Inner, Stack, Unresolved, C, COUNTER_NAMES, MAX_IFACES};
 use super::{local_ifindex, notify, output};
 use crate::net::clock::now_ms;
 use crate::net::rtnl::{Rtnl, RtnlHeld};
 use crate::net::seq_file::{ProcFile, SeqWriter};
 use crate::netcore::arp::cache::{ArpConfig, EntryInfo, Refusal, State};
 use crate::netcore::arp::proxy::ProxyError;
-use crate::netcore::ipv4::route::{mask, Fib, FibError, Route, RouteKind};
+use crate::netcore::ipv4::route::{mask, Cursor, FibError, Route, RouteKind};
 use crate::netcore::sock::errno as E;
 use crate::netcore::uapi::param as P;
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
@@ -47,7 +47,7 @@ pub(crate) fn route_del(st: &Stack, dst: Ipv4Address, len: u8) -> Result {
     check_prefix(dst, len)?;
     let removed = {
         let mut g = st.lock();
-        g.fib(|f| f.delete(dst, len)).map_err(fib_errno)?
+        g.fib.delete(dst, len).map_err(fib_errno)?
     };
     notify::route_changed(st, false, &removed);
     Ok(())
@@ -223,6 +223,7 @@ pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
         P::ARP_GC_INTERVAL_MS if v > 0 => cfg.gc_interval_ms = v,
         P::ARP_GC_STALE_MS if v > 0 => cfg.gc_stale_ms = v,
         P::ARP_UNRES_QLEN_BYTES if u32v.is_some() => cfg.unres_qlen_bytes = v as u32,
+        P::FIB_MAX_ROUTES if (1..=1 << 24).contains(&v) => g.fib.set_limit(v as usize),
         1..=P::MAX => return Err(EINVAL),
         _ => return Err(errno(E::ENOPROTOOPT)),
     }
@@ -250,6 +251,7 @@ pub(crate) fn get_param(st: &Stack, param: u32) -> Result<u64> {
         P::ARP_GC_INTERVAL_MS => cfg.gc_interval_ms,
         P::ARP_GC_STALE_MS => cfg.gc_stale_ms,
         P::ARP_UNRES_QLEN_BYTES => u64::from(cfg.unres_qlen_bytes),
+        P::FIB_MAX_ROUTES => g.fib.limit() as u64,
         _ => return Err(errno(E::ENOPROTOOPT)),
     })
 }
@@ -257,6 +259,7 @@ pub(crate) fn get_param(st: &Stack, param: u32) -> Result<u64> {
 fn fib_errno(e: FibError) -> Error {
     match e {
         FibError::Full => ENOSPC,
+        FibError::NoMem => ENOMEM,
         FibError::Exists => EEXIST,
         FibError::NotFound => ENOENT,
         FibError::BadPrefix => EINVAL,
@@ -314,12 +317,10 @@ fn detach(
             .position(|i| i.ifindex == ifindex)
             .ok_or(ENODEV)?;
         let iface = g.ifaces.remove(i).map_err(|_| ENODEV)?;
-        g.fib(|f| {
-            if !iface.addr.is_unspecified() {
-                let _ = f.delete(iface.addr, 32);
-            }
-            f.remove_ifindex(ifindex);
-        });
+        if !iface.addr.is_unspecified() {
+            let _ = g.fib.delete(iface.addr, 32);
+        }
+        g.fib.remove_ifindex(ifindex);
         iface
     };
     detach_rx(&iface.dev);
@@ -371,8 +372,7 @@ pub(crate) fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> 
             attach(st, &rtnl, ifindex)?;
         }
     }
-    let dev = {
-        let mut g = st.lock();
+    let dev = with_fib_room(st, |g| {
         if g.is_local(addr) {
             return Err(EEXIST);
         }
@@ -388,16 +388,18 @@ pub(crate) fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> 
         iface.prefix = len;
         let dev = iface.dev.clone();
         let net = Ipv4Address::from_u32(addr.to_u32() & mask(len));
-        let r = g.fib(|f| {
-            f.add(Route::new(addr, 32, RouteKind::Local))?;
-            match f.add(Route::new(net, len, RouteKind::Connected { ifindex })) {
-                Err(FibError::Exists) | Ok(()) => Ok(()),
-                Err(e) => {
-                    let _ = f.delete(addr, 32);
-                    Err(e)
-                }
-            }
-        });
+        let f = &mut g.fib;
+        let r = f
+            .add(Route::new(addr, 32, RouteKind::Local))
+            .and_then(
+                |()| match f.add(Route::new(net, len, RouteKind::Connected { ifindex })) {
+                    Err(FibError::Exists) | Ok(()) => Ok(()),
+                    Err(e) => {
+                        let _ = f.delete(addr, 32);
+                        Err(e)
+                    }
+                },
+            );
         if let Err(e) = r {
             if let Some(i) = g.ifaces.iter_mut().find(|i| i.ifindex == ifindex) {
                 i.addr = Ipv4Address::UNSPECIFIED;
@@ -405,8 +407,8 @@ pub(crate) fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> 
             }
             return Err(fib_errno(e));
         }
-        dev
-    };
+        Ok(dev)
+    })?;
     output::gratuitous(st, &dev, addr);
     notify::addr_changed(st, true, ifindex, addr, len, Some(dev.mac()));
     Ok(())
@@ -429,12 +431,10 @@ pub(crate) fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> 
     iface.addr = Ipv4Address::UNSPECIFIED;
     iface.prefix = 0;
     let net = Ipv4Address::from_u32(addr.to_u32() & mask(len));
-    g.fib(|f| {
-        let _ = f.delete(addr, 32);
-        if f.get(net, len).and_then(|r| r.ifindex()) == Some(ifindex) {
-            let _ = f.delete(net, len);
-        }
-    });
+    let _ = g.fib.delete(addr, 32);
+    if g.fib.get(net, len).and_then(|r| r.ifindex()) == Some(ifindex) {
+        let _ = g.fib.delete(net, len);
+    }
     drop(g);
     notify::addr_changed(st, false, ifindex, addr, len, None);
     Ok(())
@@ -450,8 +450,19 @@ pub(crate) fn route_add(
     ifindex: i32,
 ) -> Result {
     check_prefix(dst, len)?;
-    let mut g = st.lock();
-    let kind = if gw.is_unspecified() {
+    let route = with_fib_room(st, |g| {
+        let route = Route::new(dst, len, route_kind(g, gw, ifindex)?);
+        g.fib.add(route).map_err(fib_errno)?;
+        Ok(route)
+    })?;
+    notify::route_changed(st, true, &route);
+    Ok(())
+}
+
+/// How a route via `gw` (0.0.0.0: connected) on `ifindex` (0: the interface of the
+/// connected network `gw` is on) is reached.
+fn route_kind(g: &Inner, gw: Ipv4Address, ifindex: i32) -> Result<RouteKind> {
+    Ok(if gw.is_unspecified() {
         if g.iface(ifindex).is_none() {
             return Err(ENODEV);
         }
@@ -464,13 +475,13 @@ pub(crate) fn route_add(
             ifindex
         } else {
             // The interface of the connected network the gateway is on.
-            g.fib(|f: &mut Fib<'_>| {
-                f.lookup(gw).and_then(|r| match r.kind {
+            g.fib
+                .lookup(gw)
+                .and_then(|r| match r.kind {
                     RouteKind::Connected { ifindex } => Some(ifindex),
                     _ => None,
                 })
-            })
-            .ok_or(errno(E::ENETUNREACH))?
+                .ok_or(errno(E::ENETUNREACH))?
         };
         if g.iface(via_if).is_none() {
             return Err(ENODEV);
@@ -479,12 +490,22 @@ pub(crate) fn route_add(
             via: gw,
             ifindex: via_if,
         }
-    };
-    let route = Route::new(dst, len, kind);
-    g.fib(|f| f.add(route)).map_err(fib_errno)?;
-    drop(g);
-    notify::route_changed(st, true, &route);
-    Ok(())
+    })
+}
+
+/// Runs the change `f` under the lock with room in the FIB for an insertion ([`Stack::
+/// fib_room`], allocated before the lock); again, after more room, when the FIB said ENOMEM
+/// (another request took the room meanwhile). `f` changes all or nothing.
+fn with_fib_room<R>(st: &Stack, mut f: impl FnMut(&mut Inner) -> Result<R>) -> Result<R> {
+    for _ in 0..3 {
+        st.fib_room()?;
+        let mut g = st.lock();
+        match f(&mut g) {
+            Err(e) if e == ENOMEM => continue,
+            r => return r,
+        }
+    }
+    Err(ENOMEM)
 }
 
 /// A static entry for `addr` on the device `ifindex` (`ip neigh add ... dev D`); 0 names the
@@ -552,6 +573,17 @@ fn dev_name(inner_ifaces: &[Iface], ifindex: i32) -> &str {
 /// the whole table.
 pub(crate) fn proc_next(st: &Stack, file: ProcFile, from: u64) -> Option<u64> {
     match file {
+        // A route's cursor is its FIB cursor (`Cursor::after` it, never 0): a million
+        // routes read in one pass, resumed after the last one shown.
+        ProcFile::Route if from > 0 => {
+            let g = st.lock();
+            let next = g
+                .fib
+                .iter_from(Cursor::from_u64(from - 1))
+                .next()
+                .map(|(after, _)| after.to_u64());
+            next
+        }
         ProcFile::Arp if from > 0 => {
             let slot = usize::try_from(from - 1).ok()?;
             let g = st.lock();
@@ -583,6 +615,15 @@ pub(crate) fn proc_row(
     out: &mut SeqWriter<'_>,
 ) -> core::fmt::Result {
     match file {
+        ProcFile::Route if cursor > 0 => {
+            let g = st.lock();
+            let r = match g.fib.iter_from(Cursor::from_u64(cursor - 1)).next() {
+                // The route there, unless it went since `proc_next` found it.
+                Some((after, r)) if after.to_u64() == cursor => route_line(&g.ifaces, &r, out),
+                _ => Ok(()),
+            };
+            r
+        }
         ProcFile::Arp if cursor > 0 => {
             let Ok(slot) = usize::try_from(cursor - 1) else {
                 return Ok(());
@@ -609,6 +650,27 @@ pub(crate) fn proc_row(
         }
         _ => proc_show(st, file, out),
     }
+}
+
+/// One row of `/proc/net/rvnet/route`: destination/length, gateway, device, kind.
+fn route_line(ifaces: &[Iface], r: &Route, out: &mut SeqWriter<'_>) -> core::fmt::Result {
+    let (gw, dev, kind) = match r.kind {
+        RouteKind::Local => (
+            Ipv4Address::UNSPECIFIED,
+            local_ifindex(ifaces, r.prefix),
+            "local",
+        ),
+        RouteKind::Connected { ifindex } => (Ipv4Address::UNSPECIFIED, ifindex, "connected"),
+        RouteKind::Gateway { via, ifindex } => (via, ifindex, "gateway"),
+    };
+    writeln!(
+        out,
+        "{:<18} {:<16} {:<10} {}",
+        alloc_fmt_prefix(r.prefix, r.len).as_str(),
+        alloc_fmt_ip(gw).as_str(),
+        dev_name(ifaces, dev),
+        kind
+    )
 }
 
 /// One row of `/proc/net/rvnet/arp`, in the columns of `/proc/net/arp` and a state.
@@ -657,30 +719,7 @@ fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::
         }
         ProcFile::Route => {
             writeln!(out, "Destination        Gateway          Device     Kind")?;
-            st.lock().read_fib(|fib, ifaces| {
-                for r in fib.iter() {
-                    let (gw, dev, kind) = match r.kind {
-                        RouteKind::Local => (
-                            Ipv4Address::UNSPECIFIED,
-                            local_ifindex(ifaces, r.prefix),
-                            "local",
-                        ),
-                        RouteKind::Connected { ifindex } => {
-                            (Ipv4Address::UNSPECIFIED, ifindex, "connected")
-                        }
-                        RouteKind::Gateway { via, ifindex } => (via, ifindex, "gateway"),
-                    };
-                    writeln!(
-                        out,
-                        "{:<18} {:<16} {:<10} {}",
-                        alloc_fmt_prefix(r.prefix, r.len).as_str(),
-                        alloc_fmt_ip(gw).as_str(),
-                        dev_name(ifaces, dev),
-                        kind
-                    )?;
-                }
-                Ok(())
-            })?;
+            // The routes are rows of their own (`proc_row`).
         }
         ProcFile::Sockets => {
             writeln!(

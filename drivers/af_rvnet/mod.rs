@@ -38,7 +38,7 @@ use crate::net::socket::{Msg, OptVal, SockRef, SockType, Socket};
 use crate::netcore::arp::cache::{self as arp_cache, ArpCache, ArpConfig};
 use crate::netcore::ipv4::output::IdentGenerator;
 use crate::netcore::ipv4::reasm::Reassembler;
-use crate::netcore::ipv4::route::{mask, nodes_for, Fib, FibState, Node, RouteCache, RouteSlot};
+use crate::netcore::ipv4::route::{self as fib, mask, Fib, RouteCache};
 use crate::netcore::sock::table;
 use crate::netcore::storage::Storage;
 use crate::netcore::wire::Ipv4Address;
@@ -55,8 +55,9 @@ pub(crate) const ARP_QUEUE: usize = 8;
 /// The largest `gc_thresh3` that may be set: the cache's slots are numbered in `u32`, and
 /// two million entries are some 200 MiB.
 pub(crate) const MAX_ARP_ENTRIES: u32 = 1 << 21;
-/// Routes per namespace.
-const MAX_ROUTES: usize = 256;
+/// Routes per namespace by default (`rvnetctl set fib_max_routes`): room for today's full
+/// IPv4 Internet table and its growth; DXR takes about 20 bytes a route.
+pub(crate) const MAX_ROUTES: usize = 2_000_000;
 /// Route cache sets (two entries each).
 const ROUTE_CACHE_SETS: usize = 64;
 /// Datagrams reassembled at once.
@@ -209,9 +210,9 @@ pub(crate) struct Inner {
     pub(crate) ifaces: KVec<Iface>,
     /// The ARP cache; packets waiting for resolution are held in it.
     pub(crate) arp: Arp,
-    nodes: KVec<Node>,
-    routes: KVec<RouteSlot>,
-    fib_state: FibState,
+    /// The FIB (netcore's DXR), its storage allocated here ([`Stack::fib_room`]).
+    /// Boxed: with its free lists it would make `Inner` too large a stack value to build.
+    pub(crate) fib: KBox<FibTable>,
     /// The route cache.
     pub(crate) rcache: KBox<RouteCache<ROUTE_CACHE_SETS>>,
     /// Reassembly buffers (about 260 KiB), allocated when the first device is attached:
@@ -228,31 +229,16 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
-    /// The FIB, reopened over its arenas; `f`'s changes are kept.
-    pub(crate) fn fib<R>(&mut self, f: impl FnOnce(&mut Fib<'_>) -> R) -> R {
-        let mut fib = Fib::reopen(&mut self.nodes, &mut self.routes, self.fib_state);
-        let r = f(&mut fib);
-        self.fib_state = fib.state();
-        r
-    }
-
     /// Reads the FIB with the interfaces beside it: the listings (`/proc`, netlink dumps)
     /// need both, a local route's device being the interface with that address
     /// ([`local_ifindex`]).
-    pub(crate) fn read_fib<R>(&mut self, f: impl FnOnce(&Fib<'_>, &[Iface]) -> R) -> R {
-        let Inner {
-            nodes,
-            routes,
-            fib_state,
-            ifaces,
-            ..
-        } = self;
-        f(&Fib::reopen(nodes, routes, *fib_state), ifaces)
+    pub(crate) fn read_fib<R>(&self, f: impl FnOnce(&FibTable, &[Iface]) -> R) -> R {
+        f(&self.fib, &self.ifaces)
     }
 
     /// The FIB's generation: it changes with every route change.
-    pub(crate) fn fib_generation(&mut self) -> u64 {
-        self.fib(|f| f.generation())
+    pub(crate) fn fib_generation(&self) -> u64 {
+        self.fib.generation()
     }
 
     /// The interface with `ifindex`.
@@ -272,15 +258,7 @@ impl Inner {
         dst: Ipv4Address,
     ) -> Option<crate::netcore::ipv4::route::NextHop> {
         let before = self.rcache.stats().hits;
-        let Inner {
-            rcache,
-            nodes,
-            routes,
-            fib_state,
-            ..
-        } = self;
-        let fib = Fib::reopen(nodes, routes, *fib_state);
-        let r = rcache.resolve(&fib, dst);
+        let r = self.rcache.resolve(&*self.fib, dst);
         counters.inc(C::route_lookups);
         if self.rcache.stats().hits != before {
             counters.inc(C::route_cache_hits);
@@ -306,8 +284,7 @@ impl Inner {
         counters.inc(C::route_lookups);
         counters.inc(C::route_cache_misses);
         self.iface(oif)?;
-        let fib = Fib::reopen(&mut self.nodes, &mut self.routes, self.fib_state);
-        fib.resolve_oif(dst, oif).ok()
+        self.fib.resolve_oif(dst, oif).ok()
     }
 }
 
@@ -317,6 +294,9 @@ impl Inner {
 pub(crate) type SockTable = table::SockTable<SockRef, KVVec<SockEntry>, KVVec<u32>>;
 /// One entry of [`SockTable`].
 pub(crate) type SockEntry = table::Entry<SockRef>;
+
+/// The namespace's FIB: netcore's DXR in `KVVec`s.
+pub(crate) type FibTable = Fib<KVVec<u32>>;
 
 /// The kernel's storage for netcore's tables: a `KVVec` (kmalloc, or vmalloc when large),
 /// allocated where the caller may sleep and filled within its capacity under the lock.
@@ -378,6 +358,34 @@ impl Stack {
 }
 
 impl Stack {
+    /// Gives the FIB the storage its next insertion needs ([`Fib::wants`]), allocated with
+    /// GFP_KERNEL outside the lock (the caller may sleep: route and address requests). ENOMEM
+    /// if it cannot be had; the insertion itself then says ENOMEM if another request took the
+    /// room meanwhile.
+    pub(crate) fn fib_room(&self) -> Result {
+        for _ in 0..4 {
+            let want = self.lock().fib.wants();
+            if want.is_none() {
+                return Ok(());
+            }
+            let get = |n: usize| -> Result<Option<KVVec<u32>>> {
+                Ok(match n {
+                    0 => None,
+                    n => Some(KVVec::with_capacity(n, flags::GFP_KERNEL)?),
+                })
+            };
+            let parts = fib::FibParts {
+                direct: get(want.direct)?,
+                blocks: get(want.blocks)?,
+                leaves: get(want.leaves)?,
+            };
+            let old = self.lock().fib.adopt(parts);
+            // Freed here, after the lock.
+            drop(old);
+        }
+        Ok(())
+    }
+
     /// Grows the ARP cache's storage if it asks for more ([`Arp::wants`]: when 3/4 of its
     /// slots are taken), allocating with `gfp` outside the lock. Process context calls it
     /// with GFP_KERNEL (the timer work, before every send and every `neigh add`); the
@@ -472,23 +480,13 @@ impl Stack {
 }
 
 fn new_inner() -> Result<Inner> {
-    let mut nodes = KVec::with_capacity(nodes_for(MAX_ROUTES), flags::GFP_KERNEL)?;
-    for _ in 0..nodes_for(MAX_ROUTES) {
-        nodes.push(Node::EMPTY, flags::GFP_KERNEL)?;
-    }
-    let mut routes = KVec::with_capacity(MAX_ROUTES, flags::GFP_KERNEL)?;
-    for _ in 0..MAX_ROUTES {
-        routes.push(RouteSlot::EMPTY, flags::GFP_KERNEL)?;
-    }
-    let fib_state = Fib::new(&mut nodes, &mut routes).state();
     Ok(Inner {
         ifaces: KVec::new(),
         // Linux's neighbour defaults (gc_thresh1/2/3 128/512/1024, unres_qlen_bytes 212992)
         // and the seed notes' 20-minute ageing; no storage until the first entry.
         arp: Arp::new(ArpConfig::default(), clock::random_u32()),
-        nodes,
-        routes,
-        fib_state,
+        // No storage until the first route: most namespaces never have one.
+        fib: KBox::new(Fib::new(MAX_ROUTES), flags::GFP_KERNEL)?,
         rcache: KBox::new_uninit(flags::GFP_KERNEL)?.write(const { RouteCache::new() }),
         reasm: None,
         reasm_timeout_ms: crate::netcore::ipv4::reasm::DEFAULT_TIMEOUT_MS,

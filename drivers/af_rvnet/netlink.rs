@@ -17,7 +17,7 @@ use super::notify::{AddrEntry, RouteEntry, NOTIFIER};
 use super::{ctl, errno, local_ifindex, AfRvnet, Stack, MAX_IFACES};
 use crate::net::clock::now_ms;
 use crate::net::genl::{Dump, GenlFamily, Kind, Notifier, Op, Policy, Request};
-use crate::netcore::ipv4::route::RouteKind;
+use crate::netcore::ipv4::route::{Cursor, RouteKind};
 use crate::netcore::sock::errno as E;
 use crate::netcore::uapi::route;
 use crate::netcore::uapi::{self as U, addr, cmd, link, neigh, neigh_state, param, proxy};
@@ -67,6 +67,7 @@ const P_PARAM: &[(u16, Policy)] = &[
     (param::ARP_GC_INTERVAL_MS, Policy::new(Kind::Uint)),
     (param::ARP_GC_STALE_MS, Policy::new(Kind::Uint)),
     (param::ARP_UNRES_QLEN_BYTES, Policy::new(Kind::Uint)),
+    (param::FIB_MAX_ROUTES, Policy::new(Kind::Uint)),
 ];
 
 /// Parameters carried as `u8` (the others are `uint`).
@@ -323,26 +324,31 @@ const CHUNK: usize = 16;
 
 fn dump_routes(st: &Stack, d: &mut Dump<'_>) -> Result {
     loop {
-        let from = usize::try_from(d.cursor(0)).unwrap_or(usize::MAX);
-        let mut buf = [None::<RouteEntry>; CHUNK];
+        // The cursor is the FIB's: the dump resumes after the last route it sent, one pass
+        // over the table whatever its size.
+        let from = Cursor::from_u64(d.cursor(0));
+        let mut buf = [None::<(Cursor, RouteEntry)>; CHUNK];
         {
             st.lock().read_fib(|fib, ifaces| {
-                for (slot, r) in buf.iter_mut().zip(fib.iter().skip(from)) {
+                for (slot, (after, r)) in buf.iter_mut().zip(fib.iter_from(from)) {
                     let local_ifindex = match r.kind {
                         RouteKind::Local => local_ifindex(ifaces, r.prefix),
                         _ => 0,
                     };
-                    *slot = Some(RouteEntry {
-                        route: *r,
-                        local_ifindex,
-                    });
+                    *slot = Some((
+                        after,
+                        RouteEntry {
+                            route: r,
+                            local_ifindex,
+                        },
+                    ));
                 }
             });
         }
         let mut n = 0;
-        for e in buf.iter().flatten() {
+        for (after, e) in buf.iter().flatten() {
             d.entry(|m| fill_route(m, e))?;
-            d.set_cursor(0, d.cursor(0) + 1);
+            d.set_cursor(0, after.to_u64());
             n += 1;
         }
         if n < CHUNK {
