@@ -407,13 +407,13 @@ fn mix(mut h: u32) -> u32 {
 
 /// Checks of a fragment on its own; its end.
 fn check_alone<P>(f: &Fragment<P>) -> Result<u32, FragError> {
-    if f.offset % UNIT != 0 {
+    if f.offset & (UNIT - 1) != 0 {
         return Err(FragError::BadOffset);
     }
     if f.len == 0 {
         return Err(FragError::Empty);
     }
-    if f.more && f.len % UNIT != 0 {
+    if f.more && f.len & (UNIT - 1) != 0 {
         return Err(FragError::BadLength);
     }
     f.offset
@@ -1144,6 +1144,922 @@ impl<P, E: Storage<Node<P>>, B: Storage<u32>> Frags<P, E, B> {
                 }
             }
             None => Added::Queued,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::storage::host::{alloc, set_failing};
+    use super::super::super::storage::Fixed;
+    use super::super::super::testutil::Rng;
+    use super::super::super::wire::Ipv4Address;
+    use super::*;
+    use std::collections::HashSet;
+    use std::string::ToString;
+    use std::vec::Vec;
+
+    /// A test packet: an id, and not `Clone`, so that it can come back only once.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Pkt(u64);
+
+    type T = Frags<Pkt, Vec<Node<Pkt>>, Vec<u32>>;
+
+    fn key(ident: u16) -> FragKey {
+        FragKey {
+            src: Ipv4Address::new(10, 0, 0, 1),
+            dst: Ipv4Address::new(10, 0, 0, 2),
+            protocol: 17,
+            ident,
+        }
+    }
+
+    /// What the kernel side does before it adds a fragment: allocate what the table wants
+    /// (with the host allocator, which a test may set failing) and let it move in.
+    fn grow(t: &mut T) {
+        let w = t.wants();
+        let (n, b) = t.adopt(alloc(w.entries), alloc(w.index));
+        drop((n, b));
+    }
+
+    fn table() -> T {
+        let mut t = T::new(0x1234_5678);
+        grow(&mut t);
+        assert_eq!((t.capacity(), t.buckets()), (32, 16));
+        t
+    }
+
+    /// What left through the sink, by packet id.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    enum Ev {
+        Piece(u64, u32),
+        Free(u64, Why),
+        Expired(u16, Option<u64>),
+    }
+
+    fn ev(o: Out<Pkt>) -> Ev {
+        match o {
+            Out::Piece(f) => Ev::Piece(f.packet.0, f.offset),
+            Out::Free(p, w) => Ev::Free(p.0, w),
+            Out::Expired(e) => Ev::Expired(e.key.ident, e.first.map(|f| f.packet.0)),
+        }
+    }
+
+    /// An [`Added`] by packet id.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Res {
+        Queued,
+        Complete { first: u64, len: u32, n: u32 },
+        Dropped(FragError, u32),
+        Refused(u64, FragError),
+    }
+
+    fn res(a: Added<Pkt>) -> Res {
+        match a {
+            Added::Queued => Res::Queued,
+            Added::Complete(d) => {
+                assert_eq!(d.first.offset, 0);
+                Res::Complete {
+                    first: d.first.packet.0,
+                    len: d.len,
+                    n: d.fragments,
+                }
+            }
+            Added::Dropped { reason, freed } => Res::Dropped(reason, freed),
+            Added::Refused { packet, reason } => Res::Refused(packet.0, reason),
+        }
+    }
+
+    /// Adds packet `id` as the fragment `[off, off + len)` charged `truesize`.
+    #[allow(clippy::too_many_arguments)]
+    fn add_ts(
+        t: &mut T,
+        k: u16,
+        id: u64,
+        off: u32,
+        len: u32,
+        more: bool,
+        truesize: u32,
+        now: u64,
+    ) -> (Res, Vec<Ev>) {
+        let mut evs = Vec::new();
+        let f = Fragment {
+            offset: off,
+            len,
+            more,
+            truesize,
+            packet: Pkt(id),
+        };
+        let r = res(t.add(key(k), f, now, &mut |o| evs.push(ev(o))));
+        (r, evs)
+    }
+
+    /// As [`add_ts`], charged its length, at time 0.
+    fn add(t: &mut T, k: u16, id: u64, off: u32, len: u32, more: bool) -> (Res, Vec<Ev>) {
+        add_ts(t, k, id, off, len, more, len, 0)
+    }
+
+    fn queued(t: &mut T, k: u16, id: u64, off: u32, len: u32, more: bool) {
+        assert_eq!(add(t, k, id, off, len, more), (Res::Queued, Vec::new()));
+    }
+
+    /// Cuts `len` bytes into fragments of `size` (a multiple of 8): (offset, len, more).
+    fn cut(len: u32, size: u32) -> Vec<(u32, u32, bool)> {
+        (0..len.div_ceil(size))
+            .map(|i| {
+                let off = i * size;
+                (off, size.min(len - off), off + size < len)
+            })
+            .collect()
+    }
+
+    /// Feeds fragments (growing the table before each, as the kernel would), expecting
+    /// completion exactly at the last; checks the pieces come in offset order.
+    fn feed(t: &mut T, k: u16, frags: &[(u32, u32, bool)], total: u32) {
+        for (i, &(off, len, more)) in frags.iter().enumerate() {
+            grow(t);
+            let (r, evs) = add(t, k, u64::from(off), off, len, more);
+            if i + 1 < frags.len() {
+                assert_eq!((r, evs), (Res::Queued, Vec::new()), "fragment {i}");
+                continue;
+            }
+            assert_eq!(
+                r,
+                Res::Complete {
+                    first: 0,
+                    len: total,
+                    n: frags.len() as u32
+                }
+            );
+            let mut offs: Vec<u32> = frags.iter().map(|f| f.0).filter(|&o| o != 0).collect();
+            offs.sort();
+            let want: Vec<Ev> = offs.iter().map(|&o| Ev::Piece(u64::from(o), o)).collect();
+            assert_eq!(evs, want);
+        }
+    }
+
+    fn check_empty(t: &T) {
+        assert_eq!((t.len(), t.mem_in_use(), t.nodes_in_use()), (0, 0, 0));
+        assert_eq!(t.next_expiry(), None);
+    }
+
+    #[test]
+    fn in_order() {
+        let mut t = table();
+        feed(&mut t, 1, &cut(60000, 1480), 60000);
+        check_empty(&t);
+        let c = t.counters();
+        assert_eq!((c.fragments, c.completed, c.duplicates), (41, 1, 0));
+        // An unfragmented datagram completes at once.
+        assert_eq!(
+            add(&mut t, 2, 7, 0, 100, false),
+            (
+                Res::Complete {
+                    first: 7,
+                    len: 100,
+                    n: 1
+                },
+                Vec::new()
+            )
+        );
+        check_empty(&t);
+    }
+
+    #[test]
+    fn reverse_and_random_orders() {
+        let mut t = table();
+        let mut frags = cut(65535, 1480);
+        frags.reverse();
+        feed(&mut t, 1, &frags, 65535);
+        check_empty(&t);
+        let mut rng = Rng(0xfeed);
+        for round in 0..300u16 {
+            let len = 1 + rng.below(8000) as u32;
+            let size = 8 * (1 + rng.below(64) as u32);
+            let mut frags = cut(len, size);
+            rng.shuffle(&mut frags);
+            feed(&mut t, round, &frags, len);
+            check_empty(&t);
+        }
+        assert_eq!(t.counters().completed, 301);
+    }
+
+    #[test]
+    fn duplicates_inside_a_run_are_refused_other_overlaps_drop() {
+        let mut t = table();
+        queued(&mut t, 1, 1, 0, 16, true);
+        // Right after the last one: the run is [0, 32).
+        queued(&mut t, 1, 2, 16, 16, true);
+        assert_eq!(
+            add(&mut t, 1, 3, 8, 16, true),
+            (Res::Refused(3, FragError::Duplicate), Vec::new())
+        );
+        assert_eq!(
+            add(&mut t, 1, 4, 16, 16, true),
+            (Res::Refused(4, FragError::Duplicate), Vec::new())
+        );
+        // A gap, then the hole filled: three adjacent runs [0,32) [32,48) [48,56).
+        queued(&mut t, 1, 5, 48, 8, true);
+        queued(&mut t, 1, 6, 32, 16, true);
+        assert_eq!(t.counters().duplicates, 2);
+        assert_eq!(t.mem_in_use(), 56);
+        // Across two runs: an overlap, though every byte of it is there.
+        let why = Why::Dropped(FragError::Overlap);
+        assert_eq!(
+            add(&mut t, 1, 7, 24, 16, true),
+            (
+                Res::Dropped(FragError::Overlap, 5),
+                [1, 2, 6, 5, 7].map(|i| Ev::Free(i, why)).to_vec()
+            )
+        );
+        check_empty(&t);
+        // The common case: past the tail but starting inside it.
+        queued(&mut t, 2, 1, 0, 16, true);
+        assert_eq!(
+            add(&mut t, 2, 2, 8, 16, false),
+            (
+                Res::Dropped(FragError::Overlap, 2),
+                [1, 2].map(|i| Ev::Free(i, why)).to_vec()
+            )
+        );
+        // Arrived out of order, each fragment is its own run.
+        queued(&mut t, 3, 1, 8, 8, true);
+        queued(&mut t, 3, 2, 0, 8, true);
+        assert_eq!(
+            add(&mut t, 3, 3, 0, 16, true).0,
+            Res::Dropped(FragError::Overlap, 3)
+        );
+        assert_eq!(t.counters().overlaps, 3);
+        // A duplicate last fragment changes nothing: the real last one completes.
+        queued(&mut t, 4, 1, 0, 16, true);
+        assert_eq!(
+            add(&mut t, 4, 2, 8, 8, false).0,
+            Res::Refused(2, FragError::Duplicate)
+        );
+        assert_eq!(
+            add(&mut t, 4, 3, 16, 5, false),
+            (
+                Res::Complete {
+                    first: 1,
+                    len: 21,
+                    n: 2
+                },
+                [Ev::Piece(3, 16)].to_vec()
+            )
+        );
+        check_empty(&t);
+        assert!(FragError::Overlap.drops_datagram() && !FragError::Duplicate.drops_datagram());
+    }
+
+    #[test]
+    fn inconsistent_ends_drop_the_datagram() {
+        let mut t = table();
+        let why = Why::Dropped(FragError::LastMismatch);
+        queued(&mut t, 1, 1, 32, 8, false);
+        assert_eq!(
+            add(&mut t, 1, 2, 32, 28, false),
+            (
+                Res::Dropped(FragError::LastMismatch, 2),
+                [Ev::Free(1, why), Ev::Free(2, why)].to_vec()
+            )
+        );
+        queued(&mut t, 1, 3, 32, 32, false);
+        assert_eq!(
+            add(&mut t, 1, 4, 64, 8, true).0,
+            Res::Dropped(FragError::PastEnd, 2)
+        );
+        // A last fragment ending before data already received.
+        queued(&mut t, 1, 5, 32, 32, true);
+        assert_eq!(
+            add(&mut t, 1, 6, 0, 40, false).0,
+            Res::Dropped(FragError::LastMismatch, 2)
+        );
+        check_empty(&t);
+        assert_eq!(t.counters().malformed, 3);
+        assert_eq!(FragError::PastEnd.to_string(), "fragment past the end");
+    }
+
+    #[test]
+    fn bad_fragments_refused_datagram_kept() {
+        let mut t = table();
+        queued(&mut t, 1, 1, 0, 16, true);
+        for (id, off, len, more, e) in [
+            (2, 3, 8, true, FragError::BadOffset),
+            (3, 16, 10, true, FragError::BadLength),
+            (4, 16, 0, true, FragError::Empty),
+            (5, 16, 0, false, FragError::Empty),
+            (6, 65528, 8, false, FragError::TooBig),
+            (7, 65528, 16, true, FragError::TooBig),
+        ] {
+            assert_eq!(
+                add(&mut t, 1, id, off, len, more),
+                (Res::Refused(id, e), Vec::new())
+            );
+            assert!(!e.drops_datagram());
+        }
+        let c = t.counters();
+        assert_eq!((c.invalid, c.too_big, t.len()), (4, 2, 1));
+        assert_eq!(
+            add(&mut t, 1, 8, 16, 9, false).0,
+            Res::Complete {
+                first: 1,
+                len: 25,
+                n: 2
+            }
+        );
+        // The edge of the largest payload is fine.
+        queued(&mut t, 2, 9, 65528, 7, false);
+    }
+
+    #[test]
+    fn timeout_at_the_boundary() {
+        let mut t = table();
+        assert_eq!(t.timeout_ms(), 30_000);
+        t.set_timeout_ms(1000);
+        let mut evs = Vec::new();
+        let mut sink = |o| evs.push(ev(o));
+        assert_eq!(add_ts(&mut t, 1, 1, 0, 16, true, 16, 5000).0, Res::Queued);
+        assert_eq!(add_ts(&mut t, 2, 3, 8, 8, true, 8, 5500).0, Res::Queued);
+        assert_eq!(add_ts(&mut t, 3, 4, 16, 8, false, 8, 5500).0, Res::Queued);
+        // A later fragment does not restart the timer.
+        assert_eq!(add_ts(&mut t, 1, 2, 16, 8, true, 8, 5900).0, Res::Queued);
+        assert_eq!(t.next_expiry(), Some(6000));
+        assert_eq!(t.expire(5999, &mut sink), 0);
+        assert_eq!(t.expire(6000, &mut sink), 1);
+        assert_eq!(
+            evs,
+            [Ev::Free(2, Why::Expired), Ev::Expired(1, Some(1))].to_vec()
+        );
+        assert_eq!(t.next_expiry(), Some(6500));
+        // A fragment for a datagram that is due expires it and starts afresh.
+        assert_eq!(
+            add_ts(&mut t, 2, 5, 0, 8, true, 8, 6500),
+            (
+                Res::Queued,
+                [Ev::Free(3, Why::Expired), Ev::Expired(2, None)].to_vec()
+            )
+        );
+        assert_eq!(t.counters().timeouts, 2);
+        assert_eq!(t.next_expiry(), Some(6500));
+        // A clock that steps back expires nothing.
+        let mut evs = Vec::new();
+        let mut sink = |o| evs.push(ev(o));
+        assert_eq!(t.expire(0, &mut sink), 0);
+        assert_eq!(t.expire(6500, &mut sink), 1);
+        assert_eq!(t.expire(7499, &mut sink), 0);
+        assert_eq!(
+            add_ts(&mut t, 2, 6, 8, 8, false, 8, 7499).0,
+            Res::Complete {
+                first: 5,
+                len: 16,
+                n: 2
+            }
+        );
+        assert_eq!(
+            evs,
+            [Ev::Free(4, Why::Expired), Ev::Expired(3, None)].to_vec()
+        );
+        check_empty(&t);
+
+        // At most EXPIRE_BATCH per call.
+        for k in 0..100u16 {
+            grow(&mut t);
+            assert_eq!(add_ts(&mut t, k, 0, 0, 8, true, 8, 10_000).0, Res::Queued);
+        }
+        let mut n = 0;
+        let mut sink = |o| {
+            assert!(matches!(ev(o), Ev::Expired(_, Some(0))));
+            n += 1;
+        };
+        assert_eq!(t.expire(11_000, &mut sink), EXPIRE_BATCH);
+        assert_eq!(t.expire(11_000, &mut sink), 100 - EXPIRE_BATCH);
+        assert_eq!(n, 100);
+        check_empty(&t);
+    }
+
+    #[test]
+    fn memory_limit_evicts_the_oldest() {
+        let mut t = table();
+        assert_eq!(t.high_thresh(), 4_194_304);
+        t.set_high_thresh(1000);
+        assert_eq!(add_ts(&mut t, 1, 1, 0, 400, true, 400, 0).0, Res::Queued);
+        assert_eq!(add_ts(&mut t, 2, 2, 0, 400, true, 400, 1).0, Res::Queued);
+        assert_eq!(
+            add_ts(&mut t, 3, 3, 0, 400, true, 400, 2),
+            (Res::Queued, [Ev::Free(1, Why::Evicted)].to_vec())
+        );
+        assert_eq!((t.mem_in_use(), t.len(), t.counters().evicted), (800, 2, 1));
+        // The oldest is the fragment's own datagram: it is skipped.
+        assert_eq!(
+            add_ts(&mut t, 2, 4, 400, 400, true, 400, 3),
+            (Res::Queued, [Ev::Free(3, Why::Evicted)].to_vec())
+        );
+        assert_eq!(add_ts(&mut t, 2, 5, 800, 200, true, 200, 3).0, Res::Queued);
+        assert_eq!(t.mem_in_use(), 1000);
+        // Its own datagram and the fragment exceed the limit: refused, datagram kept.
+        assert_eq!(
+            add_ts(&mut t, 2, 6, 1000, 8, true, 8, 3),
+            (Res::Refused(6, FragError::MemoryLimit), Vec::new())
+        );
+        // Alone larger than the limit: refused without evicting.
+        assert_eq!(
+            add_ts(&mut t, 7, 7, 0, 8, true, 1001, 3),
+            (Res::Refused(7, FragError::MemoryLimit), Vec::new())
+        );
+        assert_eq!((t.mem_in_use(), t.counters().over_limit), (1000, 2));
+        // A truesize below the length counts as the length.
+        assert_eq!(
+            add_ts(&mut t, 8, 8, 0, 8, true, 0, 3),
+            (
+                Res::Queued,
+                [2, 4, 5].map(|i| Ev::Free(i, Why::Evicted)).to_vec()
+            )
+        );
+        assert_eq!(t.mem_in_use(), 8);
+        // 0 refuses everything.
+        t.set_high_thresh(0);
+        assert_eq!(
+            add_ts(&mut t, 8, 9, 8, 8, true, 8, 3).0,
+            Res::Refused(9, FragError::MemoryLimit)
+        );
+    }
+
+    #[test]
+    fn without_storage_everything_is_refused() {
+        let mut t = T::new(1);
+        assert_eq!(
+            t.wants(),
+            Want {
+                entries: 32,
+                index: 16
+            }
+        );
+        assert_eq!(
+            add(&mut t, 1, 1, 0, 8, true),
+            (Res::Refused(1, FragError::NoMemory), Vec::new())
+        );
+        // Buckets but no nodes, then a failing allocation.
+        let (n, b) = t.adopt(None, alloc(16));
+        assert!(n.is_none() && b.is_some_and(|b| b.is_empty()));
+        assert_eq!(
+            add(&mut t, 1, 2, 0, 8, true).0,
+            Res::Refused(2, FragError::NoMemory)
+        );
+        set_failing(true);
+        grow(&mut t);
+        set_failing(false);
+        assert_eq!(
+            add(&mut t, 1, 3, 0, 8, true).0,
+            Res::Refused(3, FragError::NoMemory)
+        );
+        assert_eq!(t.counters().no_memory, 3);
+        // Storage too small to move into is handed back.
+        let (n, _) = t.adopt(Some(Vec::new()), None);
+        assert!(n.is_some());
+        grow(&mut t);
+        queued(&mut t, 1, 4, 0, 8, true);
+    }
+
+    #[test]
+    fn fixed_storage_works_at_once() {
+        let mut t: Frags<Pkt, Fixed<Node<Pkt>, 4>, Fixed<u32, 4>> = Frags::new(7);
+        assert_eq!((t.capacity(), t.buckets(), t.wants().index), (4, 4, 0));
+        let mut evs = Vec::new();
+        let mut sink = |o| evs.push(ev(o));
+        let f = |off, len, more, id| Fragment {
+            offset: off,
+            len,
+            more,
+            truesize: len,
+            packet: Pkt(id),
+        };
+        assert_eq!(
+            res(t.add(key(1), f(16, 8, false, 3), 0, &mut sink)),
+            Res::Queued
+        );
+        assert_eq!(
+            res(t.add(key(1), f(0, 8, true, 1), 0, &mut sink)),
+            Res::Queued
+        );
+        assert_eq!(
+            res(t.add(key(2), f(0, 8, true, 9), 0, &mut sink)),
+            Res::Refused(9, FragError::NoMemory)
+        );
+        assert_eq!(
+            res(t.add(key(1), f(8, 8, true, 2), 0, &mut sink)),
+            Res::Complete {
+                first: 1,
+                len: 24,
+                n: 3
+            }
+        );
+        assert_eq!(evs, [Ev::Piece(2, 8), Ev::Piece(3, 16)].to_vec());
+        assert_eq!(t.nodes_in_use(), 0);
+    }
+
+    #[test]
+    fn ten_thousand_datagrams_in_progress() {
+        let mut t = table();
+        let n = 10_000u16;
+        for k in 0..n {
+            grow(&mut t);
+            assert_eq!(
+                add_ts(&mut t, k, u64::from(k), 0, 8, true, 200, u64::from(k)).0,
+                Res::Queued
+            );
+        }
+        grow(&mut t);
+        assert_eq!(
+            (t.len(), t.mem_in_use(), t.nodes_in_use()),
+            (10_000, 2_000_000, 20_000)
+        );
+        assert!(t.buckets() >= 8192, "{} buckets", t.buckets());
+        assert_eq!(t.next_expiry(), Some(30_000));
+        let mut order: Vec<u16> = (0..n).collect();
+        Rng(10_000).shuffle(&mut order);
+        for k in order {
+            let (r, evs) = add_ts(&mut t, k, 100_000 + u64::from(k), 8, 8, false, 200, 20_000);
+            assert_eq!(
+                (r, evs),
+                (
+                    Res::Complete {
+                        first: u64::from(k),
+                        len: 16,
+                        n: 2
+                    },
+                    [Ev::Piece(100_000 + u64::from(k), 8)].to_vec()
+                )
+            );
+        }
+        check_empty(&t);
+        assert_eq!(t.counters().completed, 10_000);
+    }
+
+    #[test]
+    fn flush_returns_everything() {
+        let mut t = table();
+        queued(&mut t, 1, 1, 8, 8, true);
+        queued(&mut t, 1, 2, 0, 8, true);
+        queued(&mut t, 2, 3, 0, 8, true);
+        let mut evs = Vec::new();
+        assert_eq!(t.flush(&mut |o| evs.push(ev(o))), 2);
+        assert_eq!(evs, [2, 1, 3].map(|i| Ev::Free(i, Why::Flushed)).to_vec());
+        check_empty(&t);
+        queued(&mut t, 1, 4, 0, 8, true);
+    }
+
+    /// A datagram of the model: its fragments (offset, end, id) by offset and Linux's runs.
+    struct MD {
+        key: u16,
+        created: u64,
+        frags: Vec<(u32, u32, u64)>,
+        runs: Vec<(u32, u32)>,
+        end: u32,
+        has_last: bool,
+        mem: usize,
+    }
+
+    /// The table as plain vectors, datagrams in the order they were made.
+    struct Model {
+        ds: Vec<MD>,
+        high: usize,
+        timeout: u64,
+        completed: u64,
+        evicted: u64,
+        timeouts: u64,
+    }
+
+    enum RunPlace {
+        Extend,
+        Push,
+        Insert(usize),
+    }
+
+    impl Model {
+        fn mem(&self) -> usize {
+            self.ds.iter().map(|d| d.mem).sum()
+        }
+
+        fn nodes(&self) -> usize {
+            self.ds.iter().map(|d| 1 + d.frags.len()).sum()
+        }
+
+        fn expire_at(&mut self, i: usize, evs: &mut Vec<Ev>) {
+            let d = self.ds.remove(i);
+            let mut first = None;
+            for &(off, _, id) in &d.frags {
+                if off == 0 {
+                    first = Some(id);
+                } else {
+                    evs.push(Ev::Free(id, Why::Expired));
+                }
+            }
+            evs.push(Ev::Expired(d.key, first));
+            self.timeouts += 1;
+        }
+
+        fn expire(&mut self, now: u64, evs: &mut Vec<Ev>) -> usize {
+            let mut n = 0;
+            while n < EXPIRE_BATCH
+                && self
+                    .ds
+                    .first()
+                    .is_some_and(|d| elapsed(now, d.created) >= self.timeout)
+            {
+                self.expire_at(0, evs);
+                n += 1;
+            }
+            n
+        }
+
+        fn place(d: &MD, off: u32, end: u32, more: bool) -> Result<RunPlace, FragError> {
+            if !more {
+                if end < d.end || (d.has_last && end != d.end) {
+                    return Err(FragError::LastMismatch);
+                }
+            } else if d.has_last && end > d.end {
+                return Err(FragError::PastEnd);
+            }
+            let Some(&(_, tail_end)) = d.runs.last() else {
+                return Ok(RunPlace::Push);
+            };
+            if tail_end < end {
+                return if off < tail_end {
+                    Err(FragError::Overlap)
+                } else if off == tail_end {
+                    Ok(RunPlace::Extend)
+                } else {
+                    Ok(RunPlace::Push)
+                };
+            }
+            for (i, &(s, e)) in d.runs.iter().enumerate() {
+                if end <= s {
+                    return Ok(RunPlace::Insert(i));
+                }
+                if off < e {
+                    return Err(if off >= s && end <= e {
+                        FragError::Duplicate
+                    } else {
+                        FragError::Overlap
+                    });
+                }
+            }
+            Ok(RunPlace::Push)
+        }
+
+        #[allow(clippy::too_many_arguments)]
+        fn add(
+            &mut self,
+            k: u16,
+            id: u64,
+            (off, len, more, ts): (u32, u32, bool, u32),
+            now: u64,
+            free_nodes: usize,
+            evs: &mut Vec<Ev>,
+        ) -> Res {
+            let end = off + len;
+            let refuse = |e| Res::Refused(id, e);
+            if off % 8 != 0 {
+                return refuse(FragError::BadOffset);
+            }
+            if len == 0 {
+                return refuse(FragError::Empty);
+            }
+            if more && len % 8 != 0 {
+                return refuse(FragError::BadLength);
+            }
+            if end > 65535 {
+                return refuse(FragError::TooBig);
+            }
+            let charge = ts.max(len) as usize;
+            if charge > self.high {
+                return refuse(FragError::MemoryLimit);
+            }
+            let mut pos = self.ds.iter().position(|d| d.key == k);
+            if let Some(i) = pos {
+                if elapsed(now, self.ds[i].created) >= self.timeout {
+                    self.expire_at(i, evs);
+                    pos = None;
+                }
+            }
+            let mut rp = RunPlace::Push;
+            if let Some(i) = pos {
+                match Self::place(&self.ds[i], off, end, more) {
+                    Ok(p) => rp = p,
+                    Err(FragError::Duplicate) => return refuse(FragError::Duplicate),
+                    Err(e) => {
+                        let d = self.ds.remove(i);
+                        for &(_, _, h) in &d.frags {
+                            evs.push(Ev::Free(h, Why::Dropped(e)));
+                        }
+                        evs.push(Ev::Free(id, Why::Dropped(e)));
+                        return Res::Dropped(e, d.frags.len() as u32 + 1);
+                    }
+                }
+                if self.ds[i].mem + charge > self.high {
+                    return refuse(FragError::MemoryLimit);
+                }
+            }
+            if free_nodes < if pos.is_some() { 1 } else { 2 } {
+                return refuse(FragError::NoMemory);
+            }
+            let mut j = 0;
+            while self.mem() + charge > self.high && j < self.ds.len() {
+                if pos.is_some() && self.ds[j].key == k {
+                    j += 1;
+                    continue;
+                }
+                let d = self.ds.remove(j);
+                for &(_, _, h) in &d.frags {
+                    evs.push(Ev::Free(h, Why::Evicted));
+                }
+                self.evicted += 1;
+            }
+            if pos.is_none() {
+                self.ds.push(MD {
+                    key: k,
+                    created: now,
+                    frags: Vec::new(),
+                    runs: Vec::new(),
+                    end: 0,
+                    has_last: false,
+                    mem: 0,
+                });
+            }
+            let i = self.ds.iter().position(|d| d.key == k).unwrap();
+            let d = &mut self.ds[i];
+            let at = d.frags.partition_point(|f| f.0 < off);
+            d.frags.insert(at, (off, end, id));
+            match rp {
+                RunPlace::Extend => d.runs.last_mut().unwrap().1 = end,
+                RunPlace::Push => d.runs.push((off, end)),
+                RunPlace::Insert(r) => d.runs.insert(r, (off, end)),
+            }
+            d.mem += charge;
+            if more {
+                d.end = d.end.max(end);
+            } else {
+                d.has_last = true;
+                d.end = end;
+            }
+            let meat: u32 = d.frags.iter().map(|f| f.1 - f.0).sum();
+            if !(d.has_last && meat == d.end) {
+                return Res::Queued;
+            }
+            let d = self.ds.remove(i);
+            for &(o, _, h) in &d.frags[1..] {
+                evs.push(Ev::Piece(h, o));
+            }
+            self.completed += 1;
+            Res::Complete {
+                first: d.frags[0].2,
+                len: d.end,
+                n: d.frags.len() as u32,
+            }
+        }
+    }
+
+    /// Takes the ids of what left the table off the ledger of packets held.
+    fn settle(live: &mut HashSet<u64>, r: Res, evs: &[Ev]) {
+        let mut out = Vec::new();
+        match r {
+            Res::Complete { first, .. } => out.push(first),
+            Res::Refused(id, _) => out.push(id),
+            _ => {}
+        }
+        for e in evs {
+            match *e {
+                Ev::Piece(id, _) | Ev::Free(id, _) | Ev::Expired(_, Some(id)) => out.push(id),
+                Ev::Expired(_, None) => {}
+            }
+        }
+        for id in out {
+            assert!(
+                live.remove(&id),
+                "packet {id} came back twice or was never given"
+            );
+        }
+    }
+
+    fn against_the_model(seed: u64, steps: usize) {
+        let mut rng = Rng(seed);
+        let mut t = T::new(rng.next() as u32);
+        let high = 6000;
+        t.set_high_thresh(high);
+        t.set_timeout_ms(100);
+        let mut m = Model {
+            ds: Vec::new(),
+            high,
+            timeout: 100,
+            completed: 0,
+            evicted: 0,
+            timeouts: 0,
+        };
+        let mut live = HashSet::new();
+        let mut now = 0u64;
+        let mut next_id = 0u64;
+        // Each key's datagram: its length and how it is cut.
+        let mut plan: Vec<(u32, u32)> = (0..8).map(|_| (0, 8)).collect();
+        for p in plan.iter_mut() {
+            *p = (1 + rng.below(200) as u32, 8 * (1 + rng.below(6) as u32));
+        }
+        let mut counts = [0usize; 4];
+        for _ in 0..steps {
+            now += rng.below(4);
+            match rng.below(100) {
+                0..=5 => {
+                    set_failing(rng.below(3) == 0);
+                    grow(&mut t);
+                    set_failing(false);
+                }
+                6..=7 => {
+                    let mut evs = Vec::new();
+                    let mut want = Vec::new();
+                    let n = t.expire(now, &mut |o| evs.push(ev(o)));
+                    assert_eq!(n, m.expire(now, &mut want));
+                    assert_eq!(evs, want);
+                    settle(&mut live, Res::Queued, &evs);
+                }
+                _ => {
+                    let k = rng.below(8) as u16;
+                    if rng.below(300) == 0 {
+                        plan[k as usize] =
+                            (1 + rng.below(200) as u32, 8 * (1 + rng.below(6) as u32));
+                    }
+                    let (total, size) = plan[k as usize];
+                    let (off, len, more) = match rng.below(20) {
+                        0 => (
+                            8 * rng.below(30) as u32,
+                            8 * rng.below(5) as u32 + rng.below(3) as u32,
+                            rng.below(2) == 0,
+                        ),
+                        1 => (rng.below(100) as u32, 8, true),
+                        2 => (65528, 8 + 8 * rng.below(2) as u32, false),
+                        _ => {
+                            let pieces = cut(total, size);
+                            pieces[rng.below(pieces.len() as u64) as usize]
+                        }
+                    };
+                    let ts = if rng.below(100) == 0 {
+                        rng.below(8000) as u32
+                    } else {
+                        len + rng.below(1500) as u32
+                    };
+                    let id = next_id;
+                    next_id += 1;
+                    live.insert(id);
+                    assert_eq!(t.nodes_in_use(), m.nodes());
+                    let free_nodes = if t.buckets() == 0 {
+                        0
+                    } else {
+                        t.capacity() - m.nodes()
+                    };
+                    let mut want = Vec::new();
+                    let expect = m.add(k, id, (off, len, more, ts), now, free_nodes, &mut want);
+                    let (r, evs) = add_ts(&mut t, k, id, off, len, more, ts, now);
+                    assert_eq!(
+                        (r, &evs),
+                        (expect, &want),
+                        "fragment {id} {off}+{len} {more}"
+                    );
+                    settle(&mut live, r, &evs);
+                    counts[match r {
+                        Res::Queued => 0,
+                        Res::Complete { .. } => 1,
+                        Res::Dropped(..) => 2,
+                        Res::Refused(..) => 3,
+                    }] += 1;
+                }
+            }
+            assert!(t.mem_in_use() <= high);
+            assert_eq!((t.mem_in_use(), t.len()), (m.mem(), m.ds.len()));
+            assert_eq!(t.next_expiry(), m.ds.first().map(|d| d.created + 100));
+        }
+        let c = t.counters();
+        assert_eq!(
+            (c.completed, c.evicted, c.timeouts),
+            (m.completed, m.evicted, m.timeouts)
+        );
+        assert!(counts.iter().all(|&n| n > 0), "outcomes {counts:?}");
+        assert!(
+            c.evicted > 0
+                && c.timeouts > 0
+                && c.overlaps > 0
+                && c.no_memory > 0
+                && c.over_limit > 0,
+            "{c:?}"
+        );
+        let mut evs = Vec::new();
+        t.flush(&mut |o| evs.push(ev(o)));
+        settle(&mut live, Res::Queued, &evs);
+        assert!(live.is_empty(), "{} packets never came back", live.len());
+        check_empty(&t);
+    }
+
+    #[test]
+    fn random_streams_against_a_model() {
+        for seed in [1, 0x5eed_1234, 0xdead_beef, 42] {
+            against_the_model(seed, 40_000);
         }
     }
 }
