@@ -708,7 +708,7 @@ impl<P, E: Storage<Node<P>>, B: Storage<u32>> Frags<P, E, B> {
 
     /// Expires the datagrams whose first fragment is `timeout_ms` or more older than
     /// `now_ms`, oldest first, at most [`EXPIRE_BATCH`] of them (call again while
-    /// [`Self::next_expiry`] is due). Each gives its packets to `f` as [`Why::Expired`], then
+    /// [`Self::next_expiry`] is due). Each gives its packets to `out` as [`Why::Expired`], then
     /// an [`Out::Expired`] with its first fragment if it had arrived. Returns how many
     /// expired.
     pub fn expire(&mut self, now_ms: u64, out: &mut impl FnMut(Out<P>)) -> usize {
