@@ -7,7 +7,7 @@
 //! through rtnetlink; an impossible prefix or value is EINVAL before anything changes.
 
 use super::text::{alloc_fmt_ip, alloc_fmt_mac, alloc_fmt_prefix};
-use super::{errno, AfRvnet, Iface, Inner, Stack, Unresolved, C, COUNTER_NAMES, MAX_IFACES};
+use super::{errno, AfRvnet, IfAddr, Iface, Inner, Stack, Unresolved, C, COUNTER_NAMES, MAX_ADDRS};
 use super::{local_ifindex, notify, output};
 use crate::net::clock::now_ms;
 use crate::net::rtnl::{Rtnl, RtnlHeld};
@@ -19,6 +19,7 @@ use crate::netcore::sock::errno as E;
 use crate::netcore::uapi::param as P;
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
 use core::fmt::Write;
+use kernel::alloc::kvec::InsertError;
 use kernel::alloc::{flags, KVec};
 use kernel::prelude::*;
 
@@ -278,26 +279,33 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
     if !dev.is_ether() {
         return Err(errno(E::EOPNOTSUPP));
     }
-    {
-        let g = st.lock();
-        if g.ifaces.len() >= MAX_IFACES {
-            return Err(ENOSPC);
-        }
-    }
+    // Room for the interface, and for a first address, taken where we may sleep.
+    let mut addrs = KVec::new();
+    addrs.reserve(1, flags::GFP_KERNEL)?;
     rtnl.attach_rx::<AfRvnet>(&dev, st)?;
     let iface = Iface {
         ifindex,
-        addr: Ipv4Address::UNSPECIFIED,
-        prefix: 0,
+        addrs,
         dev,
     };
     let mut g = st.lock();
-    if let Err(e) = g.ifaces.push(iface, flags::GFP_ATOMIC) {
-        drop(g);
+    // Kept sorted by ifindex (RTNL is held: nobody attaches it meanwhile).
+    let at = g.iface_pos(ifindex).unwrap_or_else(|k| k);
+    let failed = match g.ifaces.reserve(1, flags::GFP_ATOMIC) {
+        Ok(()) => match g.ifaces.insert_within_capacity(at, iface) {
+            Ok(()) => None,
+            Err(InsertError::OutOfCapacity(i) | InsertError::IndexOutOfBounds(i)) => Some(i),
+        },
+        Err(_) => Some(iface),
+    };
+    drop(g);
+    if let Some(iface) = failed {
+        // Released after the lock.
+        drop(iface);
         if let Some(d) = st.netns.device(ifindex) {
             rtnl.detach_rx(&d);
         }
-        return Err(e.into());
+        return Err(ENOMEM);
     }
     Ok(())
 }
@@ -311,14 +319,10 @@ fn detach(
 ) -> Result {
     let iface = {
         let mut g = st.lock();
-        let i = g
-            .ifaces
-            .iter()
-            .position(|i| i.ifindex == ifindex)
-            .ok_or(ENODEV)?;
+        let i = g.iface_pos(ifindex).map_err(|_| ENODEV)?;
         let iface = g.ifaces.remove(i).map_err(|_| ENODEV)?;
-        if !iface.addr.is_unspecified() {
-            let _ = g.fib.delete(iface.addr, 32);
+        for a in iface.addrs.iter() {
+            let _ = g.fib.delete(a.addr, 32);
         }
         g.fib.remove_ifindex(ifindex);
         iface
@@ -372,40 +376,38 @@ pub(crate) fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> 
             attach(st, &rtnl, ifindex)?;
         }
     }
+    let a = IfAddr { addr, prefix: len };
     let dev = with_fib_room(st, |g| {
         if g.is_local(addr) {
             return Err(EEXIST);
         }
-        let iface = g
-            .ifaces
-            .iter_mut()
-            .find(|i| i.ifindex == ifindex)
-            .ok_or(ENODEV)?;
-        if !iface.addr.is_unspecified() {
-            return Err(EEXIST);
+        let iface = g.iface_mut(ifindex).ok_or(ENODEV)?;
+        if iface.addrs.len() >= MAX_ADDRS {
+            return Err(ENOSPC);
         }
-        iface.addr = addr;
-        iface.prefix = len;
+        // A few bytes, under the lock: the vector is the interface's.
+        iface.addrs.reserve(1, flags::GFP_ATOMIC)?;
         let dev = iface.dev.clone();
-        let net = Ipv4Address::from_u32(addr.to_u32() & mask(len));
         let f = &mut g.fib;
-        let r = f
-            .add(Route::new(addr, 32, RouteKind::Local))
-            .and_then(
-                |()| match f.add(Route::new(net, len, RouteKind::Connected { ifindex })) {
+        f.add(Route::new(addr, 32, RouteKind::Local))
+            .and_then(|()| {
+                // A secondary's subnet has its connected route already.
+                match f.add(Route::new(
+                    a.network(),
+                    len,
+                    RouteKind::Connected { ifindex },
+                )) {
                     Err(FibError::Exists) | Ok(()) => Ok(()),
                     Err(e) => {
                         let _ = f.delete(addr, 32);
                         Err(e)
                     }
-                },
-            );
-        if let Err(e) = r {
-            if let Some(i) = g.ifaces.iter_mut().find(|i| i.ifindex == ifindex) {
-                i.addr = Ipv4Address::UNSPECIFIED;
-                i.prefix = 0;
-            }
-            return Err(fib_errno(e));
+                }
+            })
+            .map_err(fib_errno)?;
+        if let Some(iface) = g.iface_mut(ifindex) {
+            // Within the capacity reserved above.
+            let _ = iface.addrs.push_within_capacity(a);
         }
         Ok(dev)
     })?;
@@ -414,25 +416,25 @@ pub(crate) fn addr_add(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> 
     Ok(())
 }
 
-/// Takes the address `addr/len` and its routes off `ifindex`.
+/// Takes the address `addr/len` and its routes off `ifindex`. The connected route goes with
+/// the last address of its subnet; deleting a primary makes the next secondary of its subnet
+/// the primary (as Linux does with `promote_secondaries`).
 pub(crate) fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> Result {
     if !(1..=32).contains(&len) || !unicast(addr) {
         return Err(EINVAL);
     }
     let mut g = st.lock();
-    let iface = g
-        .ifaces
-        .iter_mut()
-        .find(|i| i.ifindex == ifindex)
-        .ok_or(ENODEV)?;
-    if iface.addr != addr || iface.prefix != len {
-        return Err(errno(E::EADDRNOTAVAIL)); // as ip addr del
-    }
-    iface.addr = Ipv4Address::UNSPECIFIED;
-    iface.prefix = 0;
-    let net = Ipv4Address::from_u32(addr.to_u32() & mask(len));
+    let iface = g.iface_mut(ifindex).ok_or(ENODEV)?;
+    let k = iface
+        .addrs
+        .iter()
+        .position(|x| x.addr == addr && x.prefix == len)
+        .ok_or(errno(E::EADDRNOTAVAIL))?; // as ip addr del
+    let a = iface.addrs.remove(k).map_err(|_| EINVAL)?;
+    let subnet_left = iface.addrs.iter().any(|x| x.same_subnet(&a));
     let _ = g.fib.delete(addr, 32);
-    if g.fib.get(net, len).and_then(|r| r.ifindex()) == Some(ifindex) {
+    let net = a.network();
+    if !subnet_left && g.fib.get(net, len).and_then(|r| r.ifindex()) == Some(ifindex) {
         let _ = g.fib.delete(net, len);
     }
     drop(g);
@@ -697,17 +699,31 @@ fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::
         ProcFile::Dev => {
             writeln!(out, "Device     Ifindex  Address            MAC")?;
             let g = st.lock();
+            // A row per address (primaries and secondaries in the order added), one with
+            // 0.0.0.0/0 for an interface without any.
+            const NONE: IfAddr = IfAddr {
+                addr: Ipv4Address::UNSPECIFIED,
+                prefix: 0,
+            };
             for i in g.ifaces.iter() {
                 let name = core::str::from_utf8(i.dev.name()).unwrap_or("?");
-                let a = alloc_fmt_prefix(i.addr, i.prefix);
-                writeln!(
-                    out,
-                    "{:<10} {:<8} {:<18} {}",
-                    name,
-                    i.ifindex,
-                    a.as_str(),
-                    EthernetAddress(i.dev.mac())
-                )?;
+                let none = [NONE];
+                let addrs = if i.addrs.is_empty() {
+                    &none[..]
+                } else {
+                    &i.addrs[..]
+                };
+                for x in addrs {
+                    let a = alloc_fmt_prefix(x.addr, x.prefix);
+                    writeln!(
+                        out,
+                        "{:<10} {:<8} {:<18} {}",
+                        name,
+                        i.ifindex,
+                        a.as_str(),
+                        EthernetAddress(i.dev.mac())
+                    )?;
+                }
             }
         }
         ProcFile::Arp => {

@@ -95,14 +95,19 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
         drop(g);
         return Err(skb);
     };
-    let our_ip = iface.addr;
-    let for_us = !our_ip.is_unspecified() && repr.target_protocol_addr == our_ip;
-    let ifaces = &inner.ifaces;
+    // For one of this device's addresses (a secondary too), as arp_process answers for any
+    // local address of the device.
+    let for_us = iface.has(repr.target_protocol_addr);
+    let fib = &inner.fib;
+    let ours = |a: Ipv4Address| {
+        !a.is_unspecified()
+            && fib
+                .get(a, 32)
+                .is_some_and(|r| r.kind == crate::netcore::ipv4::route::RouteKind::Local)
+    };
     // Learned on the device it came in on, as arp_process does: only this device's entries
     // are confirmed, resolved or added.
-    let action = inner
-        .arp
-        .on_arp(ifindex, &repr, |a| ifaces.iter().any(|i| i.addr == a), now);
+    let action = inner.arp.on_arp(ifindex, &repr, ours, now);
     let grow = !inner.arp.wants().is_none();
     drop(g);
     if grow {

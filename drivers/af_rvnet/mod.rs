@@ -2,8 +2,8 @@
 
 //! AF_RVNET: a socket family with its own small IPv4 stack.
 //!
-//! Each network namespace has one [`Stack`]: the interfaces attached to it, each with one
-//! IPv4 address, the ARP cache, the FIB and its route cache, the reassembly buffers, the
+//! Each network namespace has one [`Stack`]: the interfaces attached to it, each with its
+//! IPv4 addresses (primaries and secondaries, as `ip addr` has them), the ARP cache, the FIB and its route cache, the reassembly buffers, the
 //! bound sockets and the counters. Frames reach the stack through a receive handler on each
 //! attached device (`input.rs`); datagrams leave through `output.rs`; sockets are in
 //! `socket.rs`; configuration and `/proc/net/rvnet` are in `ctl.rs`, reached through the
@@ -64,8 +64,9 @@ const ROUTE_CACHE_SETS: usize = 64;
 const REASM_SLOTS: usize = 4;
 /// IP ID buckets.
 const IDENT_BUCKETS: usize = 256;
-/// Interfaces one stack may attach.
-pub(crate) const MAX_IFACES: usize = 16;
+/// Addresses one interface may have (`ip addr` has no limit; this one keeps a listing's
+/// chunk bounded).
+pub(crate) const MAX_ADDRS: usize = 256;
 
 /// One entry of the ARP cache, the element of its storage.
 pub(crate) type ArpEntry = arp_cache::Entry<ARP_QUEUE, Skb>;
@@ -166,34 +167,74 @@ impl Counters {
     }
 }
 
+/// One IPv4 address of an interface.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IfAddr {
+    /// The address.
+    pub(crate) addr: Ipv4Address,
+    /// Its prefix length.
+    pub(crate) prefix: u8,
+}
+
+impl IfAddr {
+    /// The network address of its subnet.
+    pub(crate) fn network(&self) -> Ipv4Address {
+        Ipv4Address::from_u32(self.addr.to_u32() & mask(self.prefix))
+    }
+
+    /// True if `a` is in its subnet.
+    pub(crate) fn covers(&self, a: Ipv4Address) -> bool {
+        (a.to_u32() ^ self.addr.to_u32()) & mask(self.prefix) == 0
+    }
+
+    /// True if `other` has the same subnet (network and length).
+    pub(crate) fn same_subnet(&self, other: &IfAddr) -> bool {
+        self.prefix == other.prefix && self.network() == other.network()
+    }
+}
+
 /// An attached interface.
 pub(crate) struct Iface {
     /// The device, held.
     pub(crate) dev: DevRef,
     /// Its index.
     pub(crate) ifindex: i32,
-    /// Its address (unspecified until one is added).
-    pub(crate) addr: Ipv4Address,
-    /// The address's prefix length.
-    pub(crate) prefix: u8,
+    /// Its addresses in the order added, as `ip addr` keeps them: the first address of a
+    /// subnet is that subnet's primary, later ones in the same subnet are its secondaries.
+    pub(crate) addrs: KVec<IfAddr>,
 }
 
 /// The interface whose address `addr` is (the device of its local route); 0 if none.
 pub(crate) fn local_ifindex(ifaces: &[Iface], addr: Ipv4Address) -> i32 {
-    ifaces
-        .iter()
-        .find(|i| i.addr == addr)
-        .map_or(0, |i| i.ifindex)
+    ifaces.iter().find(|i| i.has(addr)).map_or(0, |i| i.ifindex)
 }
 
 impl Iface {
-    /// True if `dst` is the directed broadcast address of this interface's network (none
-    /// for /31 and /32, RFC 3021).
+    /// True if `a` is one of its addresses.
+    pub(crate) fn has(&self, a: Ipv4Address) -> bool {
+        !a.is_unspecified() && self.addrs.iter().any(|x| x.addr == a)
+    }
+
+    /// The source address for a packet to `dst` (the next hop, or the destination) out of
+    /// this interface, as `inet_select_addr` picks it: the primary address of a subnet that
+    /// holds `dst`, else the first primary; unspecified for an interface with no address.
+    pub(crate) fn source_for(&self, dst: Ipv4Address) -> Ipv4Address {
+        self.addrs
+            .iter()
+            .find(|a| a.covers(dst))
+            .or(self.addrs.first())
+            .map_or(Ipv4Address::UNSPECIFIED, |a| a.addr)
+    }
+
+    /// True if `dst` is the directed broadcast address of one of this interface's subnets
+    /// (none for /31 and /32, RFC 3021).
     pub(crate) fn is_subnet_broadcast(&self, dst: Ipv4Address) -> bool {
-        self.prefix < 31 && !self.addr.is_unspecified() && {
-            let m = mask(self.prefix);
-            dst.to_u32() == (self.addr.to_u32() & m) | !m
-        }
+        self.addrs.iter().any(|a| {
+            a.prefix < 31 && {
+                let m = mask(a.prefix);
+                dst.to_u32() == (a.addr.to_u32() & m) | !m
+            }
+        })
     }
 }
 
@@ -241,14 +282,32 @@ impl Inner {
         self.fib.generation()
     }
 
-    /// The interface with `ifindex`.
+    /// The interface with `ifindex`: `ifaces` is kept sorted by ifindex, so this is a binary
+    /// search, whatever the number of interfaces.
     pub(crate) fn iface(&self, ifindex: i32) -> Option<&Iface> {
-        self.ifaces.iter().find(|i| i.ifindex == ifindex)
+        let k = self.iface_pos(ifindex).ok()?;
+        self.ifaces.get(k)
     }
 
-    /// True if `a` is one of our addresses.
+    /// [`Inner::iface`], to change it.
+    pub(crate) fn iface_mut(&mut self, ifindex: i32) -> Option<&mut Iface> {
+        let k = self.iface_pos(ifindex).ok()?;
+        self.ifaces.get_mut(k)
+    }
+
+    /// Where `ifindex` is in `ifaces` (`Err`: where it would go).
+    pub(crate) fn iface_pos(&self, ifindex: i32) -> core::result::Result<usize, usize> {
+        self.ifaces.binary_search_by_key(&ifindex, |i| i.ifindex)
+    }
+
+    /// True if `a` is one of our addresses: it has a local route (a FIB lookup, not a scan of
+    /// the interfaces).
     pub(crate) fn is_local(&self, a: Ipv4Address) -> bool {
-        !a.is_unspecified() && self.ifaces.iter().any(|i| i.addr == a)
+        !a.is_unspecified()
+            && self
+                .fib
+                .get(a, 32)
+                .is_some_and(|r| r.kind == fib::RouteKind::Local)
     }
 
     /// Resolves `dst` through the route cache, counting.

@@ -14,7 +14,7 @@
 
 use super::notify::{fill_addr, fill_neigh, fill_route, neigh_state};
 use super::notify::{AddrEntry, RouteEntry, NOTIFIER};
-use super::{ctl, errno, local_ifindex, AfRvnet, Stack, MAX_IFACES};
+use super::{ctl, errno, local_ifindex, AfRvnet, Stack};
 use crate::net::clock::now_ms;
 use crate::net::genl::{Dump, GenlFamily, Kind, Notifier, Op, Policy, Request};
 use crate::netcore::ipv4::route::{Cursor, RouteKind};
@@ -290,33 +290,48 @@ fn doit(st: &Stack, c: u8, req: &Request<'_>) -> Result {
 }
 
 fn dump_addrs(st: &Stack, d: &mut Dump<'_>) -> Result {
-    let empty = AddrEntry {
-        ifindex: 0,
-        addr: Ipv4Address::UNSPECIFIED,
-        prefix: 0,
-        mac: [0; 6],
-    };
-    let mut buf = [empty; MAX_IFACES];
-    let n = {
-        let g = st.lock();
+    // A message per address, as RTM_GETADDR dumps them (one without an address for an
+    // interface that has none); the cursors are the interface's place and the address's.
+    loop {
+        let (from_if, from_addr) = (d.cursor(0) as usize, d.cursor(1) as usize);
+        let mut buf = [None::<(u64, u64, AddrEntry)>; CHUNK];
+        {
+            let g = st.lock();
+            let rows = g
+                .ifaces
+                .iter()
+                .enumerate()
+                .skip(from_if)
+                .flat_map(|(k, i)| {
+                    let n = i.addrs.len().max(1);
+                    (0..n).map(move |j| (k, j, i))
+                })
+                .filter(|&(k, j, _)| k > from_if || j >= from_addr);
+            for (slot, (k, j, i)) in buf.iter_mut().zip(rows) {
+                let a = i.addrs.get(j).copied();
+                *slot = Some((
+                    k as u64,
+                    j as u64 + 1,
+                    AddrEntry {
+                        ifindex: i.ifindex,
+                        addr: a.map_or(Ipv4Address::UNSPECIFIED, |a| a.addr),
+                        prefix: a.map_or(0, |a| a.prefix),
+                        mac: i.dev.mac(),
+                    },
+                ));
+            }
+        }
         let mut n = 0;
-        for (slot, i) in buf.iter_mut().zip(g.ifaces.iter()) {
-            *slot = AddrEntry {
-                ifindex: i.ifindex,
-                addr: i.addr,
-                prefix: i.prefix,
-                mac: i.dev.mac(),
-            };
+        for (k, next, e) in buf.iter().flatten() {
+            d.entry(|m| fill_addr(m, e, true))?;
+            d.set_cursor(0, *k);
+            d.set_cursor(1, *next);
             n += 1;
         }
-        n
-    };
-    let from = usize::try_from(d.cursor(0)).unwrap_or(usize::MAX);
-    for (k, e) in buf.iter().take(n).enumerate().skip(from) {
-        d.entry(|m| fill_addr(m, e, true))?;
-        d.set_cursor(0, k as u64 + 1);
+        if n < CHUNK {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
 /// Entries copied out of the lock at a time.

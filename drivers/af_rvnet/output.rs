@@ -83,7 +83,7 @@ pub(crate) fn source_for(st: &Stack, dst: Ipv4Address) -> Option<Ipv4Address> {
     let mut g = st.lock();
     let nh = g.route(&st.counters, dst)?;
     g.iface(nh.ifindex)
-        .map(|i| i.addr)
+        .map(|i| i.source_for(nh.neighbor(dst)))
         .filter(|a| !a.is_unspecified())
 }
 
@@ -110,8 +110,9 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
         return Err(errno(E::ENETUNREACH));
     };
     let dev = iface.dev.clone();
-    let ours = iface.addr;
     let neighbour = nh.neighbor(dst);
+    // The request's sender address: ours in the neighbour's subnet (arp_solicit's choice).
+    let ours = iface.source_for(neighbour);
     if dst == Ipv4Address::BROADCAST || iface.is_subnet_broadcast(dst) {
         drop(g);
         xmit(st, skb, &dev, EthernetAddress::BROADCAST.0);
@@ -276,7 +277,7 @@ fn arp_timers(st: &Stack, now: u64) -> bool {
                 // Asked again on the entry's device, whatever the routes say now.
                 TimerEvent::Retry { ifindex, ip } => {
                     if let Some(iface) = inner.iface(ifindex) {
-                        retries[n] = Some((iface.addr, ip, iface.dev.clone()));
+                        retries[n] = Some((iface.source_for(ip), ip, iface.dev.clone()));
                         n += 1;
                     }
                 }

@@ -300,8 +300,7 @@ fn route(st: &Stack, dst: Ipv4Address, oif: i32) -> Result<(NextHop, Ipv4Address
         dst
     } else {
         g.iface(nh.ifindex)
-            .map(|i| i.addr)
-            .unwrap_or(Ipv4Address::UNSPECIFIED)
+            .map_or(Ipv4Address::UNSPECIFIED, |i| i.source_for(nh.neighbor(dst)))
     };
     Ok((nh, src, g.fib_generation()))
 }
@@ -478,7 +477,11 @@ fn flow(
     } else {
         let i = g.iface(nh.ifindex).ok_or(errno(E::ENETUNREACH))?;
         let offload = i.dev.features() & (HW_CSUM | IP_CSUM) != 0;
-        (i.addr, i.dev.mtu() as usize, offload)
+        (
+            i.source_for(nh.neighbor(dst)),
+            i.dev.mtu() as usize,
+            offload,
+        )
     };
     let src = if local.is_unspecified() || local.is_multicast() || local == Ipv4Address::BROADCAST {
         src

@@ -3012,3 +3012,66 @@ pub fn big_table_by_batch() -> TestResult {
         format!("tcpdump on the gateway saw no datagram to 198.19.128.9: {seen:?}"),
     )
 }
+
+/// Several addresses on one interface, as `ip addr` allows: a secondary in the primary's
+/// subnet and a primary of another subnet both answer Linux's ping (ARP and ICMP echo), each
+/// row is listed, the connected route stays while an address of its subnet is left, and
+/// deleting the primary leaves the secondary answering (promoted, as with
+/// promote_secondaries).
+pub fn secondary_addresses_answer_ping() -> TestResult {
+    let _lab = Lab::standard()?;
+    let second = Ipv4Addr::new(198, 18, 0, 3);
+    let other = Ipv4Addr::new(198, 18, 5, 2);
+    rvnetctl(RV, &format!("addr add {second}/24 dev rvn1"))?;
+    rvnetctl(RV, &format!("addr add {other}/24 dev rvn1"))?;
+    rvnetctl_fails(
+        RV,
+        &format!("addr add {second}/24 dev rvn1"),
+        "addr add",
+        "File exists",
+    )?;
+    in_ns(LX, "ip addr add 198.18.5.1/24 dev rvn0")?;
+    let devs = parse_dev(&proc_file(RV, "dev")?).map_err(|e| e.to_string())?;
+    let addrs: Vec<&str> = devs
+        .iter()
+        .filter(|d| d.dev == "rvn1")
+        .map(|d| d.addr.as_str())
+        .collect();
+    ensure_eq(
+        addrs,
+        vec!["198.18.0.2/24", "198.18.0.3/24", "198.18.5.2/24"],
+        "rvn1's addresses in /proc/net/rvnet/dev",
+    )?;
+    let ping = |a: Ipv4Addr| in_ns(LX, &format!("ping -c 1 -W 3 {a}"));
+    for a in [RV_IP, second, other] {
+        ping(a).map_err(|e| format!("ping {a}: {e}"))?;
+    }
+    let routes = proc_file(RV, "route")?;
+    for want in [
+        "198.18.0.0/24",
+        "198.18.5.0/24",
+        "198.18.0.3/32",
+        "198.18.5.2/32",
+    ] {
+        ensure(
+            routes.lines().any(|l| l.starts_with(&format!("{want} "))),
+            format!("no route {want}:\n{routes}"),
+        )?;
+    }
+    // The primary goes: the secondary stays, with the subnet's connected route.
+    rvnetctl(RV, &format!("addr del {RV_IP}/24 dev rvn1"))?;
+    ping(second).map_err(|e| format!("ping {second} after its primary went: {e}"))?;
+    let routes = proc_file(RV, "route")?;
+    ensure(
+        routes.lines().any(|l| l.starts_with("198.18.0.0/24 "))
+            && !routes.lines().any(|l| l.starts_with("198.18.0.2/32 ")),
+        format!("after deleting the primary:\n{routes}"),
+    )?;
+    rvnetctl(RV, &format!("addr del {second}/24 dev rvn1"))?;
+    let routes = proc_file(RV, "route")?;
+    ensure(
+        !routes.lines().any(|l| l.starts_with("198.18.0.0/24 "))
+            && routes.lines().any(|l| l.starts_with("198.18.5.0/24 ")),
+        format!("after deleting the last address of 198.18.0.0/24:\n{routes}"),
+    )
+}

@@ -88,6 +88,7 @@ const TESTS: &[Test] = tests![
     rvnet_reassembly_timeout_counted => af_rvnet::reassembly_timeout_counted,
     rvnet_full_route_table_refused => af_rvnet::full_route_table_refused,
     rvnet_big_table_by_batch => af_rvnet::big_table_by_batch [alone],
+    rvnet_secondary_addresses_answer_ping => af_rvnet::secondary_addresses_answer_ping,
     rvnet_many_sockets_each_receive => af_rvnet::many_sockets_each_receive [alone],
     rvnet_connected_socket_keeps_its_route => af_rvnet::connected_socket_keeps_its_route,
     rvnet_netlink_ynl_cli_adds_and_dumps => netlink::ynl_cli_adds_and_dumps,
