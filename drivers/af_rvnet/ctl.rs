@@ -747,9 +747,18 @@ fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::
         ProcFile::Stats => {
             let hits = st.counters.get(C::route_cache_hits as usize);
             let lookups = st.counters.get(C::route_lookups as usize);
+            let (sets, routes) = {
+                let g = st.lock();
+                (g.rcache.sets() as u64, g.fib.len() as u64)
+            };
             for (i, name) in COUNTER_NAMES.iter().enumerate() {
+                // Three are values of the moment, not counters.
                 let v = if i == C::route_cache_hit_rate_permille as usize {
                     hits.saturating_mul(1000).checked_div(lookups).unwrap_or(0)
+                } else if i == C::route_cache_sets as usize {
+                    sets
+                } else if i == C::fib_routes as usize {
+                    routes
                 } else {
                     st.counters.get(i)
                 };

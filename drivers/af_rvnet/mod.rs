@@ -58,8 +58,6 @@ pub(crate) const MAX_ARP_ENTRIES: u32 = 1 << 21;
 /// Routes per namespace by default (`rvnetctl set fib_max_routes`): room for today's full
 /// IPv4 Internet table and its growth; DXR takes about 20 bytes a route.
 pub(crate) const MAX_ROUTES: usize = 2_000_000;
-/// Route cache sets (two entries each).
-const ROUTE_CACHE_SETS: usize = 64;
 /// Datagrams reassembled at once.
 const REASM_SLOTS: usize = 4;
 /// IP ID buckets.
@@ -143,6 +141,8 @@ counters!(
     route_cache_hits,
     route_cache_misses,
     route_cache_hit_rate_permille,
+    route_cache_sets,
+    fib_routes,
 );
 
 const N_COUNTERS: usize = COUNTER_NAMES.len();
@@ -255,7 +255,7 @@ pub(crate) struct Inner {
     /// Boxed: with its free lists it would make `Inner` too large a stack value to build.
     pub(crate) fib: KBox<FibTable>,
     /// The route cache.
-    pub(crate) rcache: KBox<RouteCache<ROUTE_CACHE_SETS>>,
+    pub(crate) rcache: RouteCache<KVVec<fib::CacheSet>>,
     /// Reassembly buffers (about 260 KiB), allocated when the first device is attached:
     /// every namespace has a stack, and most never use it.
     pub(crate) reasm: Option<VBox<Reasm>>,
@@ -420,8 +420,9 @@ impl Stack {
     /// Gives the FIB the storage its next insertion needs ([`Fib::wants`]), allocated with
     /// GFP_KERNEL outside the lock (the caller may sleep: route and address requests). ENOMEM
     /// if it cannot be had; the insertion itself then says ENOMEM if another request took the
-    /// room meanwhile.
+    /// room meanwhile. The route cache grows here too.
     pub(crate) fn fib_room(&self) -> Result {
+        self.rcache_room();
         for _ in 0..4 {
             let want = self.lock().fib.wants();
             if want.is_none() {
@@ -443,6 +444,21 @@ impl Stack {
             drop(old);
         }
         Ok(())
+    }
+
+    /// Grows the route cache with the table (one set per 16 routes, 64 to 65,536 sets):
+    /// without the memory it stays as it is, which only lowers its hit rate.
+    fn rcache_room(&self) {
+        let want = {
+            let g = self.lock();
+            g.rcache.wants(g.fib.len().saturating_add(1))
+        };
+        if want > 0 {
+            if let Ok(sets) = KVVec::with_capacity(want, flags::GFP_KERNEL) {
+                let old = self.lock().rcache.adopt(sets);
+                drop(old);
+            }
+        }
     }
 
     /// Grows the ARP cache's storage if it asks for more ([`Arp::wants`]: when 3/4 of its
@@ -546,7 +562,8 @@ fn new_inner() -> Result<Inner> {
         arp: Arp::new(ArpConfig::default(), clock::random_u32()),
         // No storage until the first route: most namespaces never have one.
         fib: KBox::new(Fib::new(MAX_ROUTES), flags::GFP_KERNEL)?,
-        rcache: KBox::new_uninit(flags::GFP_KERNEL)?.write(const { RouteCache::new() }),
+        // Sized with the FIB, from its first route on ([`Stack::fib_room`]).
+        rcache: RouteCache::new(),
         reasm: None,
         reasm_timeout_ms: crate::netcore::ipv4::reasm::DEFAULT_TIMEOUT_MS,
         ident: IdentGenerator::new(clock::random_u32()),

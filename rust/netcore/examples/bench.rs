@@ -18,7 +18,7 @@
 
 use netcore::arp::cache::{ArpCache, Entry, Lookup};
 use netcore::ipv4::input::check;
-use netcore::ipv4::route::{synth, Fib, FibParts, Route, RouteCache};
+use netcore::ipv4::route::{synth, CacheSet, Fib, FibParts, Route, RouteCache};
 use netcore::storage::{Fixed, Storage};
 use netcore::wire::{
     ArpOperation, ArpRepr, EthernetAddress, Ipv4Address, Ipv4Repr, Protocol, UdpPacket, UdpRepr,
@@ -60,29 +60,34 @@ fn row(name: &str, ns: f64, extra: &str) {
     println!("{name:<50} {ns:>8.1} ns {extra}");
 }
 
-/// `Vec` storage for the FIB (the crate's own is for its tests only).
-#[derive(Default)]
-struct VecStore(Vec<u32>);
+/// `Vec` storage for the FIB and the route cache (the crate's own is for its tests only).
+struct VecStore<T>(Vec<T>);
 
-impl std::ops::Deref for VecStore {
-    type Target = [u32];
-    fn deref(&self) -> &[u32] {
+impl<T> Default for VecStore<T> {
+    fn default() -> Self {
+        VecStore(Vec::new())
+    }
+}
+
+impl<T> std::ops::Deref for VecStore<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
         &self.0
     }
 }
 
-impl std::ops::DerefMut for VecStore {
-    fn deref_mut(&mut self) -> &mut [u32] {
+impl<T> std::ops::DerefMut for VecStore<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
         &mut self.0
     }
 }
 
-impl Storage<u32> for VecStore {
+impl<T> Storage<T> for VecStore<T> {
     fn capacity(&self) -> usize {
         self.0.capacity()
     }
 
-    fn push_within_capacity(&mut self, v: u32) -> Result<(), u32> {
+    fn push_within_capacity(&mut self, v: T) -> Result<(), T> {
         if self.0.len() == self.0.capacity() {
             return Err(v);
         }
@@ -90,18 +95,18 @@ impl Storage<u32> for VecStore {
         Ok(())
     }
 
-    fn pop(&mut self) -> Option<u32> {
+    fn pop(&mut self) -> Option<T> {
         self.0.pop()
     }
 }
 
-fn alloc(n: usize) -> Option<VecStore> {
+fn alloc(n: usize) -> Option<VecStore<u32>> {
     (n > 0).then(|| VecStore(Vec::with_capacity(n)))
 }
 
 /// A FIB of `n` routes of the synthetic table, grown before each insertion as the kernel
 /// does it; and the nanoseconds per insertion.
-fn build(n: usize) -> (Fib<VecStore>, f64) {
+fn build(n: usize) -> (Fib<VecStore<u32>>, f64) {
     let mut fib = Fib::new(usize::MAX);
     let t = Instant::now();
     let mut i = 0;
@@ -175,7 +180,8 @@ fn fib() {
             "per lookup (the route, then its gateway's)",
         );
         if n == 100_000 {
-            let mut cache = Box::new(RouteCache::<2048>::new());
+            let mut cache: RouteCache<VecStore<CacheSet>> = RouteCache::new();
+            drop(cache.adopt(VecStore(Vec::with_capacity(2048))));
             let hot: Vec<_> = (0..1_000_000).map(|i| dsts[i % 1000]).collect();
             let ns = best_ns(hot.len(), || {
                 hot.iter()

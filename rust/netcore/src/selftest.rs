@@ -12,7 +12,7 @@ pub use super::arp::selftest::{
 use super::checksum::{self, Checksum};
 use super::ipv4::frag::{Added, FragError, Fragment, Frags, Node, Out};
 use super::ipv4::reasm::{FragKey, Reassembler};
-use super::ipv4::route::{Fib, FibParts, Route, RouteCache, RouteKind};
+use super::ipv4::route::{CacheSet, Fib, FibParts, Route, RouteCache, RouteKind};
 use super::nic::{features, ring::RingIndex, stats};
 use super::storage::{Fixed, Storage};
 use super::wire::{
@@ -533,7 +533,8 @@ pub fn fib_lpm_and_cache<S: Storage<u32>>(mut alloc: impl FnMut(usize) -> Option
         .is_err(),
         "host bits accepted",
     )?;
-    let mut cache = RouteCache::<8>::new();
+    let mut cache: RouteCache<Fixed<CacheSet, 8>> = RouteCache::new();
+    drop(cache.adopt(Fixed::default()));
     let dst = Ipv4Address::new(198, 19, 7, 7);
     let first = cache.lookup(&fib, dst).ok_or("host route not resolved")?;
     check(

@@ -2968,6 +2968,14 @@ pub fn big_table_by_batch() -> TestResult {
         took < Duration::from_secs(180),
         format!("{N} routes took {took:?} to load, want under 180 s"),
     )?;
+    // The route cache grew with the table: one set per 16 routes, a power of two.
+    let stats = parse_stats(&proc_file(RV, "stats")?).map_err(|e| e.to_string())?;
+    let stat = |n: &str| stats.iter().find(|(k, _)| k == n).map(|(_, v)| *v);
+    ensure_eq(stat("route_cache_sets"), Some(16384), "route_cache_sets")?;
+    ensure(
+        stat("fib_routes").is_some_and(|r| r > u64::from(N)),
+        format!("fib_routes {:?}, want more than {N}", stat("fib_routes")),
+    )?;
     let count = in_ns(RV, "grep -c ' gateway$' /proc/net/rvnet/route")?;
     ensure_eq(
         count.trim(),

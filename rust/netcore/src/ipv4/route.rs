@@ -1406,45 +1406,95 @@ pub struct CacheStats {
     pub invalidations: u64,
 }
 
-/// A two-way set-associative cache of resolved destinations in front of one [`Fib`]: `N`
-/// sets of two entries, so `2 * N` destinations.
+/// One set of a [`RouteCache`]: two entries, the most recently used first. The element of
+/// the cache's storage.
+#[derive(Clone, Copy)]
+pub struct CacheSet([CacheEntry; 2]);
+
+impl Default for CacheSet {
+    fn default() -> Self {
+        CacheSet([CacheEntry::EMPTY; 2])
+    }
+}
+
+/// Fewest sets [`RouteCache::sets_for`] asks for.
+pub const CACHE_MIN_SETS: usize = 64;
+/// Most sets [`RouteCache::sets_for`] asks for (128 Ki destinations, 4 MiB).
+pub const CACHE_MAX_SETS: usize = 1 << 16;
+
+/// A two-way set-associative cache of resolved destinations in front of one [`Fib`], sized
+/// with the table: its sets are storage the embedder allocates ([`RouteCache::wants`], one
+/// set per 16 routes, a power of two from 64 to 65,536) and hands over
+/// ([`RouteCache::adopt`]); without storage every lookup is a miss that the FIB answers.
 ///
 /// A destination hashes to one set; each set keeps its most recently used entry first and
 /// evicts the other on a miss. An entry is used only if its generation equals the FIB's, so
 /// any change to the FIB invalidates the whole cache at once. Failures (no route,
 /// unreachable gateway) are cached too. A cache belongs to one FIB: used with another, it
 /// may answer from the wrong one.
-pub struct RouteCache<const N: usize> {
-    sets: [[CacheEntry; 2]; N],
+pub struct RouteCache<C: Storage<CacheSet>> {
+    sets: C,
     seen_generation: u64,
     stats: CacheStats,
 }
 
-impl<const N: usize> Default for RouteCache<N> {
+impl<C: Storage<CacheSet>> Default for RouteCache<C> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> RouteCache<N> {
-    /// An empty cache.
-    pub const fn new() -> Self {
+impl<C: Storage<CacheSet>> RouteCache<C> {
+    /// An empty cache without storage.
+    pub fn new() -> Self {
         RouteCache {
-            sets: [[CacheEntry::EMPTY; 2]; N],
+            sets: C::default(),
             seen_generation: 0,
-            stats: CacheStats {
-                hits: 0,
-                misses: 0,
-                invalidations: 0,
-            },
+            stats: CacheStats::default(),
         }
     }
 
+    /// Its sets.
+    pub fn sets(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// The sets a cache in front of a FIB of `routes` routes should have: one per 16 routes,
+    /// a power of two from [`CACHE_MIN_SETS`] to [`CACHE_MAX_SETS`].
+    pub fn sets_for(routes: usize) -> usize {
+        (routes / 16)
+            .clamp(CACHE_MIN_SETS, CACHE_MAX_SETS)
+            .next_power_of_two()
+            .min(CACHE_MAX_SETS)
+    }
+
+    /// The capacity of the storage to allocate for a FIB of `routes` routes (0: the cache
+    /// has enough); hand it to [`Self::adopt`].
+    pub fn wants(&self, routes: usize) -> usize {
+        let n = Self::sets_for(routes);
+        if self.sets.len() < n {
+            n
+        } else {
+            0
+        }
+    }
+
+    /// Takes `sets` (empty, and larger than what the cache has) as its storage, filled with
+    /// empty sets to its capacity: the entries are forgotten, the counters stay. Returns what
+    /// the caller frees after its lock: the old storage, or `sets` if it did not fit.
+    pub fn adopt(&mut self, mut sets: C) -> C {
+        if !sets.is_empty() || sets.capacity() <= self.sets.len() {
+            return sets;
+        }
+        while sets.push_within_capacity(CacheSet::default()).is_ok() {}
+        core::mem::replace(&mut self.sets, sets)
+    }
+
     /// The set for `dst`: Fibonacci hashing (multiply by 2^32 / phi), then the high bits
-    /// of `hash * N` select one of the `N` sets, for any `N`.
-    fn set_of(dst: u32) -> usize {
+    /// of `hash * n` select one of the `n` sets, for any `n`.
+    fn set_of(dst: u32, n: usize) -> usize {
         let h = dst.wrapping_mul(0x9e37_79b1);
-        ((u64::from(h)).wrapping_mul(N as u64) >> 32) as usize
+        ((u64::from(h)).wrapping_mul(n as u64) >> 32) as usize
     }
 
     /// Resolves `dst` as [`Fib::resolve`] does, from the cache when it can.
@@ -1460,7 +1510,8 @@ impl<const N: usize> RouteCache<N> {
         }
         let key = dst.to_u32();
         let fresh = |e: &CacheEntry| e.valid && e.generation == generation;
-        let Some([first, second]) = self.sets.get_mut(Self::set_of(key)) else {
+        let set = Self::set_of(key, self.sets.len());
+        let Some(CacheSet([first, second])) = self.sets.get_mut(set) else {
             self.stats.misses = self.stats.misses.wrapping_add(1);
             return fib.resolve(dst);
         };
@@ -1496,7 +1547,9 @@ impl<const N: usize> RouteCache<N> {
 
     /// Forgets every entry (the counters stay).
     pub fn flush(&mut self) {
-        self.sets = [[CacheEntry::EMPTY; 2]; N];
+        for s in self.sets.iter_mut() {
+            *s = CacheSet::default();
+        }
     }
 
     /// The counters.
@@ -2465,11 +2518,54 @@ mod tests {
         }
     }
 
+    /// A cache of exactly `n` sets.
+    fn cache_of(n: usize) -> RouteCache<Vec<CacheSet>> {
+        let mut c = RouteCache::new();
+        drop(c.adopt(Vec::with_capacity(n)));
+        assert_eq!(c.sets(), n);
+        c
+    }
+
+    #[test]
+    fn cache_grows_with_the_table() {
+        type C = RouteCache<Vec<CacheSet>>;
+        assert_eq!(C::sets_for(0), CACHE_MIN_SETS);
+        assert_eq!(C::sets_for(100_000), 8192);
+        assert_eq!(C::sets_for(1_000_000), CACHE_MAX_SETS);
+        assert_eq!(C::sets_for(usize::MAX), CACHE_MAX_SETS);
+        let mut fib = roomy();
+        fib.add(conn("10.0.0.0", 8, 1)).unwrap();
+        let mut c = C::new();
+        assert_eq!(c.wants(fib.len()), CACHE_MIN_SETS);
+        let d = a("10.1.2.3");
+        c.lookup(&fib, d);
+        c.lookup(&fib, d);
+        assert_eq!(c.stats().hits, 0, "no storage: every lookup misses");
+        drop(c.adopt(Vec::with_capacity(c.wants(fib.len()))));
+        assert_eq!(c.wants(fib.len()), 0);
+        c.lookup(&fib, d);
+        c.lookup(&fib, d);
+        assert_eq!(c.stats().hits, 1);
+        // Storage that is not larger, or not empty, comes back unused.
+        assert_eq!(c.adopt(Vec::with_capacity(8)).capacity(), 8);
+        let mut used = Vec::with_capacity(4096);
+        used.push(CacheSet::default());
+        assert_eq!(c.adopt(used).len(), 1);
+        assert_eq!(c.sets(), CACHE_MIN_SETS);
+        // Growing forgets the entries, keeps the counters.
+        let old = c.adopt(Vec::with_capacity(c.wants(200_000)));
+        assert_eq!(old.len(), CACHE_MIN_SETS);
+        assert_eq!(c.sets(), 16384);
+        assert_eq!(c.stats().hits, 1);
+        c.lookup(&fib, d);
+        assert_eq!(c.stats().hits, 1);
+    }
+
     #[test]
     fn cache_hits_misses_and_invalidation() {
         let mut fib = roomy();
         fib.add(conn("10.0.0.0", 8, 1)).unwrap();
-        let mut cache = RouteCache::<32>::new();
+        let mut cache = cache_of(32);
         let d = a("10.1.2.3");
         assert_eq!(cache.lookup(&fib, d).unwrap().ifindex, 1);
         assert_eq!(cache.lookup(&fib, d).unwrap().ifindex, 1);
@@ -2504,8 +2600,8 @@ mod tests {
         cache.lookup(&fib, d);
         assert_eq!(cache.stats().misses, misses + 1);
 
-        // A zero-sized cache always misses but still answers.
-        let mut none = RouteCache::<0>::new();
+        // A cache without storage always misses but still answers.
+        let mut none = RouteCache::<Vec<CacheSet>>::new();
         assert_eq!(none.hit_rate_permille(), 0);
         assert_eq!(none.lookup(&fib, d).unwrap().ifindex, 1);
         assert_eq!(none.stats().misses, 1);
@@ -2516,9 +2612,9 @@ mod tests {
         let mut fib = roomy();
         fib.add(conn("10.0.0.0", 8, 1)).unwrap();
         // One set: every destination competes for its two entries.
-        let mut cache = RouteCache::<1>::new();
+        let mut cache = cache_of(1);
         let (x, y, z) = (a("10.0.0.1"), a("10.0.0.2"), a("10.0.0.3"));
-        let misses = |cache: &mut RouteCache<1>, d| {
+        let misses = |cache: &mut RouteCache<Vec<CacheSet>>, d| {
             let before = cache.stats().misses;
             assert_eq!(cache.lookup(&fib, d).unwrap().ifindex, 1);
             cache.stats().misses - before
@@ -2539,7 +2635,7 @@ mod tests {
     fn cache_agrees_with_fib_under_churn() {
         let mut rng = Rng(42);
         let mut fib = roomy();
-        let mut cache = Box::new(RouteCache::<64>::new());
+        let mut cache = cache_of(64);
         let mut live = Vec::new();
         for i in 0..5000u32 {
             if i % 10 == 0 {
