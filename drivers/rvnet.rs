@@ -223,8 +223,8 @@ mod netcore_tests {
     }
 
     #[test]
-    fn reasm_out_of_order() {
-        assert_eq!(selftest::reasm_out_of_order(), Ok(()));
+    fn frag_out_of_order() {
+        assert_eq!(selftest::frag_out_of_order(), Ok(()));
     }
 
     /// Every entry of the self-test table runs and passes here, under its name, so that one

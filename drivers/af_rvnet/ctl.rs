@@ -209,12 +209,8 @@ pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
         P::ARP_RETRY_MS if v > 0 => cfg.retry_ms = v,
         P::ARP_RETRIES if v <= 255 => cfg.max_retries = v as u8,
         P::FORWARDING if v <= 1 => g.forwarding = v == 1,
-        P::REASM_TIMEOUT_MS if v > 0 => {
-            g.reasm_timeout_ms = v;
-            if let Some(r) = g.reasm.as_mut() {
-                r.set_timeout_ms(v);
-            }
-        }
+        P::REASM_TIMEOUT_MS if v > 0 => g.frags.set_timeout_ms(v),
+        P::IPFRAG_HIGH_THRESH if v <= 1 << 30 => g.frags.set_high_thresh(v as usize),
         P::DEFAULT_TTL if (1..=255).contains(&v) => g.default_ttl = v as u8,
         P::ARP_GC_THRESH1 if u32v.is_some() => cfg.gc_thresh1 = v as u32,
         P::ARP_GC_THRESH2 if u32v.is_some() => cfg.gc_thresh2 = v as u32,
@@ -229,6 +225,9 @@ pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
         _ => return Err(errno(E::ENOPROTOOPT)),
     }
     g.arp.set_config(cfg);
+    drop(g);
+    // A raised gc_thresh3 lets the cache grow at once (GFP_KERNEL: a request may sleep).
+    st.arp_room(flags::GFP_KERNEL);
     Ok(())
 }
 
@@ -244,7 +243,8 @@ pub(crate) fn get_param(st: &Stack, param: u32) -> Result<u64> {
         P::ARP_RETRY_MS => cfg.retry_ms,
         P::ARP_RETRIES => u64::from(cfg.max_retries),
         P::FORWARDING => u64::from(g.forwarding),
-        P::REASM_TIMEOUT_MS => g.reasm_timeout_ms,
+        P::REASM_TIMEOUT_MS => g.frags.timeout_ms(),
+        P::IPFRAG_HIGH_THRESH => g.frags.high_thresh() as u64,
         P::DEFAULT_TTL => u64::from(g.default_ttl),
         P::ARP_GC_THRESH1 => u64::from(cfg.gc_thresh1),
         P::ARP_GC_THRESH2 => u64::from(cfg.gc_thresh2),
@@ -275,7 +275,6 @@ fn attached(st: &Stack, ifindex: i32) -> bool {
 /// Attaches `ifindex`: its receive handler hands frames to this stack.
 fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
     let dev = st.netns.device(ifindex).ok_or(ENODEV)?;
-    st.ensure_reasm()?;
     if !dev.is_ether() {
         return Err(errno(E::EOPNOTSUPP));
     }

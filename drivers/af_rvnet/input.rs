@@ -14,12 +14,12 @@
 use super::{output, Stack, C};
 use crate::net::clock::now_ms;
 use crate::net::net_device::DevRef;
-use crate::net::skb::{PktType, Skb};
+use crate::net::skb::{PktType, Skb, SkbList};
 use crate::netcore::arp::cache::{Learned, ReplyKind};
 use crate::netcore::ipv4::forward::{decrement_ttl, ForwardDecision};
+use crate::netcore::ipv4::frag::{Added, FragError, FragKey, Fragment, Out};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
 use crate::netcore::ipv4::input::{check, Checked, InputDrop};
-use crate::netcore::ipv4::reasm::FragKey;
 use crate::netcore::sock::demux::{self, Binding, Incoming};
 use crate::netcore::sock::errno as E;
 use crate::netcore::wire::arp::{ArpOperation, ArpPacket, ArpRepr};
@@ -225,7 +225,7 @@ fn ip_rx_one(st: &Stack, mut skb: Skb, ifindex: i32, local: bool) {
         forward(st, skb, &ip);
     } else if ip.is_fragment() {
         st.counters.inc(C::ip_rx_fragments);
-        if let Some(whole) = reassemble(st, &skb, &ip) {
+        if let Some(whole) = reassemble(st, skb, &ip) {
             deliver(st, whole, ifindex);
         }
     } else {
@@ -233,58 +233,109 @@ fn ip_rx_one(st: &Stack, mut skb: Skb, ifindex: i32, local: bool) {
     }
 }
 
-/// Adds a fragment; returns the whole datagram (as a new frame) once it is complete.
-fn reassemble(st: &Stack, skb: &Skb, ip: &Checked) -> Option<Skb> {
-    let data = skb.data();
-    let header = data.get(..ip.header_len)?;
-    let payload = data.get(ip.header_len..ip.total_len)?;
+/// Hands a fragment (the skb, data at its IP header) to the reassembler, which holds it as
+/// Linux's `ip_defrag` holds its fragments; returns the whole datagram, copied into a new
+/// frame, once the last hole is filled. What the reassembler lets go (an overlapping
+/// datagram, the oldest ones evicted past `ipfrag_high_thresh`, a stale one for the same key)
+/// is freed after the lock; a stale datagram's first fragment gets its sender an ICMP time
+/// exceeded.
+fn reassemble(st: &Stack, mut skb: Skb, ip: &Checked) -> Option<Skb> {
+    if skb.linearize().is_err() {
+        st.counters.inc(C::ip_reasm_failed);
+        return None;
+    }
     let key = FragKey {
         src: ip.src,
         dst: ip.dst,
         protocol: ip.protocol.into(),
         ident: ip.ident,
     };
+    let frag = Fragment {
+        offset: ip.frag_offset as u32,
+        len: (ip.total_len - ip.header_len) as u32,
+        more: ip.more_frags,
+        truesize: skb.truesize(),
+        packet: skb,
+    };
     let now = now_ms();
-    let mut g = st.lock();
-    let Some(reasm) = g.reasm.as_mut() else {
-        st.counters.inc(C::ip_reasm_failed);
-        return None;
+    let (mut pieces, mut free, mut stale) = (SkbList::new(), SkbList::new(), SkbList::new());
+    let (added, evicted, grow) = {
+        let mut g = st.lock();
+        let before = g.frags.counters().evicted;
+        let added = g.frags.add(key, frag, now, &mut |o| match o {
+            Out::Piece(f) => pieces.push(f.packet),
+            Out::Free(p, _) => free.push(p),
+            Out::Expired(e) => {
+                if let Some(f) = e.first {
+                    stale.push(f.packet);
+                }
+            }
+        });
+        let evicted = g.frags.counters().evicted.saturating_sub(before);
+        (added, evicted, !g.frags.wants().is_none())
     };
-    let done = match reasm.add_with_header(key, ip.frag_offset, ip.more_frags, header, payload, now)
-    {
-        Ok(Some(done)) => done,
-        Ok(None) => return None,
-        Err(_) => {
-            st.counters.inc(C::ip_reasm_failed);
-            return None;
-        }
-    };
-    // The completing fragment's header, without options, heads the whole datagram (its
-    // addresses, protocol and ID are the datagram's).
-    let total = 20 + done.len;
-    let whole = if total <= 65535 {
-        Skb::alloc_tx(total as u32, 0).ok()
-    } else {
-        None
-    };
-    let bytes = reasm.take(done.slot);
-    let (Some(mut whole), Some(bytes), Some(h)) = (whole, bytes, header.get(..20)) else {
-        st.counters.inc(C::ip_reasm_failed);
-        return None;
-    };
-    let buf = whole.put(total as u32);
-    buf[..20].copy_from_slice(h);
-    if let Some(dst) = buf.get_mut(20..20 + bytes.len()) {
-        dst.copy_from_slice(bytes);
+    if grow {
+        st.frag_room(flags::GFP_ATOMIC);
     }
-    drop(g);
+    st.counters.add(C::ip_reasm_evicted, evicted);
+    drop(free);
+    for first in stale {
+        st.counters.inc(C::ip_reasm_timeouts);
+        output::icmp_error(st, first.data(), IcmpError::ReasmTimeExceeded, ip.dst);
+    }
+    match added {
+        Added::Queued => None,
+        Added::Complete(d) => {
+            let whole = build_datagram(d.first.packet, pieces, d.len);
+            st.counters.inc(if whole.is_some() {
+                C::ip_reasm_ok
+            } else {
+                C::ip_reasm_failed
+            });
+            whole
+        }
+        Added::Dropped { .. } => {
+            st.counters.inc(C::ip_reasm_failed);
+            None
+        }
+        Added::Refused { packet, reason } => {
+            drop(packet);
+            st.counters.inc(if reason == FragError::NoMemory {
+                C::ip_reasm_nomem
+            } else {
+                C::ip_reasm_failed
+            });
+            None
+        }
+    }
+}
+
+/// The whole datagram of `len` payload bytes from its first fragment and the others (each
+/// an skb at its IP header, in any order: each goes where its own header's offset says).
+/// The first fragment's header, without options, heads it.
+fn build_datagram(first: Skb, pieces: SkbList, len: u32) -> Option<Skb> {
+    let total = 20 + len as usize;
+    if total > 65535 {
+        return None;
+    }
+    let mut whole = Skb::alloc_tx(total as u32, 0).ok()?;
+    let buf = whole.put(total as u32);
+    buf.get_mut(..20)?.copy_from_slice(first.data().get(..20)?);
+    for f in Iterator::chain(core::iter::once(first), pieces) {
+        let d = f.data();
+        let p = Ipv4Packet::new_checked(d).ok()?;
+        let (hl, tl) = (p.header_len(), usize::from(p.total_len()));
+        let off = usize::from(p.frag_offset());
+        let data = d.get(hl..tl)?;
+        buf.get_mut(20 + off..20 + off + data.len())?
+            .copy_from_slice(data);
+    }
     let mut hdr = Ipv4Packet::new_unchecked(&mut buf[..]);
     hdr.set_header_len(20);
     hdr.set_total_len(total as u16);
     hdr.clear_flags();
     hdr.set_frag_offset(0);
     hdr.fill_checksum();
-    st.counters.inc(C::ip_reasm_ok);
     Some(whole)
 }
 

@@ -27,7 +27,6 @@ mod text;
 use crate::net::bh;
 use crate::net::clock;
 use crate::net::genl;
-use crate::net::mem::zeroed_vbox;
 use crate::net::namespace::NetNs;
 use crate::net::net_device::{DevRef, NetDevice};
 use crate::net::proto::{Family, FamilyRegistration};
@@ -36,14 +35,14 @@ use crate::net::seq_file::{ProcFile, SeqWriter};
 use crate::net::skb::Skb;
 use crate::net::socket::{Msg, OptVal, SockRef, SockType, Socket};
 use crate::netcore::arp::cache::{self as arp_cache, ArpCache, ArpConfig};
+use crate::netcore::ipv4::frag;
 use crate::netcore::ipv4::output::IdentGenerator;
-use crate::netcore::ipv4::reasm::Reassembler;
 use crate::netcore::ipv4::route::{self as fib, mask, Fib, RouteCache};
 use crate::netcore::sock::table;
 use crate::netcore::storage::Storage;
 use crate::netcore::wire::Ipv4Address;
 use core::sync::atomic::{AtomicU64, Ordering};
-use kernel::alloc::{flags, KVVec, KVec, VBox};
+use kernel::alloc::{flags, KVVec, KVec};
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{SpinLock, SpinLockGuard};
@@ -58,8 +57,6 @@ pub(crate) const MAX_ARP_ENTRIES: u32 = 1 << 21;
 /// Routes per namespace by default (`rvnetctl set fib_max_routes`): room for today's full
 /// IPv4 Internet table and its growth; DXR takes about 20 bytes a route.
 pub(crate) const MAX_ROUTES: usize = 2_000_000;
-/// Datagrams reassembled at once.
-const REASM_SLOTS: usize = 4;
 /// IP ID buckets.
 const IDENT_BUCKETS: usize = 256;
 /// Addresses one interface may have (`ip addr` has no limit; this one keeps a listing's
@@ -72,7 +69,9 @@ pub(crate) type ArpEntry = arp_cache::Entry<ARP_QUEUE, Skb>;
 pub(crate) type Arp = ArpCache<ARP_QUEUE, Skb, KVVec<ArpEntry>, KVVec<u32>>;
 /// Packets that left the ARP cache unresolved.
 pub(crate) type Unresolved = arp_cache::Unresolved<ARP_QUEUE, Skb>;
-type Reasm = Reassembler<REASM_SLOTS, 65535>;
+/// The reassembler (netcore's, holding the fragments' skbs), its storage allocated here
+/// ([`Stack::frag_room`]).
+pub(crate) type Frags = frag::Frags<Skb, KVVec<frag::Node<Skb>>, KVVec<u32>>;
 
 macro_rules! counters {
     ($($name:ident),* $(,)?) => {
@@ -114,6 +113,8 @@ counters!(
     ip_reasm_ok,
     ip_reasm_failed,
     ip_reasm_timeouts,
+    ip_reasm_evicted,
+    ip_reasm_nomem,
     ip_tx,
     ip_tx_fragments,
     ip_tx_no_route,
@@ -159,6 +160,13 @@ impl Counters {
     pub(crate) fn inc(&self, c: C) {
         if let Some(a) = self.0.get(c as usize) {
             a.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts `n` events.
+    pub(crate) fn add(&self, c: C, n: u64) {
+        if let Some(a) = self.0.get(c as usize) {
+            a.fetch_add(n, Ordering::Relaxed);
         }
     }
 
@@ -258,9 +266,8 @@ pub(crate) struct Inner {
     pub(crate) rcache: RouteCache<KVVec<fib::CacheSet>>,
     /// Reassembly buffers (about 260 KiB), allocated when the first device is attached:
     /// every namespace has a stack, and most never use it.
-    pub(crate) reasm: Option<VBox<Reasm>>,
-    /// The reassembly timeout, kept here while `reasm` is not allocated.
-    pub(crate) reasm_timeout_ms: u64,
+    /// Boxed, as the FIB: `Inner` is built on the stack.
+    pub(crate) frags: KBox<Frags>,
     /// Per-destination IP IDs.
     pub(crate) ident: IdentGenerator<IDENT_BUCKETS>,
     /// Forward between attached interfaces.
@@ -461,6 +468,31 @@ impl Stack {
         }
     }
 
+    /// Grows the reassembler's storage if it asks for more, allocating with `gfp` outside
+    /// the lock (GFP_ATOMIC on the receive path, GFP_KERNEL from the tick). A fragment that
+    /// finds no node is refused and counted (`ip_reasm_nomem`).
+    pub(crate) fn frag_room(&self, gfp: kernel::alloc::Flags) {
+        for _ in 0..2 {
+            let want = self.lock().frags.wants();
+            if want.is_none() {
+                return;
+            }
+            let nodes = match want.entries {
+                0 => None,
+                n => KVVec::with_capacity(n, gfp).ok(),
+            };
+            let index = match want.index {
+                0 => None,
+                n => KVVec::with_capacity(n, gfp).ok(),
+            };
+            if nodes.is_none() && index.is_none() {
+                return;
+            }
+            let old = self.lock().frags.adopt(nodes, index);
+            drop(old);
+        }
+    }
+
     /// Grows the ARP cache's storage if it asks for more ([`Arp::wants`]: when 3/4 of its
     /// slots are taken), allocating with `gfp` outside the lock. Process context calls it
     /// with GFP_KERNEL (the timer work, before every send and every `neigh add`); the
@@ -514,27 +546,6 @@ impl<T: Unpin> core::ops::DerefMut for Locked<'_, T> {
 }
 
 impl Stack {
-    /// Gives the stack its reassembly buffers if it has none yet. May sleep.
-    pub(crate) fn ensure_reasm(&self) -> Result {
-        if self.lock().reasm.is_some() {
-            return Ok(());
-        }
-        let mut fresh = Some(zeroed_vbox::<Reasm>()?);
-        {
-            let mut g = self.lock();
-            if g.reasm.is_none() {
-                let timeout = g.reasm_timeout_ms;
-                if let Some(r) = fresh.as_mut() {
-                    r.set_timeout_ms(timeout);
-                }
-                g.reasm = fresh.take();
-            }
-        }
-        // Another attach won the race: free ours outside the lock (vfree may sleep).
-        drop(fresh);
-        Ok(())
-    }
-
     /// Locks `inner` with bottom halves off (the receive path takes it in softirq context).
     pub(crate) fn lock(&self) -> Locked<'_, Inner> {
         let bh = bh::disable();
@@ -564,8 +575,8 @@ fn new_inner() -> Result<Inner> {
         fib: KBox::new(Fib::new(MAX_ROUTES), flags::GFP_KERNEL)?,
         // Sized with the FIB, from its first route on ([`Stack::fib_room`]).
         rcache: RouteCache::new(),
-        reasm: None,
-        reasm_timeout_ms: crate::netcore::ipv4::reasm::DEFAULT_TIMEOUT_MS,
+        // ipfrag_high_thresh 4 MiB, ipfrag_time 30 s; no storage until the first fragment.
+        frags: KBox::new(Frags::new(clock::random_u32()), flags::GFP_KERNEL)?,
         ident: IdentGenerator::new(clock::random_u32()),
         forwarding: false,
         default_ttl: 64,

@@ -68,6 +68,7 @@ const P_PARAM: &[(u16, Policy)] = &[
     (param::ARP_GC_STALE_MS, Policy::new(Kind::Uint)),
     (param::ARP_UNRES_QLEN_BYTES, Policy::new(Kind::Uint)),
     (param::FIB_MAX_ROUTES, Policy::new(Kind::Uint)),
+    (param::IPFRAG_HIGH_THRESH, Policy::new(Kind::Uint)),
 ];
 
 /// Parameters carried as `u8` (the others are `uint`).

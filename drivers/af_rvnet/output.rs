@@ -14,14 +14,15 @@
 use super::{errno, Stack, Unresolved, C};
 use crate::net::clock::now_ms;
 use crate::net::net_device::{DevRef, NetDevice};
-use crate::net::skb::Skb;
+use crate::net::skb::{Skb, SkbList};
 use crate::netcore::arp::cache::{Refusal, Resolve, TimerEvent};
+use crate::netcore::ipv4::frag::{Out, EXPIRE_BATCH};
 use crate::netcore::ipv4::icmp_out::{self, IcmpError};
 use crate::netcore::ipv4::output::plan;
 use crate::netcore::ipv4::route::NextHop;
 use crate::netcore::sock::errno as E;
 use crate::netcore::wire::arp::{ArpOperation, ArpRepr};
-use crate::netcore::wire::ipv4::{Ipv4Packet, Protocol};
+use crate::netcore::wire::ipv4::Ipv4Packet;
 use crate::netcore::wire::{EtherType, EthernetAddress, Ipv4Address};
 use kernel::alloc::flags;
 use kernel::prelude::*;
@@ -91,6 +92,13 @@ pub(crate) fn source_for(st: &Stack, dst: Ipv4Address) -> Option<Ipv4Address> {
 pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop>) -> Result {
     let now = now_ms();
     let mut g = st.lock();
+    if g.arp.len() >= g.arp.capacity() && !g.arp.wants().is_none() {
+        // Every slot is taken and the cache may grow (its gc_thresh3 was raised, or the
+        // tick has not grown it yet): grow it first, so that a new neighbour finds a slot.
+        drop(g);
+        st.arp_room(flags::GFP_ATOMIC);
+        g = st.lock();
+    }
     let nh = match nh.or_else(|| g.route(&st.counters, dst)) {
         Some(nh) => nh,
         None => {
@@ -300,55 +308,36 @@ fn arp_timers(st: &Stack, now: u64) -> bool {
     busy
 }
 
-/// Datagrams that timed out with their first fragment: an ICMP time exceeded (fragment
-/// reassembly) to the sender, built under the lock and sent after it, as Linux's ip_expire
-/// does.
+/// Datagrams whose reassembly timed out: their fragments are freed after the lock, and one
+/// that had its first fragment gets its sender an ICMP time exceeded (fragment reassembly)
+/// quoting it, as Linux's `ip_expire` sends it.
 #[inline(never)]
 fn reasm_timers(st: &Stack, now: u64) {
-    // One per reassembly slot at most.
-    let mut time_exceeded: [Option<(Skb, Ipv4Address)>; super::REASM_SLOTS] = Default::default();
-    let mut nt = 0;
-    {
-        let mut g = st.lock();
-        let inner = &mut *g;
-        let (ttl, ident) = (inner.default_ttl, &mut inner.ident);
-        let expired = inner.reasm.as_mut().map_or(0, |r| {
-            r.expire_with(now, |key, first| {
-                let Some(first) = first else { return };
-                if nt >= time_exceeded.len()
-                    || !icmp_out::error_allowed_parts(first.header, first.payload)
-                {
-                    return;
+    st.frag_room(flags::GFP_KERNEL);
+    loop {
+        let (mut free, mut firsts) = (SkbList::new(), SkbList::new());
+        let n = st.lock().frags.expire(now, &mut |o| match o {
+            Out::Expired(e) => {
+                if let Some(f) = e.first {
+                    firsts.push(f.packet);
                 }
-                let Ok(mut skb) = Skb::alloc_tx(icmp_out::MAX_ERROR_LEN as u32, HEADROOM) else {
-                    return;
-                };
-                let id = ident.next(key.dst, key.src, Protocol::Icmp);
-                let out = skb.put(icmp_out::MAX_ERROR_LEN as u32);
-                let built = icmp_out::error_message_parts(
-                    IcmpError::ReasmTimeExceeded,
-                    first.header,
-                    first.payload,
-                    key.dst,
-                    id,
-                    ttl,
-                    out,
-                );
-                if let Ok(n) = built {
-                    if skb.trim(n as u32).is_ok() {
-                        time_exceeded[nt] = Some((skb, key.src));
-                        nt += 1;
-                    }
-                }
-            })
+            }
+            Out::Free(p, _) => free.push(p),
+            Out::Piece(f) => free.push(f.packet),
         });
-        for _ in 0..expired {
-            st.counters.inc(C::ip_reasm_timeouts);
+        drop(free);
+        st.counters.add(C::ip_reasm_timeouts, n as u64);
+        for first in firsts {
+            // The datagram was for this address of ours: the error comes from it.
+            let ours = first
+                .data()
+                .get(16..20)
+                .and_then(Ipv4Address::from_bytes)
+                .unwrap_or(Ipv4Address::UNSPECIFIED);
+            icmp_error(st, first.data(), IcmpError::ReasmTimeExceeded, ours);
         }
-    }
-    for (skb, to) in time_exceeded.into_iter().flatten() {
-        if send_ip(st, skb, to, None).is_ok() {
-            st.counters.inc(C::icmp_tx_time_exceeded);
+        if n < EXPIRE_BATCH {
+            return;
         }
     }
 }

@@ -31,7 +31,6 @@ mod ethtool;
 mod ffi;
 pub mod genl;
 pub mod layout;
-pub mod mem;
 pub mod namespace;
 pub mod napi;
 pub mod net_device;

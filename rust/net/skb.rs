@@ -484,6 +484,39 @@ pub struct SkbList {
     head: *mut bindings::sk_buff,
 }
 
+impl SkbList {
+    /// An empty list.
+    pub const fn new() -> Self {
+        SkbList {
+            head: core::ptr::null_mut(),
+        }
+    }
+
+    /// Puts `skb` at the head of the list (the list comes out last-in first). No memory is
+    /// allocated: the skb's own `next` links it, so that packets can be collected under a
+    /// spinlock and freed or sent after it.
+    pub fn push(&mut self, skb: Skb) {
+        let raw = skb.into_raw();
+        // SAFETY: `raw` is a valid skb we own and that is on no list; linking it in front of
+        // the owned list keeps the invariant (every skb on it is owned by the list).
+        unsafe {
+            (*raw).__bindgen_anon_1.__bindgen_anon_1.next = self.head;
+        }
+        self.head = raw;
+    }
+
+    /// True if the list holds no skb.
+    pub fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+}
+
+impl Default for SkbList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Iterator for SkbList {
     type Item = Skb;
 

@@ -88,7 +88,8 @@ pub mod param {
     pub const ARP_GC_STALE_MS: u16 = 11;
     pub const ARP_UNRES_QLEN_BYTES: u16 = 12;
     pub const FIB_MAX_ROUTES: u16 = 13;
-    pub const MAX: u16 = 13;
+    pub const IPFRAG_HIGH_THRESH: u16 = 14;
+    pub const MAX: u16 = 14;
 }
 
 /// The parameters by the names the tools use (the spec's with `_` for `-`), with their
@@ -107,6 +108,7 @@ pub const PARAMS: &[(&str, u16)] = &[
     ("arp_gc_stale_ms", param::ARP_GC_STALE_MS),
     ("arp_unres_qlen_bytes", param::ARP_UNRES_QLEN_BYTES),
     ("fib_max_routes", param::FIB_MAX_ROUTES),
+    ("ipfrag_high_thresh", param::IPFRAG_HIGH_THRESH),
 ];
 
 /// Commands (`RVNET_CMD_*`).
@@ -195,6 +197,7 @@ pub const ATTR_NAMES: &[(&str, &str, u16)] = &[
     ("param", "arp-gc-stale-ms", param::ARP_GC_STALE_MS),
     ("param", "arp-unres-qlen-bytes", param::ARP_UNRES_QLEN_BYTES),
     ("param", "fib-max-routes", param::FIB_MAX_ROUTES),
+    ("param", "ipfrag-high-thresh", param::IPFRAG_HIGH_THRESH),
 ];
 
 /// The highest attribute of every set (`RVNET_A_*_MAX`).

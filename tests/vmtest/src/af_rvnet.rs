@@ -3083,3 +3083,62 @@ pub fn secondary_addresses_answer_ping() -> TestResult {
         format!("after deleting the last address of 198.18.0.0/24:\n{routes}"),
     )
 }
+
+/// A fragment from Linux's rvn0 to rvnet's rvn1 of the UDP datagram with IP ID `id`: the
+/// first (offset 0, MF, the 40 bytes of `frame`'s UDP header and data) or the last (offset
+/// 40, 8 bytes).
+fn fragment(dst: [u8; 6], src: [u8; 6], id: u16, last: bool) -> Vec<u8> {
+    let mut f = frame(dst, src, "first_fragment");
+    if last {
+        f.truncate(14 + 20 + 8);
+        f[14 + 2..14 + 4].copy_from_slice(&28u16.to_be_bytes());
+        f[14 + 6..14 + 8].copy_from_slice(&5u16.to_be_bytes());
+    }
+    f[14 + 4..14 + 6].copy_from_slice(&id.to_be_bytes());
+    f[14 + 10..14 + 12].copy_from_slice(&[0, 0]);
+    let c = csum(&f[14..34]);
+    f[14 + 10..14 + 12].copy_from_slice(&c.to_be_bytes());
+    f
+}
+
+/// Reassembly is bounded by memory, as Linux's ipfrag_high_thresh (4 MiB by default,
+/// settable): with it lowered, 200 datagrams left waiting for their last fragment push the
+/// oldest out (counted in ip_reasm_evicted); the newest still completes when its last
+/// fragment comes, the oldest does not (its last fragment starts a datagram of its own).
+pub fn reassembly_evicts_oldest_past_high_thresh() -> TestResult {
+    let _lab = Lab::standard()?;
+    let dst = parse_mac(&mac(RV, "rvn1")?).ok_or("bad MAC of rvn1")?;
+    let src = parse_mac(&mac(LX, "rvn0")?).ok_or("bad MAC of rvn0")?;
+    in_ns(LX, &format!("ping -c 1 -W 2 {RV_IP}"))?;
+    ensure_eq(
+        rvnetctl(RV, "get ipfrag_high_thresh")?.trim(),
+        "4194304",
+        "ipfrag_high_thresh by default",
+    )?;
+    rvnetctl(RV, "set ipfrag_high_thresh 16384")?;
+    let evicted = Counter::new(RV, "ip_reasm_evicted")?;
+    let ok = Counter::new(RV, "ip_reasm_ok")?;
+    let firsts: Vec<Vec<u8>> = (1..=200).map(|id| fragment(dst, src, id, false)).collect();
+    inject(LX, "rvn0", &firsts)?;
+    let pushed = wait_for(Duration::from_secs(5), || Ok(evicted.delta()? >= 100))?;
+    ensure(
+        pushed,
+        format!(
+            "ip_reasm_evicted grew by {} for 200 datagrams in 16 KiB, want 100 or more",
+            evicted.delta()?
+        ),
+    )?;
+    inject(
+        LX,
+        "rvn0",
+        &[fragment(dst, src, 200, true), fragment(dst, src, 1, true)],
+    )?;
+    let done = wait_for(Duration::from_secs(5), || Ok(ok.delta()? >= 1))?;
+    ensure(done, "the newest datagram did not complete")?;
+    sleep_ms(300);
+    ensure_eq(
+        ok.delta()?,
+        1,
+        "datagrams completed (the newest, not the oldest)",
+    )
+}

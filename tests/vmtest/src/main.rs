@@ -86,6 +86,7 @@ const TESTS: &[Test] = tests![
     rvnet_bad_udp_csum_and_bad_src_counted => af_rvnet::bad_udp_csum_and_bad_src_counted,
     rvnet_protocol_unreachable_to_linux => af_rvnet::protocol_unreachable_to_linux,
     rvnet_reassembly_timeout_counted => af_rvnet::reassembly_timeout_counted,
+    rvnet_reassembly_evicts_oldest_past_high_thresh => af_rvnet::reassembly_evicts_oldest_past_high_thresh,
     rvnet_full_route_table_refused => af_rvnet::full_route_table_refused,
     rvnet_big_table_by_batch => af_rvnet::big_table_by_batch [alone],
     rvnet_secondary_addresses_answer_ping => af_rvnet::secondary_addresses_answer_ping,

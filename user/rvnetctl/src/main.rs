@@ -42,7 +42,8 @@ usage: rvnetctl [-force] -batch FILE
        rvnetctl monitor
 PARAM := { arp_ageing_ms | arp_retry_ms | arp_retries | forwarding | reasm_timeout_ms |
            default_ttl | arp_gc_thresh1 | arp_gc_thresh2 | arp_gc_thresh3 |
-           arp_gc_interval_ms | arp_gc_stale_ms | arp_unres_qlen_bytes | fib_max_routes }";
+           arp_gc_interval_ms | arp_gc_stale_ms | arp_unres_qlen_bytes | fib_max_routes |
+           ipfrag_high_thresh }";
 
 /// How a command failed.
 enum Fail {

@@ -54,7 +54,7 @@
 //!
 //! # Policies (Linux's `ip_frag_queue` and `inet_frag_queue_insert`)
 //!
-//! - Checks of a fragment on its own, as [`super::reasm`]: an offset not a multiple of 8
+//! - Checks of a fragment on its own, as the fixed-slot reassembler before it did: an offset not a multiple of 8
 //!   ([`FragError::BadOffset`]), no data ([`FragError::Empty`]), a non-last fragment whose
 //!   length is not a multiple of 8 ([`FragError::BadLength`]; Linux trims it to a multiple of
 //!   8 instead) or data past byte 65535 ([`FragError::TooBig`]; Linux checks the header
@@ -96,10 +96,27 @@
 
 use super::super::arp::cache::elapsed;
 use super::super::storage::{move_into, Storage, Want};
-pub use super::reasm::FragKey;
-use super::reasm::{DEFAULT_TIMEOUT_MS, MAX_PAYLOAD};
+use super::super::wire::Ipv4Address;
 use core::fmt;
 use core::marker::PhantomData;
+
+/// Default reassembly timeout: 30 s, Linux's `ipfrag_time`.
+pub const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+/// Largest payload of an IPv4 datagram (the 16-bit total length).
+pub const MAX_PAYLOAD: usize = 65535;
+
+/// What identifies the fragments of one datagram (RFC 791).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FragKey {
+    /// Source address.
+    pub src: Ipv4Address,
+    /// Destination address.
+    pub dst: Ipv4Address,
+    /// Protocol number.
+    pub protocol: u8,
+    /// Identification field.
+    pub ident: u16,
+}
 
 /// Default limit on the bytes held: 4 MiB, Linux's `ipfrag_high_thresh` (4194304).
 pub const DEFAULT_HIGH_THRESH: usize = 4 << 20;

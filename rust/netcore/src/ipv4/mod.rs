@@ -6,14 +6,13 @@
 //! - [`output`]: fragmentation planning and identification numbers.
 //! - [`icmp_out`]: whole IPv4 + ICMP packets (echo reply and request, error messages).
 //! - [`forward`]: TTL decrement with an incremental checksum update.
-//! - [`route`], [`reasm`]: the FIB and route cache, fragment reassembly.
-//! - [`frag`]: reassembly holding the fragments' packets, as Linux's `ip_fragment.c`
-//!   (to replace [`reasm`]).
+//! - [`route`]: the FIB and the route cache.
+//! - [`frag`]: fragment reassembly holding the fragments' packets, as Linux's
+//!   `ip_fragment.c`.
 
 pub mod forward;
 pub mod frag;
 pub mod icmp_out;
 pub mod input;
 pub mod output;
-pub mod reasm;
 pub mod route;

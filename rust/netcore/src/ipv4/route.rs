@@ -1667,7 +1667,6 @@ mod tests {
     use super::super::super::storage::host::{alloc, set_failing};
     use super::super::super::testutil::Rng;
     use super::*;
-    use std::boxed::Box;
     use std::collections::{BTreeMap, HashMap};
     use std::string::ToString;
     use std::vec::Vec;
