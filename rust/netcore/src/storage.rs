@@ -39,6 +39,18 @@ impl Want {
     }
 }
 
+/// A table that grows in two steps around its lock: it says what it [`wants`](Grow::wants),
+/// the embedder allocates that where it may, and the table [`adopt`](Grow::adopt)s it under
+/// the lock, giving back what must be freed after the lock. The socket table, the ARP cache
+/// and the reassembler grow this way; one embedder routine serves all three.
+pub trait Grow<E, B> {
+    /// The storage the table should get (nothing: [`Want::is_none`]).
+    fn wants(&self) -> Want;
+    /// Moves the table into what is given (either may be `None`); returns what the caller
+    /// frees after its lock: the storage replaced, or what was given and did not fit.
+    fn adopt(&mut self, entries: Option<E>, index: Option<B>) -> (Option<E>, Option<B>);
+}
+
 /// Moves every element of `from` into `to` (same order); `Err` gives both back untouched
 /// when `to` lacks the capacity or is not empty.
 pub fn move_into<T, S: Storage<T>>(mut from: S, mut to: S) -> Result<(S, S), (S, S)> {

@@ -77,7 +77,7 @@
 //! freed ([`Unresolved`], [`Dropped`], [`Resolve::Refused`]). Whatever leaves the cache names
 //! the entry's device, so that the caller sends or answers on the right one.
 
-use super::super::storage::{move_into, Storage, Want};
+use super::super::storage::{move_into, Grow, Storage, Want};
 use super::super::wire::{ArpOperation, ArpRepr, EthernetAddress, Ipv4Address};
 use super::proxy::{ProxyError, ProxyTable};
 use super::queue::{Dropped, Packets};
@@ -1613,6 +1613,18 @@ impl<const Q: usize, P, E: Storage<Entry<Q, P>>, B: Storage<u32>> ArpCache<Q, P,
     /// The proxy prefixes.
     pub fn proxy(&self) -> &ProxyTable {
         &self.proxy
+    }
+}
+
+impl<const Q: usize, P, E: Storage<Entry<Q, P>>, B: Storage<u32>> Grow<E, B>
+    for ArpCache<Q, P, E, B>
+{
+    fn wants(&self) -> Want {
+        ArpCache::wants(self)
+    }
+
+    fn adopt(&mut self, entries: Option<E>, index: Option<B>) -> (Option<E>, Option<B>) {
+        ArpCache::adopt(self, entries, index)
     }
 }
 

@@ -95,7 +95,7 @@
 //! is left out.
 
 use super::super::arp::cache::elapsed;
-use super::super::storage::{move_into, Storage, Want};
+use super::super::storage::{move_into, Grow, Storage, Want};
 use super::super::wire::Ipv4Address;
 use core::fmt;
 use core::marker::PhantomData;
@@ -1162,6 +1162,16 @@ impl<P, E: Storage<Node<P>>, B: Storage<u32>> Frags<P, E, B> {
             }
             None => Added::Queued,
         }
+    }
+}
+
+impl<P, E: Storage<Node<P>>, B: Storage<u32>> Grow<E, B> for Frags<P, E, B> {
+    fn wants(&self) -> Want {
+        Frags::wants(self)
+    }
+
+    fn adopt(&mut self, nodes: Option<E>, index: Option<B>) -> (Option<E>, Option<B>) {
+        Frags::adopt(self, nodes, index)
     }
 }
 

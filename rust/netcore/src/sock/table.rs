@@ -18,7 +18,7 @@
 //! `/proc` listing resumes by slot ([`SockTable::iter_from`]). Neither skips an entry that
 //! stays in the table, whatever is removed meanwhile.
 
-use super::super::storage::{move_into, Storage, Want};
+use super::super::storage::{move_into, Grow, Storage, Want};
 use super::demux::{self, Binding, Incoming};
 
 /// End of a chain.
@@ -577,6 +577,16 @@ impl<T, E: Storage<Entry<T>>, B: Storage<u32>> SockTable<T, E, B> {
         }
         self.free = NIL;
         self.len = 0;
+    }
+}
+
+impl<T, E: Storage<Entry<T>>, B: Storage<u32>> Grow<E, B> for SockTable<T, E, B> {
+    fn wants(&self) -> Want {
+        SockTable::wants(self)
+    }
+
+    fn adopt(&mut self, entries: Option<E>, index: Option<B>) -> (Option<E>, Option<B>) {
+        SockTable::adopt(self, entries, index)
     }
 }
 
