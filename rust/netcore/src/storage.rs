@@ -69,6 +69,62 @@ pub fn move_into<T, S: Storage<T>>(mut from: S, mut to: S) -> Result<(S, S), (S,
     Ok((to, from))
 }
 
+/// Moves the table's slab `cur` into `new` if `new` is empty and holds every element of
+/// `cur` (same order, so every element keeps its index), and returns the storage the caller
+/// frees: the old slab, emptied, or else `new` untouched, `cur` then being as it was.
+pub fn move_slab<T, S: Storage<T>>(cur: &mut S, new: S) -> S {
+    let old = core::mem::take(cur);
+    match move_into(old, new) {
+        Ok((moved, emptied)) => {
+            *cur = moved;
+            emptied
+        }
+        Err((old, new)) => {
+            *cur = old;
+            new
+        }
+    }
+}
+
+/// [`move_slab`] for a slab that only grows: `new` must also be larger than `cur`'s capacity,
+/// or it comes back untouched.
+pub fn grow_slab<T, S: Storage<T>>(cur: &mut S, new: S) -> S {
+    if !new.is_empty() || new.capacity() <= cur.capacity() {
+        return new;
+    }
+    move_slab(cur, new)
+}
+
+/// The largest power of two not above `cap` nor `max`, or 0.
+fn pow2_within(cap: usize, max: usize) -> usize {
+    let cap = cap.min(max);
+    if cap == 0 {
+        0
+    } else {
+        1usize << (usize::BITS - 1 - cap.leading_zeros())
+    }
+}
+
+/// A hash index (buckets heading chains) in `new`, for a table that has `have` buckets:
+/// `Ok` holds `new` filled with `nil` (every chain empty), as many buckets as the largest
+/// power of two within its capacity and not above `max`, ready to replace the table's
+/// index before its entries are rehashed. `Err` gives `new` back untouched when it is not
+/// empty or would not hold more than `have` buckets (and, emptied, if a push fails within
+/// its capacity, which a [`Storage`] never does).
+pub fn fresh_index<B: Storage<u32>>(mut new: B, have: usize, max: usize, nil: u32) -> Result<B, B> {
+    let n = pow2_within(new.capacity(), max);
+    if !new.is_empty() || n <= have {
+        return Err(new);
+    }
+    for _ in 0..n {
+        if new.push_within_capacity(nil).is_err() {
+            while new.pop().is_some() {}
+            return Err(new);
+        }
+    }
+    Ok(new)
+}
+
 /// A [`Storage`] in an inline array of `N` elements, for a table that must work without an
 /// allocator (a self-test on a kernel stack, a table of fixed size). Its capacity is `N` from
 /// the start, so a table made with [`Default`] has room at once; it never grows, and a table
@@ -152,6 +208,175 @@ mod tests {
         assert_eq!((&moved[..], emptied.len()), (&[0, 7][..], 0));
         let mut z: Fixed<u32, 0> = Fixed::default();
         assert_eq!((z.push_within_capacity(1), z.pop()), (Err(1), None));
+    }
+
+    /// A slab of `len` elements `0..len` in a `Fixed` of capacity 8.
+    fn slab(len: u32) -> Fixed<u32, 8> {
+        let mut f = Fixed::default();
+        for i in 0..len {
+            assert_eq!(f.push_within_capacity(i), Ok(()));
+        }
+        f
+    }
+
+    /// Storage that claims a capacity but whose pushes fail past `real` elements: what no
+    /// [`Storage`] does, to reach the paths that guard against it.
+    #[derive(Debug, Default)]
+    struct Liar {
+        v: Fixed<u32, 8>,
+        claimed: usize,
+        real: usize,
+    }
+
+    impl Deref for Liar {
+        type Target = [u32];
+        fn deref(&self) -> &[u32] {
+            &self.v
+        }
+    }
+
+    impl DerefMut for Liar {
+        fn deref_mut(&mut self) -> &mut [u32] {
+            &mut self.v
+        }
+    }
+
+    impl Storage<u32> for Liar {
+        fn capacity(&self) -> usize {
+            self.claimed
+        }
+        fn push_within_capacity(&mut self, v: u32) -> Result<(), u32> {
+            if self.v.len() >= self.real {
+                return Err(v);
+            }
+            self.v.push_within_capacity(v)
+        }
+        fn pop(&mut self) -> Option<u32> {
+            self.v.pop()
+        }
+    }
+
+    #[test]
+    fn move_slab_takes_any_empty_storage_that_holds_the_elements() {
+        let sized = |n: usize| Liar {
+            claimed: n,
+            real: n,
+            ..Liar::default()
+        };
+        let mut cur = sized(8);
+        for i in 0..3 {
+            assert_eq!(cur.push_within_capacity(i), Ok(()));
+        }
+        // The same capacity, or smaller with room enough: taken, in the same order, and the
+        // old slab comes back emptied (a table that only grows refuses both: grow_slab).
+        for n in [8, 3] {
+            let back = move_slab(&mut cur, sized(n));
+            assert_eq!((&cur[..], cur.capacity()), (&[0, 1, 2][..], n));
+            assert_eq!(back.len(), 0);
+        }
+        // Too small, or not empty: given back untouched, the slab as it was.
+        let back = move_slab(&mut cur, sized(2));
+        assert_eq!(
+            (&cur[..], back.len(), back.capacity()),
+            (&[0, 1, 2][..], 0, 2)
+        );
+        let mut used = sized(8);
+        assert_eq!(used.push_within_capacity(9), Ok(()));
+        let back = move_slab(&mut cur, used);
+        assert_eq!((&cur[..], &back[..]), (&[0, 1, 2][..], &[9][..]));
+        // The first push failing within the claimed capacity: the slab as it was.
+        let liar = Liar {
+            claimed: 8,
+            real: 0,
+            ..Liar::default()
+        };
+        let back = move_slab(&mut cur, liar);
+        assert_eq!((&cur[..], back.len()), (&[0, 1, 2][..], 0));
+    }
+
+    #[test]
+    fn grow_slab_takes_only_larger_empty_storage() {
+        let mut cur = Liar {
+            claimed: 4,
+            real: 4,
+            ..Liar::default()
+        };
+        for i in 0..3 {
+            assert_eq!(cur.push_within_capacity(i), Ok(()));
+        }
+        let sized = |n: usize| Liar {
+            claimed: n,
+            real: n,
+            ..Liar::default()
+        };
+        // Not larger than the slab (though it would hold the elements): given back.
+        for n in [3, 4] {
+            let back = grow_slab(&mut cur, sized(n));
+            assert_eq!((&cur[..], cur.capacity()), (&[0, 1, 2][..], 4));
+            assert_eq!((back.len(), back.capacity()), (0, n));
+        }
+        // Larger but not empty: given back untouched.
+        let mut used = sized(8);
+        assert_eq!(used.push_within_capacity(9), Ok(()));
+        let back = grow_slab(&mut cur, used);
+        assert_eq!((&cur[..], &back[..]), (&[0, 1, 2][..], &[9][..]));
+        // Larger and empty: taken, the old slab comes back emptied.
+        let back = grow_slab(&mut cur, sized(8));
+        assert_eq!((&cur[..], cur.capacity()), (&[0, 1, 2][..], 8));
+        assert_eq!((back.len(), back.capacity()), (0, 4));
+        // Growing from nothing.
+        let mut none = Liar::default();
+        let back = grow_slab(&mut none, sized(2));
+        assert_eq!((none.capacity(), back.capacity()), (2, 0));
+    }
+
+    #[test]
+    fn pow2_within_caps_and_rounds_down() {
+        let cases = [
+            (0, 16, 0),
+            (1, 16, 1),
+            (2, 16, 2),
+            (3, 16, 2),
+            (17, 16, 16),
+            (31, 64, 16),
+            (32, 64, 32),
+            (usize::MAX, 1 << 24, 1 << 24),
+            (usize::MAX, usize::MAX, 1 << (usize::BITS - 1)),
+            (5, 0, 0),
+            (100, 20, 16),
+        ];
+        for (cap, max, n) in cases {
+            assert_eq!(pow2_within(cap, max), n, "cap {cap} max {max}");
+        }
+    }
+
+    #[test]
+    fn fresh_index_fills_a_power_of_two_or_gives_back() {
+        const NIL: u32 = u32::MAX;
+        // The largest power of two within the capacity, filled with NIL.
+        let idx: Fixed<u32, 6> = fresh_index(Fixed::default(), 2, 64, NIL).unwrap();
+        assert_eq!(&idx[..], [NIL; 4]);
+        // Capped at `max`.
+        let idx: Fixed<u32, 8> = fresh_index(Fixed::default(), 0, 3, NIL).unwrap();
+        assert_eq!(&idx[..], [NIL; 2]);
+        // No more buckets than the table has (or none at all): given back untouched.
+        let back = fresh_index(Fixed::<u32, 7>::default(), 4, 64, NIL).unwrap_err();
+        assert_eq!((back.len(), back.capacity()), (0, 7));
+        let back = fresh_index(Fixed::<u32, 0>::default(), 0, 64, NIL).unwrap_err();
+        assert_eq!(back.len(), 0);
+        let back = fresh_index(Fixed::<u32, 8>::default(), 0, 0, NIL).unwrap_err();
+        assert_eq!(back.len(), 0);
+        // Not empty: given back untouched.
+        let back = fresh_index(slab(1), 0, 64, NIL).unwrap_err();
+        assert_eq!(&back[..], [0]);
+        // A push failing within the claimed capacity: given back emptied.
+        let liar = Liar {
+            claimed: 8,
+            real: 5,
+            ..Liar::default()
+        };
+        let back = fresh_index(liar, 0, 64, NIL).unwrap_err();
+        assert_eq!((back.len(), back.capacity()), (0, 8));
     }
 }
 

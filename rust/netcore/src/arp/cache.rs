@@ -77,7 +77,7 @@
 //! freed ([`Unresolved`], [`Dropped`], [`Resolve::Refused`]). Whatever leaves the cache names
 //! the entry's device, so that the caller sends or answers on the right one.
 
-use super::super::storage::{move_into, Grow, Storage, Want};
+use super::super::storage::{fresh_index, grow_slab, Grow, Storage, Want};
 use super::super::wire::{ArpOperation, ArpRepr, EthernetAddress, Ipv4Address};
 use super::proxy::{ProxyError, ProxyTable};
 use super::queue::{Dropped, Packets};
@@ -609,16 +609,6 @@ fn in_future(now_ms: u64, then_ms: u64) -> bool {
     now_ms.wrapping_sub(then_ms) > u64::MAX >> 1
 }
 
-/// The largest power of two not above `cap` (and not above [`MAX_BUCKETS`]), or 0.
-fn pow2_within(cap: usize) -> usize {
-    let cap = cap.min(MAX_BUCKETS);
-    if cap == 0 {
-        0
-    } else {
-        1usize << (usize::BITS - 1 - cap.leading_zeros())
-    }
-}
-
 /// The ARP cache: a hash table of entries, each holding up to `Q` packets of type `P` while
 /// it resolves, in storage the embedder provides: the entries' slab `E` and the buckets `B`.
 ///
@@ -660,12 +650,7 @@ impl<const Q: usize, P, E: Storage<Entry<Q, P>>, B: Storage<u32>> ArpCache<Q, P,
     /// [`Self::adopt`]), and room at once with storage of fixed capacity
     /// ([`super::super::storage::Fixed`]), whose buckets are set up here.
     pub fn new(config: ArpConfig, salt: u32) -> Self {
-        let mut buckets = B::default();
-        for _ in 0..pow2_within(buckets.capacity()) {
-            if buckets.push_within_capacity(NIL).is_err() {
-                break;
-            }
-        }
+        let (Ok(buckets) | Err(buckets)) = fresh_index(B::default(), 0, MAX_BUCKETS, NIL);
         ArpCache {
             config,
             entries: E::default(),
@@ -758,37 +743,17 @@ impl<const Q: usize, P, E: Storage<Entry<Q, P>>, B: Storage<u32>> ArpCache<Q, P,
     /// Returns what the caller must free after its lock: the storage replaced, or what was
     /// given and did not fit.
     pub fn adopt(&mut self, entries: Option<E>, buckets: Option<B>) -> (Option<E>, Option<B>) {
-        let old_entries = entries.map(|new| {
-            if !new.is_empty() || new.capacity() <= self.entries.capacity() {
-                return new;
-            }
-            let old = core::mem::take(&mut self.entries);
-            match move_into(old, new) {
-                Ok((moved, emptied)) => {
-                    self.entries = moved;
-                    emptied
+        let old_entries = entries.map(|new| grow_slab(&mut self.entries, new));
+        let old_buckets = buckets.map(|new| {
+            let have = self.buckets.len();
+            match fresh_index(new, have, MAX_BUCKETS, NIL) {
+                Ok(new) => {
+                    let old = core::mem::replace(&mut self.buckets, new);
+                    self.rehash();
+                    old
                 }
-                Err((old, new)) => {
-                    self.entries = old;
-                    new
-                }
+                Err(new) => new,
             }
-        });
-        let old_buckets = buckets.map(|mut new| {
-            let n = pow2_within(new.capacity());
-            if !new.is_empty() || n <= self.buckets.len() {
-                return new;
-            }
-            for _ in 0..n {
-                if new.push_within_capacity(NIL).is_err() {
-                    // Cannot happen (n is within the capacity): keep the old buckets.
-                    while new.pop().is_some() {}
-                    return new;
-                }
-            }
-            let old = core::mem::replace(&mut self.buckets, new);
-            self.rehash();
-            old
         });
         (old_entries, old_buckets)
     }

@@ -95,7 +95,7 @@
 //! is left out.
 
 use super::super::arp::cache::elapsed;
-use super::super::storage::{move_into, Grow, Storage, Want};
+use super::super::storage::{fresh_index, grow_slab, Grow, Storage, Want};
 use super::super::wire::Ipv4Address;
 use core::fmt;
 use core::marker::PhantomData;
@@ -403,16 +403,6 @@ enum Place {
     After(u32),
 }
 
-/// The largest power of two not above `cap` (and not above [`MAX_BUCKETS`]), or 0.
-fn pow2_within(cap: usize) -> usize {
-    let cap = cap.min(MAX_BUCKETS);
-    if cap == 0 {
-        0
-    } else {
-        1usize << (usize::BITS - 1 - cap.leading_zeros())
-    }
-}
-
 /// Murmur3's finaliser.
 fn mix(mut h: u32) -> u32 {
     h ^= h >> 16;
@@ -474,12 +464,7 @@ impl<P, E: Storage<Node<P>>, B: Storage<u32>> Frags<P, E, B> {
     /// with [`Self::wants`] and [`Self::adopt`]), room at once with storage of fixed capacity
     /// ([`super::super::storage::Fixed`]), whose buckets are set up here.
     pub fn new(salt: u32) -> Self {
-        let mut buckets = B::default();
-        for _ in 0..pow2_within(buckets.capacity()) {
-            if buckets.push_within_capacity(NIL).is_err() {
-                break;
-            }
-        }
+        let (Ok(buckets) | Err(buckets)) = fresh_index(B::default(), 0, MAX_BUCKETS, NIL);
         Frags {
             nodes: E::default(),
             buckets,
@@ -586,41 +571,21 @@ impl<P, E: Storage<Node<P>>, B: Storage<u32>> Frags<P, E, B> {
     /// rehashed into them. Every queue and fragment keeps its node. Returns what the caller
     /// must free after its lock: the storage replaced, or what was given and did not fit.
     pub fn adopt(&mut self, nodes: Option<E>, buckets: Option<B>) -> (Option<E>, Option<B>) {
-        let old_nodes = nodes.map(|new| {
-            if !new.is_empty() || new.capacity() <= self.nodes.capacity() {
-                return new;
-            }
-            let old = core::mem::take(&mut self.nodes);
-            match move_into(old, new) {
-                Ok((moved, emptied)) => {
-                    self.nodes = moved;
-                    emptied
+        let old_nodes = nodes.map(|new| grow_slab(&mut self.nodes, new));
+        let old_buckets = buckets.map(|new| {
+            let have = self.buckets.len();
+            match fresh_index(new, have, MAX_BUCKETS, NIL) {
+                Ok(new) => {
+                    let old = core::mem::replace(&mut self.buckets, new);
+                    for i in 0..self.slots() {
+                        if self.queue(i).is_some() {
+                            self.link(i);
+                        }
+                    }
+                    old
                 }
-                Err((old, new)) => {
-                    self.nodes = old;
-                    new
-                }
+                Err(new) => new,
             }
-        });
-        let old_buckets = buckets.map(|mut new| {
-            let n = pow2_within(new.capacity());
-            if !new.is_empty() || n <= self.buckets.len() {
-                return new;
-            }
-            for _ in 0..n {
-                if new.push_within_capacity(NIL).is_err() {
-                    // Cannot happen (n is within the capacity): keep the old buckets.
-                    while new.pop().is_some() {}
-                    return new;
-                }
-            }
-            let old = core::mem::replace(&mut self.buckets, new);
-            for i in 0..self.slots() {
-                if self.queue(i).is_some() {
-                    self.link(i);
-                }
-            }
-            old
         });
         (old_nodes, old_buckets)
     }

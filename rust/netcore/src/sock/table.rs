@@ -18,7 +18,7 @@
 //! `/proc` listing resumes by slot ([`SockTable::iter_from`]). Neither skips an entry that
 //! stays in the table, whatever is removed meanwhile.
 
-use super::super::storage::{move_into, Grow, Storage, Want};
+use super::super::storage::{fresh_index, move_slab, Grow, Storage, Want};
 use super::demux::{self, Binding, Incoming};
 
 /// End of a chain.
@@ -311,38 +311,18 @@ impl<T, E: Storage<Entry<T>>, B: Storage<u32>> SockTable<T, E, B> {
     /// two that fits, up to 2^24). Returns what the caller must free, after its lock: the
     /// storage replaced, or what was given and did not fit.
     pub fn adopt(&mut self, entries: Option<E>, buckets: Option<B>) -> (Option<E>, Option<B>) {
-        let old_entries = entries.map(|new| {
-            let old = core::mem::take(&mut self.entries);
-            match move_into(old, new) {
-                Ok((moved, emptied)) => {
-                    self.entries = moved;
-                    emptied
+        // Any empty storage that holds the slots, even smaller than the slab: not grow_slab.
+        let old_entries = entries.map(|new| move_slab(&mut self.entries, new));
+        let old_buckets = buckets.map(|new| {
+            let have = self.buckets.len();
+            match fresh_index(new, have, MAX_BUCKETS, NIL) {
+                Ok(new) => {
+                    let old = core::mem::replace(&mut self.buckets, new);
+                    self.rehash_from(&old);
+                    old
                 }
-                Err((old, new)) => {
-                    self.entries = old;
-                    new
-                }
+                Err(new) => new,
             }
-        });
-        let old_buckets = buckets.map(|mut new| {
-            let cap = new.capacity().min(MAX_BUCKETS);
-            // The largest power of two within the capacity.
-            let n = if cap == 0 {
-                0
-            } else {
-                1usize << (usize::BITS - 1 - cap.leading_zeros())
-            };
-            if !new.is_empty() || n <= self.buckets.len() {
-                return new;
-            }
-            for _ in 0..n {
-                if new.push_within_capacity(NIL).is_err() {
-                    return new;
-                }
-            }
-            let old = core::mem::replace(&mut self.buckets, new);
-            self.rehash_from(&old);
-            old
         });
         (old_entries, old_buckets)
     }
@@ -806,6 +786,41 @@ mod tests {
         let mut t = Table::new(40, 3);
         against_model(&mut t, 5, 1500, 30, |_| {});
         assert!(t.len() <= 40);
+    }
+
+    #[test]
+    fn any_empty_storage_that_holds_the_slots_is_taken() {
+        // Unlike the ARP cache and the reassembler, the table moves into storage of the same
+        // capacity or smaller, so long as it holds every slot (free ones included).
+        let mut t = Table::new(100, 0x5eed);
+        grow(&mut t);
+        for i in 0..3u16 {
+            let b = Binding {
+                local_port: 100 + i,
+                ..Binding::default()
+            };
+            t.insert(b, false, true, u32::from(i)).unwrap();
+        }
+        assert_eq!(t.entries.capacity(), 16);
+        for cap in [16, 3] {
+            let (e, b) = t.adopt(alloc(cap), None);
+            assert_eq!(
+                (e.map(|v| (v.len(), v.capacity() >= 3)), b),
+                (Some((0, true)), None)
+            );
+            assert_eq!(t.entries.capacity(), cap);
+        }
+        let (e, _) = t.adopt(alloc(2), None);
+        assert_eq!(e.map(|v| v.capacity()), Some(2));
+        assert_eq!(t.entries.capacity(), 3);
+        for i in 0..3u16 {
+            let p = Incoming {
+                dst: ADDRS[1],
+                dst_port: 100 + i,
+                ..Incoming::default()
+            };
+            assert_eq!(t.lookup(&p).map(|(_, &v)| v), Some(u32::from(i)));
+        }
     }
 
     #[test]
