@@ -47,7 +47,7 @@ pub(crate) fn link_detach(st: &Stack, ifindex: i32) -> Result {
 pub(crate) fn route_del(st: &Stack, dst: Ipv4Address, len: u8) -> Result {
     check_prefix(dst, len)?;
     let removed = {
-        let mut g = st.lock();
+        let mut g = st.write();
         g.fib.delete(dst, len).map_err(fib_errno)?
     };
     notify::route_changed(st, false, &removed);
@@ -59,11 +59,10 @@ pub(crate) fn route_del(st: &Stack, dst: Ipv4Address, len: u8) -> Result {
 pub(crate) fn neigh_del(st: &Stack, ifindex: i32, addr: Ipv4Address) -> Result {
     if ifindex != 0 {
         let u = {
-            let mut g = st.lock();
-            if g.iface(ifindex).is_none() {
+            if st.read().iface(ifindex).is_none() {
                 return Err(ENODEV);
             }
-            g.arp.remove(ifindex, addr).ok_or(ENOENT)?
+            st.lock_arp().remove(ifindex, addr).ok_or(ENOENT)?
         };
         output::unresolved(st, u);
         notify::neigh_changed(st, false, addr, None, ifindex);
@@ -74,13 +73,12 @@ pub(crate) fn neigh_del(st: &Stack, ifindex: i32, addr: Ipv4Address) -> Result {
     let mut removed = false;
     loop {
         let u = {
-            let mut g = st.lock();
-            let on = g
-                .arp
+            let mut arp = st.lock_arp();
+            let on = arp
                 .entries(now_ms())
                 .find(|e| e.ip == addr)
                 .map(|e| e.ifindex);
-            on.and_then(|i| g.arp.remove(i, addr))
+            on.and_then(|i| arp.remove(i, addr))
         };
         let Some(u) = u else { break };
         let on = u.ifindex;
@@ -121,9 +119,9 @@ pub(crate) fn drain_arp(st: &Stack, which: impl Fn(&EntryInfo) -> bool) {
         let mut keys = [None::<(i32, Ipv4Address)>; DRAIN_CHUNK];
         let mut spare = None;
         let done = {
-            let mut g = st.lock();
+            let mut g = st.lock_arp();
             let (mut n, mut seen, mut done) = (0, 0, true);
-            for (next, e) in g.arp.iter_from(slot, now_ms()) {
+            for (next, e) in g.iter_from(slot, now_ms()) {
                 if n == chunk || seen == DRAIN_SCAN {
                     done = false;
                     break;
@@ -138,7 +136,7 @@ pub(crate) fn drain_arp(st: &Stack, which: impl Fn(&EntryInfo) -> bool) {
                 }
             }
             for (ifindex, ip) in keys.iter().flatten() {
-                if let Some(u) = g.arp.remove(*ifindex, *ip) {
+                if let Some(u) = g.remove(*ifindex, *ip) {
                     if let Err(e) = gone.push_within_capacity(u) {
                         spare = Some(e.0);
                     }
@@ -159,18 +157,18 @@ pub(crate) fn drain_arp(st: &Stack, which: impl Fn(&EntryInfo) -> bool) {
 
 /// The address and interface of the ARP entry for `mac`.
 pub(crate) fn neigh_reverse(st: &Stack, mac: EthernetAddress) -> Result<(Ipv4Address, i32)> {
-    let (ifindex, addr) = st.lock().arp.reverse(mac).ok_or(ENOENT)?;
+    let (ifindex, addr) = st.lock_arp().reverse(mac).ok_or(ENOENT)?;
     Ok((addr, ifindex))
 }
 
 /// Answers ARP for `prefix/len`.
 pub(crate) fn proxy_add(st: &Stack, prefix: Ipv4Address, len: u8) -> Result {
     check_prefix(prefix, len)?;
-    let mut g = st.lock();
-    if g.arp.proxy().iter().any(|p| p == (prefix, len)) {
+    let mut g = st.lock_arp();
+    if g.proxy().iter().any(|p| p == (prefix, len)) {
         return Err(EEXIST);
     }
-    g.arp.add_proxy(prefix, len).map_err(|e| match e {
+    g.add_proxy(prefix, len).map_err(|e| match e {
         ProxyError::BadLength => EINVAL,
         ProxyError::Full => ENOSPC,
     })
@@ -179,8 +177,8 @@ pub(crate) fn proxy_add(st: &Stack, prefix: Ipv4Address, len: u8) -> Result {
 /// Stops answering ARP for `prefix/len`.
 pub(crate) fn proxy_del(st: &Stack, prefix: Ipv4Address, len: u8) -> Result {
     check_prefix(prefix, len)?;
-    let mut g = st.lock();
-    if g.arp.remove_proxy(prefix, len) {
+    let mut g = st.lock_arp();
+    if g.remove_proxy(prefix, len) {
         Ok(())
     } else {
         Err(ENOENT)
@@ -198,8 +196,9 @@ fn check_prefix(prefix: Ipv4Address, len: u8) -> Result {
 /// Sets parameter `param` (an attribute of the spec's `param` set) to `v`; EINVAL for a
 /// value out of range.
 pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
-    let mut g = st.lock();
-    let mut cfg: ArpConfig = g.arp.config();
+    // Requests are serialised (the netlink family is not parallel_ops), so the ARP
+    // configuration read here is the one written back below.
+    let mut cfg: ArpConfig = st.lock_arp().config();
     let u32v = u32::try_from(v).ok();
     let Ok(id) = u16::try_from(param) else {
         return Err(errno(E::ENOPROTOOPT));
@@ -208,10 +207,10 @@ pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
         P::ARP_AGEING_MS if v > 0 => cfg.ageing_ms = v,
         P::ARP_RETRY_MS if v > 0 => cfg.retry_ms = v,
         P::ARP_RETRIES if v <= 255 => cfg.max_retries = v as u8,
-        P::FORWARDING if v <= 1 => g.forwarding = v == 1,
-        P::REASM_TIMEOUT_MS if v > 0 => g.frags.set_timeout_ms(v),
-        P::IPFRAG_HIGH_THRESH if v <= 1 << 30 => g.frags.set_high_thresh(v as usize),
-        P::DEFAULT_TTL if (1..=255).contains(&v) => g.default_ttl = v as u8,
+        P::FORWARDING if v <= 1 => st.write().forwarding = v == 1,
+        P::REASM_TIMEOUT_MS if v > 0 => st.lock_frags().set_timeout_ms(v),
+        P::IPFRAG_HIGH_THRESH if v <= 1 << 30 => st.lock_frags().set_high_thresh(v as usize),
+        P::DEFAULT_TTL if (1..=255).contains(&v) => st.write().default_ttl = v as u8,
         P::ARP_GC_THRESH1 if u32v.is_some() => cfg.gc_thresh1 = v as u32,
         P::ARP_GC_THRESH2 if u32v.is_some() => cfg.gc_thresh2 = v as u32,
         P::ARP_GC_THRESH3 if (1..=u64::from(super::MAX_ARP_ENTRIES)).contains(&v) => {
@@ -220,12 +219,11 @@ pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
         P::ARP_GC_INTERVAL_MS if v > 0 => cfg.gc_interval_ms = v,
         P::ARP_GC_STALE_MS if v > 0 => cfg.gc_stale_ms = v,
         P::ARP_UNRES_QLEN_BYTES if u32v.is_some() => cfg.unres_qlen_bytes = v as u32,
-        P::FIB_MAX_ROUTES if (1..=1 << 24).contains(&v) => g.fib.set_limit(v as usize),
+        P::FIB_MAX_ROUTES if (1..=1 << 24).contains(&v) => st.write().fib.set_limit(v as usize),
         1..=P::MAX => return Err(EINVAL),
         _ => return Err(errno(E::ENOPROTOOPT)),
     }
-    g.arp.set_config(cfg);
-    drop(g);
+    st.lock_arp().set_config(cfg);
     // A raised gc_thresh3 lets the cache grow at once (GFP_KERNEL: a request may sleep).
     st.arp_room(flags::GFP_KERNEL);
     Ok(())
@@ -233,8 +231,8 @@ pub(crate) fn set_param(st: &Stack, param: u32, v: u64) -> Result {
 
 /// The value of parameter `param`.
 pub(crate) fn get_param(st: &Stack, param: u32) -> Result<u64> {
-    let g = st.lock();
-    let cfg = g.arp.config();
+    let cfg = st.lock_arp().config();
+    let g = st.read();
     let Ok(id) = u16::try_from(param) else {
         return Err(errno(E::ENOPROTOOPT));
     };
@@ -243,8 +241,8 @@ pub(crate) fn get_param(st: &Stack, param: u32) -> Result<u64> {
         P::ARP_RETRY_MS => cfg.retry_ms,
         P::ARP_RETRIES => u64::from(cfg.max_retries),
         P::FORWARDING => u64::from(g.forwarding),
-        P::REASM_TIMEOUT_MS => g.frags.timeout_ms(),
-        P::IPFRAG_HIGH_THRESH => g.frags.high_thresh() as u64,
+        P::REASM_TIMEOUT_MS => st.lock_frags().timeout_ms(),
+        P::IPFRAG_HIGH_THRESH => st.lock_frags().high_thresh() as u64,
         P::DEFAULT_TTL => u64::from(g.default_ttl),
         P::ARP_GC_THRESH1 => u64::from(cfg.gc_thresh1),
         P::ARP_GC_THRESH2 => u64::from(cfg.gc_thresh2),
@@ -268,8 +266,7 @@ fn fib_errno(e: FibError) -> Error {
 }
 
 fn attached(st: &Stack, ifindex: i32) -> bool {
-    let g = st.lock();
-    g.iface(ifindex).is_some()
+    st.read().iface(ifindex).is_some()
 }
 
 /// Attaches `ifindex`: its receive handler hands frames to this stack.
@@ -287,7 +284,7 @@ fn attach(st: &Stack, rtnl: &Rtnl, ifindex: i32) -> Result {
         addrs,
         dev,
     };
-    let mut g = st.lock();
+    let mut g = st.write();
     // Kept sorted by ifindex (RTNL is held: nobody attaches it meanwhile).
     let at = g.iface_pos(ifindex).unwrap_or_else(|k| k);
     let failed = match g.ifaces.reserve(1, flags::GFP_ATOMIC) {
@@ -317,7 +314,7 @@ fn detach(
     detach_rx: impl FnOnce(&crate::net::net_device::NetDevice),
 ) -> Result {
     let iface = {
-        let mut g = st.lock();
+        let mut g = st.write();
         let i = g.iface_pos(ifindex).map_err(|_| ENODEV)?;
         let iface = g.ifaces.remove(i).map_err(|_| ENODEV)?;
         for a in iface.addrs.iter() {
@@ -345,7 +342,7 @@ pub(crate) fn detach_dev(st: &Stack, ifindex: i32, rtnl: &RtnlHeld<'_>) {
 pub(crate) fn detach_all(st: &Stack, rtnl: &RtnlHeld<'_>) {
     loop {
         let next = {
-            let g = st.lock();
+            let g = st.read();
             g.ifaces.first().map(|i| i.ifindex)
         };
         let Some(ifindex) = next else { break };
@@ -355,9 +352,9 @@ pub(crate) fn detach_all(st: &Stack, rtnl: &RtnlHeld<'_>) {
     // entry at a time, its packets freed after the lock.
     loop {
         let u = {
-            let mut g = st.lock();
-            let e = g.arp.entries(now_ms()).next().map(|e| (e.ifindex, e.ip));
-            e.and_then(|(i, ip)| g.arp.remove(i, ip))
+            let mut arp = st.lock_arp();
+            let e = arp.entries(now_ms()).next().map(|e| (e.ifindex, e.ip));
+            e.and_then(|(i, ip)| arp.remove(i, ip))
         };
         let Some(u) = u else { break };
         output::unresolved(st, u);
@@ -422,7 +419,7 @@ pub(crate) fn addr_del(st: &Stack, ifindex: i32, addr: Ipv4Address, len: u8) -> 
     if !(1..=32).contains(&len) || !unicast(addr) {
         return Err(EINVAL);
     }
-    let mut g = st.lock();
+    let mut g = st.write();
     let iface = g.iface_mut(ifindex).ok_or(ENODEV)?;
     let k = iface
         .addrs
@@ -500,7 +497,7 @@ fn route_kind(g: &Inner, gw: Ipv4Address, ifindex: i32) -> Result<RouteKind> {
 fn with_fib_room<R>(st: &Stack, mut f: impl FnMut(&mut Inner) -> Result<R>) -> Result<R> {
     for _ in 0..3 {
         st.fib_room()?;
-        let mut g = st.lock();
+        let mut g = st.write();
         match f(&mut g) {
             Err(e) if e == ENOMEM => continue,
             r => return r,
@@ -519,31 +516,32 @@ pub(crate) fn neigh_add(
 ) -> Result {
     let now = now_ms();
     st.arp_room(flags::GFP_KERNEL);
-    let mut g = st.lock();
+    let g = st.read();
     let ifindex = if ifindex != 0 {
         ifindex
     } else {
-        g.route(&st.counters, addr)
+        g.route(st, addr)
             .map(|nh| nh.ifindex)
             .ok_or(errno(E::ENETUNREACH))?
     };
     if g.iface(ifindex).is_none() {
         return Err(ENODEV);
     }
-    if g.arp
+    let mut arp = st.lock_arp();
+    if arp
         .entry(ifindex, addr, now)
         .is_some_and(|e| e.state == State::Static)
     {
         return Err(EEXIST);
     }
-    let released = g
-        .arp
+    let released = arp
         .add_static(ifindex, addr, mac, now)
         .map_err(|e| match e {
             Refusal::Full => ENOSPC,
             Refusal::NoMemory => ENOMEM,
             _ => EINVAL,
         })?;
+    drop(arp);
     // Packets that waited for `addr` on this device leave by it.
     let dev = g.iface(ifindex).map(|i| i.dev.clone());
     drop(g);
@@ -577,7 +575,7 @@ pub(crate) fn proc_next(st: &Stack, file: ProcFile, from: u64) -> Option<u64> {
         // A route's cursor is its FIB cursor (`Cursor::after` it, never 0): a million
         // routes read in one pass, resumed after the last one shown.
         ProcFile::Route if from > 0 => {
-            let g = st.lock();
+            let g = st.read();
             let next = g
                 .fib
                 .iter_from(Cursor::from_u64(from - 1))
@@ -587,9 +585,8 @@ pub(crate) fn proc_next(st: &Stack, file: ProcFile, from: u64) -> Option<u64> {
         }
         ProcFile::Arp if from > 0 => {
             let slot = usize::try_from(from - 1).ok()?;
-            let g = st.lock();
+            let g = st.lock_arp();
             let next = g
-                .arp
                 .iter_from(slot, now_ms())
                 .next()
                 .map(|(after, _)| after as u64);
@@ -597,7 +594,7 @@ pub(crate) fn proc_next(st: &Stack, file: ProcFile, from: u64) -> Option<u64> {
         }
         ProcFile::Sockets if from > 0 => {
             let slot = usize::try_from(from - 1).ok()?;
-            let socks = st.lock_socks();
+            let socks = st.read_socks();
             let next = socks
                 .iter_from(slot)
                 .next()
@@ -617,7 +614,7 @@ pub(crate) fn proc_row(
 ) -> core::fmt::Result {
     match file {
         ProcFile::Route if cursor > 0 => {
-            let g = st.lock();
+            let g = st.read();
             let r = match g.fib.iter_from(Cursor::from_u64(cursor - 1)).next() {
                 // The route there, unless it went since `proc_next` found it.
                 Some((after, r)) if after.to_u64() == cursor => route_line(&g.ifaces, &r, out),
@@ -629,8 +626,9 @@ pub(crate) fn proc_row(
             let Ok(slot) = usize::try_from(cursor - 1) else {
                 return Ok(());
             };
-            let g = st.lock();
-            let r = match g.arp.iter_from(slot, now_ms()).next() {
+            let g = st.read();
+            let arp = st.lock_arp();
+            let r = match arp.iter_from(slot, now_ms()).next() {
                 // The entry at that slot, unless it went since `proc_next` found it.
                 Some((after, e)) if after as u64 == cursor => arp_line(&g.ifaces, &e, out),
                 _ => Ok(()),
@@ -641,7 +639,7 @@ pub(crate) fn proc_row(
             let Ok(slot) = usize::try_from(cursor - 1) else {
                 return Ok(());
             };
-            let socks = st.lock_socks();
+            let socks = st.read_socks();
             let r = match socks.iter_from(slot).next() {
                 // The socket at that slot, unless it closed since `proc_next` found it.
                 Some((after, _, e)) if after as u64 == cursor => super::socket::proc_line(e, out),
@@ -697,7 +695,7 @@ fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::
     match file {
         ProcFile::Dev => {
             writeln!(out, "Device     Ifindex  Address            MAC")?;
-            let g = st.lock();
+            let g = st.read();
             // A row per address (primaries and secondaries in the order added), one with
             // 0.0.0.0/0 for an interface without any.
             const NONE: IfAddr = IfAddr {
@@ -747,8 +745,8 @@ fn proc_show(st: &Stack, file: ProcFile, out: &mut SeqWriter<'_>) -> core::fmt::
             let hits = st.counters.get(C::route_cache_hits as usize);
             let lookups = st.counters.get(C::route_lookups as usize);
             let (sets, routes) = {
-                let g = st.lock();
-                (g.rcache.sets() as u64, g.fib.len() as u64)
+                let routes = st.read().fib.len() as u64;
+                (st.lock_rcache().sets() as u64, routes)
             };
             for (i, name) in COUNTER_NAMES.iter().enumerate() {
                 // Three are values of the moment, not counters.

@@ -89,8 +89,8 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
         _ => st.counters.inc(C::arp_rx_replies),
     }
     let now = now_ms();
-    let mut g = st.lock();
-    let inner = &mut *g;
+    let g = st.read();
+    let inner = &*g;
     let Some(iface) = inner.iface(ifindex) else {
         drop(g);
         return Err(skb);
@@ -107,8 +107,11 @@ fn arp_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
     };
     // Learned on the device it came in on, as arp_process does: only this device's entries
     // are confirmed, resolved or added.
-    let action = inner.arp.on_arp(ifindex, &repr, ours, now);
-    let grow = !inner.arp.wants().is_none();
+    let (action, grow) = {
+        let mut arp = st.lock_arp();
+        let action = arp.on_arp(ifindex, &repr, ours, now);
+        (action, !arp.wants().is_none())
+    };
     drop(g);
     if grow {
         st.arp_room(flags::GFP_ATOMIC);
@@ -173,12 +176,12 @@ fn ip_rx(st: &Stack, mut skb: Skb) -> Result<(), Skb> {
         return Ok(());
     };
     let (local, forward_it) = {
-        let mut g = st.lock();
+        let g = st.read();
         let local = g.is_local(dst) || is_broadcast(&g, ifindex, dst);
         let forward_it = !local
             && g.forwarding
             && skb.pkt_type() == PktType::Host
-            && g.route(&st.counters, dst).is_some_and(|nh| !nh.local);
+            && g.route(st, dst).is_some_and(|nh| !nh.local);
         (local, forward_it)
     };
     if !local && !forward_it {
@@ -260,9 +263,9 @@ fn reassemble(st: &Stack, mut skb: Skb, ip: &Checked) -> Option<Skb> {
     let now = now_ms();
     let (mut pieces, mut free, mut stale) = (SkbList::new(), SkbList::new(), SkbList::new());
     let (added, evicted, grow) = {
-        let mut g = st.lock();
-        let before = g.frags.counters().evicted;
-        let added = g.frags.add(key, frag, now, &mut |o| match o {
+        let mut g = st.lock_frags();
+        let before = g.counters().evicted;
+        let added = g.add(key, frag, now, &mut |o| match o {
             Out::Piece(f) => pieces.push(f.packet),
             Out::Free(p, _) => free.push(p),
             Out::Expired(e) => {
@@ -271,8 +274,8 @@ fn reassemble(st: &Stack, mut skb: Skb, ip: &Checked) -> Option<Skb> {
                 }
             }
         });
-        let evicted = g.frags.counters().evicted.saturating_sub(before);
-        (added, evicted, !g.frags.wants().is_none())
+        let evicted = g.counters().evicted.saturating_sub(before);
+        (added, evicted, !g.wants().is_none())
     };
     if grow {
         st.frag_room(flags::GFP_ATOMIC);
@@ -348,7 +351,7 @@ pub(crate) fn deliver(st: &Stack, skb: Skb, ifindex: i32) {
     // broadcast echo by default): an answer would come from a broadcast address, from every
     // host at once.
     let bcast = ip.dst.is_multicast() || {
-        let g = st.lock();
+        let g = st.read();
         is_broadcast(&g, ifindex, ip.dst)
     };
     let raw_taken = deliver_raw(st, &skb, &ip, ifindex);
@@ -386,7 +389,7 @@ fn deliver_raw(st: &Stack, skb: &Skb, ip: &Checked, ifindex: i32) -> bool {
         let mut batch: [Option<crate::net::socket::SockRef>; 8] = Default::default();
         let mut n = 0;
         {
-            let socks = st.lock_socks();
+            let socks = st.read_socks();
             before = socks.walk_port(u16::from(proto), true, before, |_, e| {
                 let Some(sk) = e.value() else { return true };
                 let mut b = e.binding;
@@ -437,11 +440,8 @@ fn icmp_rx(st: &Stack, skb: Skb, ip: &Checked, bcast: bool) {
     }
     st.counters.inc(C::icmp_rx_echo_requests);
     let len = ip.total_len.max(20);
-    let (ident, ttl) = {
-        let mut g = st.lock();
-        let ttl = g.default_ttl;
-        (g.ident.next(ip.dst, ip.src, Protocol::Icmp), ttl)
-    };
+    let ttl = st.read().default_ttl;
+    let ident = st.lock_ident().next(ip.dst, ip.src, Protocol::Icmp);
     let Ok(mut reply) = Skb::alloc_tx(len as u32, output::HEADROOM) else {
         st.counters.inc(C::ip_rx_nomem);
         return;
@@ -484,7 +484,7 @@ fn icmp_error_rx(st: &Stack, code: DstUnreachableCode, quoted: &[u8]) {
     let (sport, dport) = (udp.src_port(), udp.dst_port());
     let (src, dst) = (q.src_addr(), q.dst_addr());
     let sk = {
-        let socks = st.lock_socks();
+        let socks = st.read_socks();
         let mut found = None;
         socks.walk_port(sport, false, None, |_, e| {
             let b = &e.binding;
@@ -527,7 +527,7 @@ fn udp_rx(st: &Stack, mut skb: Skb, ip: &Checked, ifindex: i32, bcast: bool) {
         ifindex,
     };
     let sk = {
-        let socks = st.lock_socks();
+        let socks = st.read_socks();
         // SO_BINDTODEVICE is read from the socket: it may have changed since the bind.
         socks
             .lookup_with(&p, |e| Binding {
@@ -576,8 +576,8 @@ fn forward(st: &Stack, mut skb: Skb, ip: &Checked) {
         return;
     }
     let route = {
-        let mut g = st.lock();
-        g.route(&st.counters, ip.dst)
+        let g = st.read();
+        g.route(st, ip.dst)
             .and_then(|nh| g.iface(nh.ifindex).map(|i| (nh, i.dev.mtu() as usize)))
     };
     let Some((nh, mtu)) = route else {

@@ -11,9 +11,20 @@
 //! routing, reassembly, demultiplexing, ICMP) are netcore's; this glue moves sk_buffs, takes
 //! the locks and counts.
 //!
-//! Locking: `inner` (interfaces, ARP, FIB, route cache, reassembly, IDs) and `socks` (the
-//! socket table) are spinlocks taken with bottom halves off, never both at once, and never
-//! across a transmit: everything that leaves the lock comes out by value first.
+//! Locking, all with bottom halves off, none held across a transmit or a wakeup (what leaves
+//! a lock comes out by value first):
+//! - `cfg`, a reader-writer lock over what the receive path only reads: the interfaces and
+//!   their addresses, the FIB, the forwarding switch. Every frame takes it shared, so CPUs
+//!   receive side by side; configuration (addresses, routes, attach and detach) takes it
+//!   exclusive, as Linux's RTNL-serialised writers publish under RCU.
+//! - `socks`, a reader-writer lock over the socket table: lookups shared, bind and close
+//!   exclusive.
+//! - `arp`, `rcache`, `frags`, `ident`: one spinlock each for the tables that every lookup
+//!   changes (an ARP entry's state and queue, a cache set's entries, a reassembly queue, an
+//!   ID counter). Each is a leaf, held for one table operation: taken alone or inside `cfg`,
+//!   never two at once and never `socks` with them.
+//! - The counters are per CPU (one cache line each, summed when read): the CPUs that receive
+//!   side by side share no counter.
 
 mod ctl;
 mod input;
@@ -31,6 +42,7 @@ use crate::net::namespace::NetNs;
 use crate::net::net_device::{DevRef, NetDevice};
 use crate::net::proto::{Family, FamilyRegistration};
 use crate::net::rtnl::RtnlHeld;
+use crate::net::rwlock::{ReadGuard, RwLock, WriteGuard};
 use crate::net::seq_file::{ProcFile, SeqWriter};
 use crate::net::skb::Skb;
 use crate::net::socket::{Msg, OptVal, SockRef, SockType, Socket};
@@ -39,8 +51,9 @@ use crate::netcore::ipv4::frag;
 use crate::netcore::ipv4::output::IdentGenerator;
 use crate::netcore::ipv4::route::{self as fib, mask, Fib, RouteCache};
 use crate::netcore::sock::table;
-use crate::netcore::storage::Storage;
+use crate::netcore::storage::{Grow, Storage};
 use crate::netcore::wire::Ipv4Address;
+use crate::new_rwlock;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::alloc::{flags, KVVec, KVec};
 use kernel::new_spinlock;
@@ -148,30 +161,52 @@ counters!(
 
 const N_COUNTERS: usize = COUNTER_NAMES.len();
 
-/// Event counters, lock-free.
-pub(crate) struct Counters([AtomicU64; N_COUNTERS]);
+/// One CPU's counters, a cache line (or more) of its own.
+#[repr(align(64))]
+struct CpuCounters([AtomicU64; N_COUNTERS]);
+
+/// Event counters, per CPU: each CPU adds to its own line (an uncontended atomic add, so a
+/// task that migrates between reading its CPU and adding still counts exactly); a reader sums
+/// them all. One line shared by the CPUs that receive side by side would cost more than the
+/// lookups it counts.
+pub(crate) struct Counters(KVVec<CpuCounters>);
 
 impl Counters {
-    fn new() -> Self {
-        Counters([const { AtomicU64::new(0) }; N_COUNTERS])
+    fn new() -> Result<Self> {
+        let n = kernel::cpu::nr_cpu_ids().max(1) as usize;
+        let mut v = KVVec::with_capacity(n, flags::GFP_KERNEL)?;
+        for _ in 0..n {
+            v.push(
+                CpuCounters([const { AtomicU64::new(0) }; N_COUNTERS]),
+                flags::GFP_KERNEL,
+            )?;
+        }
+        Ok(Counters(v))
+    }
+
+    fn mine(&self) -> Option<&CpuCounters> {
+        let cpu = kernel::cpu::CpuId::current().as_u32() as usize;
+        self.0.get(cpu).or(self.0.first())
     }
 
     /// Counts one event.
     pub(crate) fn inc(&self, c: C) {
-        if let Some(a) = self.0.get(c as usize) {
-            a.fetch_add(1, Ordering::Relaxed);
-        }
+        self.add(c, 1)
     }
 
     /// Counts `n` events.
     pub(crate) fn add(&self, c: C, n: u64) {
-        if let Some(a) = self.0.get(c as usize) {
+        if let Some(a) = self.mine().and_then(|m| m.0.get(c as usize)) {
             a.fetch_add(n, Ordering::Relaxed);
         }
     }
 
+    /// Counter `i`, summed over the CPUs.
     pub(crate) fn get(&self, i: usize) -> u64 {
-        self.0.get(i).map_or(0, |a| a.load(Ordering::Relaxed))
+        self.0
+            .iter()
+            .filter_map(|m| m.0.get(i))
+            .fold(0u64, |s, a| s.wrapping_add(a.load(Ordering::Relaxed)))
     }
 }
 
@@ -253,23 +288,13 @@ pub(crate) fn deliver_local(st: &Stack, skb: Skb) {
     input::deliver(st, skb, 0);
 }
 
-/// The state behind `Stack::inner`.
+/// The state behind `Stack::cfg`: what the receive path reads and configuration changes.
 pub(crate) struct Inner {
     /// Attached interfaces.
     pub(crate) ifaces: KVec<Iface>,
-    /// The ARP cache; packets waiting for resolution are held in it.
-    pub(crate) arp: Arp,
     /// The FIB (netcore's DXR), its storage allocated here ([`Stack::fib_room`]).
     /// Boxed: with its free lists it would make `Inner` too large a stack value to build.
     pub(crate) fib: KBox<FibTable>,
-    /// The route cache.
-    pub(crate) rcache: RouteCache<KVVec<fib::CacheSet>>,
-    /// Reassembly buffers (about 260 KiB), allocated when the first device is attached:
-    /// every namespace has a stack, and most never use it.
-    /// Boxed, as the FIB: `Inner` is built on the stack.
-    pub(crate) frags: KBox<Frags>,
-    /// Per-destination IP IDs.
-    pub(crate) ident: IdentGenerator<IDENT_BUCKETS>,
     /// Forward between attached interfaces.
     pub(crate) forwarding: bool,
     /// TTL of datagrams we originate.
@@ -317,20 +342,25 @@ impl Inner {
                 .is_some_and(|r| r.kind == fib::RouteKind::Local)
     }
 
-    /// Resolves `dst` through the route cache, counting.
+    /// Resolves `dst` through the route cache (`st.rcache`, taken for the one lookup),
+    /// counting.
     pub(crate) fn route(
-        &mut self,
-        counters: &Counters,
+        &self,
+        st: &Stack,
         dst: Ipv4Address,
     ) -> Option<crate::netcore::ipv4::route::NextHop> {
-        let before = self.rcache.stats().hits;
-        let r = self.rcache.resolve(&*self.fib, dst);
-        counters.inc(C::route_lookups);
-        if self.rcache.stats().hits != before {
-            counters.inc(C::route_cache_hits);
+        let (r, hit) = {
+            let mut rc = st.lock_rcache();
+            let before = rc.stats().hits;
+            let r = rc.resolve(&*self.fib, dst);
+            (r, rc.stats().hits != before)
+        };
+        st.counters.inc(C::route_lookups);
+        st.counters.inc(if hit {
+            C::route_cache_hits
         } else {
-            counters.inc(C::route_cache_misses);
-        }
+            C::route_cache_misses
+        });
         r.ok()
     }
 
@@ -339,16 +369,16 @@ impl Inner {
     /// be on that link, as Linux routes a bound socket's output. The route cache, keyed by
     /// destination alone, is not used for bound flows.
     pub(crate) fn route_oif(
-        &mut self,
-        counters: &Counters,
+        &self,
+        st: &Stack,
         dst: Ipv4Address,
         oif: i32,
     ) -> Option<crate::netcore::ipv4::route::NextHop> {
         if oif == 0 {
-            return self.route(counters, dst);
+            return self.route(st, dst);
         }
-        counters.inc(C::route_lookups);
-        counters.inc(C::route_cache_misses);
+        st.counters.inc(C::route_lookups);
+        st.counters.inc(C::route_cache_misses);
         self.iface(oif)?;
         self.fib.resolve_oif(dst, oif).ok()
     }
@@ -380,6 +410,11 @@ impl<T> Storage<T> for KVVec<T> {
     }
 }
 
+/// The route cache, sized with the FIB ([`Stack::fib_room`]).
+pub(crate) type RCache = RouteCache<KVVec<fib::CacheSet>>;
+/// Per-destination IP IDs.
+pub(crate) type Ident = IdentGenerator<IDENT_BUCKETS>;
+
 /// The AF_RVNET stack of one network namespace.
 #[pin_data]
 pub(crate) struct Stack {
@@ -387,43 +422,103 @@ pub(crate) struct Stack {
     pub(crate) netns: NetNs,
     /// Counters.
     pub(crate) counters: Counters,
-    /// Interfaces, ARP, routes, reassembly.
+    /// Interfaces, addresses, FIB: read by every frame, written by configuration.
     #[pin]
-    pub(crate) inner: SpinLock<Inner>,
+    pub(crate) cfg: RwLock<Inner>,
+    /// The route cache.
+    #[pin]
+    pub(crate) rcache: SpinLock<RCache>,
+    /// The ARP cache; packets waiting for resolution are held in it.
+    #[pin]
+    pub(crate) arp: SpinLock<Arp>,
+    /// Reassembly buffers. Boxed: the table is built on the stack.
+    #[pin]
+    pub(crate) frags: SpinLock<KBox<Frags>>,
+    /// IP IDs.
+    #[pin]
+    pub(crate) ident: SpinLock<Ident>,
     /// Bound sockets.
     #[pin]
-    pub(crate) socks: SpinLock<SockTable>,
+    pub(crate) socks: RwLock<SockTable>,
 }
 
-impl Stack {
-    /// Makes room in the socket table for one more socket: allocates what it wants (with
-    /// GFP_KERNEL, so the caller holds no spinlock) and moves it in. ENOMEM if a slot cannot
-    /// be had; fewer buckets than wanted only make chains longer.
-    pub(crate) fn sock_room(&self) -> Result {
-        // Another socket may take the room meanwhile: a few rounds, then the insertion
-        // itself says ENOMEM.
-        for _ in 0..4 {
-            let want = self.lock_socks().wants();
-            if want.is_none() {
-                return Ok(());
-            }
-            let entries = match want.entries {
-                0 => None,
-                n => Some(KVVec::with_capacity(n, flags::GFP_KERNEL)?),
-            };
-            let index = match want.index {
-                0 => None,
-                n => KVVec::with_capacity(n, flags::GFP_KERNEL).ok(),
-            };
-            let old = self.lock_socks().adopt(entries, index);
-            // Freed here, after the lock.
-            drop(old);
+/// Grows a table that asks for storage ([`Grow::wants`]): allocates it with `gfp` outside the
+/// table's lock, moves the table in under the lock (`lock` takes it), and frees what comes
+/// back after the lock. Another user may take the room meanwhile, so a few rounds. False if
+/// the entries it wanted could not be had (fewer buckets than wanted only make chains
+/// longer); the caller decides whether that is an errno or a counted drop.
+fn grow<T, E, G>(lock: impl Fn() -> G, gfp: kernel::alloc::Flags) -> bool
+where
+    T: Grow<KVVec<E>, KVVec<u32>>,
+    G: core::ops::DerefMut<Target = T>,
+{
+    for _ in 0..4 {
+        let want = lock().wants();
+        if want.is_none() {
+            return true;
         }
-        Ok(())
+        fn get<X>(n: usize, gfp: kernel::alloc::Flags) -> Option<KVVec<X>> {
+            match n {
+                0 => None,
+                n => KVVec::with_capacity(n, gfp).ok(),
+            }
+        }
+        let (entries, index) = (get(want.entries, gfp), get(want.index, gfp));
+        let had_entries = want.entries == 0 || entries.is_some();
+        if entries.is_none() && index.is_none() {
+            return had_entries;
+        }
+        let old = lock().adopt(entries, index);
+        // Freed here, after the lock.
+        drop(old);
+        if !had_entries {
+            return false;
+        }
+    }
+    true
+}
+
+/// A boxed table grows as the table does.
+impl<E, B, T: Grow<E, B>> Grow<E, B> for KBox<T> {
+    fn wants(&self) -> crate::netcore::storage::Want {
+        (**self).wants()
+    }
+
+    fn adopt(&mut self, entries: Option<E>, index: Option<B>) -> (Option<E>, Option<B>) {
+        (**self).adopt(entries, index)
     }
 }
 
 impl Stack {
+    /// Makes room in the socket table for one more socket (GFP_KERNEL: the caller holds no
+    /// spinlock). ENOMEM if a slot cannot be had.
+    pub(crate) fn sock_room(&self) -> Result {
+        if grow(|| self.lock_socks(), flags::GFP_KERNEL) {
+            Ok(())
+        } else {
+            Err(ENOMEM)
+        }
+    }
+
+    /// Grows the reassembler's storage if it asks for more (GFP_ATOMIC on the receive path,
+    /// GFP_KERNEL from the tick). A fragment that finds no node is refused and counted
+    /// (`ip_reasm_nomem`).
+    pub(crate) fn frag_room(&self, gfp: kernel::alloc::Flags) {
+        grow(|| self.lock_frags(), gfp);
+    }
+
+    /// Grows the ARP cache's storage if it asks for more ([`Arp::wants`]: when 3/4 of its
+    /// slots are taken). Process context calls it with GFP_KERNEL (the timer work, `neigh
+    /// add`, a parameter change); the receive path, and a send that finds every slot taken,
+    /// with GFP_ATOMIC, which may fail on a large table: the quarter of the slots kept free
+    /// covers the time until the next tick grows it. A failure is counted (`arp_nomem`), as
+    /// is an entry that finds no slot.
+    pub(crate) fn arp_room(&self, gfp: kernel::alloc::Flags) {
+        if !grow(|| self.lock_arp(), gfp) {
+            self.counters.inc(C::arp_nomem);
+        }
+    }
+
     /// Gives the FIB the storage its next insertion needs ([`Fib::wants`]), allocated with
     /// GFP_KERNEL outside the lock (the caller may sleep: route and address requests). ENOMEM
     /// if it cannot be had; the insertion itself then says ENOMEM if another request took the
@@ -431,7 +526,7 @@ impl Stack {
     pub(crate) fn fib_room(&self) -> Result {
         self.rcache_room();
         for _ in 0..4 {
-            let want = self.lock().fib.wants();
+            let want = self.read().fib.wants();
             if want.is_none() {
                 return Ok(());
             }
@@ -446,7 +541,7 @@ impl Stack {
                 blocks: get(want.blocks)?,
                 leaves: get(want.leaves)?,
             };
-            let old = self.lock().fib.adopt(parts);
+            let old = self.write().fib.adopt(parts);
             // Freed here, after the lock.
             drop(old);
         }
@@ -456,70 +551,13 @@ impl Stack {
     /// Grows the route cache with the table (one set per 16 routes, 64 to 65,536 sets):
     /// without the memory it stays as it is, which only lowers its hit rate.
     fn rcache_room(&self) {
-        let want = {
-            let g = self.lock();
-            g.rcache.wants(g.fib.len().saturating_add(1))
-        };
+        let routes = self.read().fib.len().saturating_add(1);
+        let want = self.lock_rcache().wants(routes);
         if want > 0 {
             if let Ok(sets) = KVVec::with_capacity(want, flags::GFP_KERNEL) {
-                let old = self.lock().rcache.adopt(sets);
+                let old = self.lock_rcache().adopt(sets);
                 drop(old);
             }
-        }
-    }
-
-    /// Grows the reassembler's storage if it asks for more, allocating with `gfp` outside
-    /// the lock (GFP_ATOMIC on the receive path, GFP_KERNEL from the tick). A fragment that
-    /// finds no node is refused and counted (`ip_reasm_nomem`).
-    pub(crate) fn frag_room(&self, gfp: kernel::alloc::Flags) {
-        for _ in 0..2 {
-            let want = self.lock().frags.wants();
-            if want.is_none() {
-                return;
-            }
-            let nodes = match want.entries {
-                0 => None,
-                n => KVVec::with_capacity(n, gfp).ok(),
-            };
-            let index = match want.index {
-                0 => None,
-                n => KVVec::with_capacity(n, gfp).ok(),
-            };
-            if nodes.is_none() && index.is_none() {
-                return;
-            }
-            let old = self.lock().frags.adopt(nodes, index);
-            drop(old);
-        }
-    }
-
-    /// Grows the ARP cache's storage if it asks for more ([`Arp::wants`]: when 3/4 of its
-    /// slots are taken), allocating with `gfp` outside the lock. Process context calls it
-    /// with GFP_KERNEL (the timer work, before every send and every `neigh add`); the
-    /// receive path with GFP_ATOMIC, which may fail on a large table: the quarter of the
-    /// slots kept free covers the time until the next tick grows it. An entry that finds no
-    /// slot is refused and counted (`arp_nomem`).
-    pub(crate) fn arp_room(&self, gfp: kernel::alloc::Flags) {
-        for _ in 0..2 {
-            let want = self.lock().arp.wants();
-            if want.is_none() {
-                return;
-            }
-            let entries = match want.entries {
-                0 => None,
-                n => KVVec::with_capacity(n, gfp).ok(),
-            };
-            let index = match want.index {
-                0 => None,
-                n => KVVec::with_capacity(n, gfp).ok(),
-            };
-            if entries.is_none() && index.is_none() {
-                self.counters.inc(C::arp_nomem);
-                return;
-            }
-            let old = self.lock().arp.adopt(entries, index);
-            // Freed here, after the lock.
-            drop(old);
         }
     }
 }
@@ -545,39 +583,62 @@ impl<T: Unpin> core::ops::DerefMut for Locked<'_, T> {
     }
 }
 
+/// Takes `lock` with bottom halves off.
+fn locked<T>(lock: &SpinLock<T>) -> Locked<'_, T> {
+    let bh = bh::disable();
+    Locked {
+        guard: lock.lock(),
+        _bh: bh,
+    }
+}
+
 impl Stack {
-    /// Locks `inner` with bottom halves off (the receive path takes it in softirq context).
-    pub(crate) fn lock(&self) -> Locked<'_, Inner> {
-        let bh = bh::disable();
-        Locked {
-            guard: self.inner.lock(),
-            _bh: bh,
-        }
+    /// The interfaces, addresses and FIB, shared (the receive and transmit paths).
+    pub(crate) fn read(&self) -> ReadGuard<'_, Inner> {
+        self.cfg.read()
     }
 
-    /// Locks the socket table with bottom halves off.
-    pub(crate) fn lock_socks(&self) -> Locked<'_, SockTable> {
-        let bh = bh::disable();
-        Locked {
-            guard: self.socks.lock(),
-            _bh: bh,
-        }
+    /// The interfaces, addresses and FIB, exclusive (configuration).
+    pub(crate) fn write(&self) -> WriteGuard<'_, Inner> {
+        self.cfg.write()
+    }
+
+    /// The ARP cache.
+    pub(crate) fn lock_arp(&self) -> Locked<'_, Arp> {
+        locked(&self.arp)
+    }
+
+    /// The route cache.
+    pub(crate) fn lock_rcache(&self) -> Locked<'_, RCache> {
+        locked(&self.rcache)
+    }
+
+    /// The reassembler.
+    pub(crate) fn lock_frags(&self) -> Locked<'_, KBox<Frags>> {
+        locked(&self.frags)
+    }
+
+    /// The IP ID generator.
+    pub(crate) fn lock_ident(&self) -> Locked<'_, Ident> {
+        locked(&self.ident)
+    }
+
+    /// The socket table, shared (lookups).
+    pub(crate) fn read_socks(&self) -> ReadGuard<'_, SockTable> {
+        self.socks.read()
+    }
+
+    /// The socket table, exclusive (bind, close, growth).
+    pub(crate) fn lock_socks(&self) -> WriteGuard<'_, SockTable> {
+        self.socks.write()
     }
 }
 
 fn new_inner() -> Result<Inner> {
     Ok(Inner {
         ifaces: KVec::new(),
-        // Linux's neighbour defaults (gc_thresh1/2/3 128/512/1024, unres_qlen_bytes 212992)
-        // and the seed notes' 20-minute ageing; no storage until the first entry.
-        arp: Arp::new(ArpConfig::default(), clock::random_u32()),
         // No storage until the first route: most namespaces never have one.
         fib: KBox::new(Fib::new(MAX_ROUTES), flags::GFP_KERNEL)?,
-        // Sized with the FIB, from its first route on ([`Stack::fib_room`]).
-        rcache: RouteCache::new(),
-        // ipfrag_high_thresh 4 MiB, ipfrag_time 30 s; no storage until the first fragment.
-        frags: KBox::new(Frags::new(clock::random_u32()), flags::GFP_KERNEL)?,
-        ident: IdentGenerator::new(clock::random_u32()),
         forwarding: false,
         default_ttl: 64,
     })
@@ -592,12 +653,25 @@ impl Family for AfRvnet {
 
     fn net_new(netns: NetNs) -> Result<Pin<KBox<Stack>>> {
         let inner = new_inner()?;
+        // ipfrag_high_thresh 4 MiB, ipfrag_time 30 s; no storage until the first fragment.
+        let frags = KBox::new(Frags::new(clock::random_u32()), flags::GFP_KERNEL)?;
         KBox::pin_init(
             try_pin_init!(Stack {
                 netns,
-                counters: Counters::new(),
-                inner <- new_spinlock!(inner, "rvnet_stack"),
-                socks <- new_spinlock!(
+                counters: Counters::new()?,
+                cfg <- new_rwlock!(inner, "rvnet_cfg"),
+                // Sized with the FIB, from its first route on ([`Stack::fib_room`]).
+                rcache <- new_spinlock!(RouteCache::new(), "rvnet_rcache"),
+                // Linux's neighbour defaults (gc_thresh1/2/3 128/512/1024, unres_qlen_bytes
+                // 212992) and the seed notes' 20-minute ageing; no storage until the first
+                // entry.
+                arp <- new_spinlock!(
+                    Arp::new(ArpConfig::default(), clock::random_u32()),
+                    "rvnet_arp"
+                ),
+                frags <- new_spinlock!(frags, "rvnet_frags"),
+                ident <- new_spinlock!(IdentGenerator::new(clock::random_u32()), "rvnet_ident"),
+                socks <- new_rwlock!(
                     SockTable::new(usize::MAX, clock::random_u32()),
                     "rvnet_socks"
                 ),

@@ -297,7 +297,7 @@ fn dump_addrs(st: &Stack, d: &mut Dump<'_>) -> Result {
         let (from_if, from_addr) = (d.cursor(0) as usize, d.cursor(1) as usize);
         let mut buf = [None::<(u64, u64, AddrEntry)>; CHUNK];
         {
-            let g = st.lock();
+            let g = st.read();
             let rows = g
                 .ifaces
                 .iter()
@@ -345,7 +345,7 @@ fn dump_routes(st: &Stack, d: &mut Dump<'_>) -> Result {
         let from = Cursor::from_u64(d.cursor(0));
         let mut buf = [None::<(Cursor, RouteEntry)>; CHUNK];
         {
-            st.lock().read_fib(|fib, ifaces| {
+            st.read().read_fib(|fib, ifaces| {
                 for (slot, (after, r)) in buf.iter_mut().zip(fib.iter_from(from)) {
                     let local_ifindex = match r.kind {
                         RouteKind::Local => local_ifindex(ifaces, r.prefix),
@@ -388,8 +388,8 @@ fn dump_neighs(st: &Stack, d: &mut Dump<'_>) -> Result {
         let from = usize::try_from(d.cursor(0)).unwrap_or(usize::MAX);
         let mut buf = [None::<(usize, NeighEntry)>; CHUNK];
         {
-            let g = st.lock();
-            for (slot, (next, e)) in buf.iter_mut().zip(g.arp.iter_from(from, now)) {
+            let g = st.lock_arp();
+            for (slot, (next, e)) in buf.iter_mut().zip(g.iter_from(from, now)) {
                 *slot = Some((
                     next,
                     NeighEntry {

@@ -81,8 +81,8 @@ pub(crate) fn gratuitous(st: &Stack, dev: &NetDevice, addr: Ipv4Address) {
 
 /// Our address on the interface that routes to `dst` (the source of what we send there).
 pub(crate) fn source_for(st: &Stack, dst: Ipv4Address) -> Option<Ipv4Address> {
-    let mut g = st.lock();
-    let nh = g.route(&st.counters, dst)?;
+    let g = st.read();
+    let nh = g.route(st, dst)?;
     g.iface(nh.ifindex)
         .map(|i| i.source_for(nh.neighbor(dst)))
         .filter(|a| !a.is_unspecified())
@@ -91,15 +91,17 @@ pub(crate) fn source_for(st: &Stack, dst: Ipv4Address) -> Option<Ipv4Address> {
 /// Sends a whole IPv4 packet (data at its header) to `dst` by `nh`, or by a route lookup.
 pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop>) -> Result {
     let now = now_ms();
-    let mut g = st.lock();
-    if g.arp.len() >= g.arp.capacity() && !g.arp.wants().is_none() {
+    let full = {
+        let arp = st.lock_arp();
+        arp.len() >= arp.capacity() && !arp.wants().is_none()
+    };
+    if full {
         // Every slot is taken and the cache may grow (its gc_thresh3 was raised, or the
         // tick has not grown it yet): grow it first, so that a new neighbour finds a slot.
-        drop(g);
         st.arp_room(flags::GFP_ATOMIC);
-        g = st.lock();
     }
-    let nh = match nh.or_else(|| g.route(&st.counters, dst)) {
+    let g = st.read();
+    let nh = match nh.or_else(|| g.route(st, dst)) {
         Some(nh) => nh,
         None => {
             drop(g);
@@ -132,10 +134,11 @@ pub(crate) fn send_ip(st: &Stack, skb: Skb, dst: Ipv4Address, nh: Option<NextHop
     // A waiting packet is charged its truesize against unres_qlen_bytes, as Linux charges
     // a neighbour's arp_queue.
     let truesize = skb.truesize();
-    let r = g
-        .arp
-        .resolve_or_queue(nh.ifindex, neighbour, skb, truesize, now);
-    let grow = !g.arp.wants().is_none();
+    let (r, grow) = {
+        let mut arp = st.lock_arp();
+        let r = arp.resolve_or_queue(nh.ifindex, neighbour, skb, truesize, now);
+        (r, !arp.wants().is_none())
+    };
     drop(g);
     if grow {
         // Any context may send: the tick grows it with GFP_KERNEL if this fails.
@@ -218,15 +221,10 @@ pub(crate) fn icmp_error(st: &Stack, offending: &[u8], kind: IcmpError, our_addr
     let Some(src) = offending.get(12..16).and_then(Ipv4Address::from_bytes) else {
         return;
     };
-    let (ident, ttl) = {
-        let mut g = st.lock();
-        let ttl = g.default_ttl;
-        (
-            g.ident
-                .next(our_addr, src, crate::netcore::wire::ipv4::Protocol::Icmp),
-            ttl,
-        )
-    };
+    let ttl = st.read().default_ttl;
+    let ident = st
+        .lock_ident()
+        .next(our_addr, src, crate::netcore::wire::ipv4::Protocol::Icmp);
     let len = icmp_out::MAX_ERROR_LEN as u32;
     let Ok(mut skb) = Skb::alloc_tx(len, HEADROOM) else {
         return;
@@ -257,7 +255,7 @@ pub(crate) fn tick(st: &Stack) -> u64 {
     let now = now_ms();
     let busy = arp_timers(st, now);
     reasm_timers(st, now);
-    let next = st.lock().arp.next_timer_in(now).unwrap_or(1000);
+    let next = st.lock_arp().next_timer_in(now).unwrap_or(1000);
     if busy {
         10
     } else {
@@ -274,11 +272,11 @@ fn arp_timers(st: &Stack, now: u64) -> bool {
     let mut failures: [Option<Unresolved>; 4] = Default::default();
     let (mut n, mut nf) = (0, 0);
     {
-        let mut g = st.lock();
-        let inner = &mut *g;
+        let inner = st.read();
+        let mut arp = st.lock_arp();
         // Events are taken one at a time so that requests can be sent after the lock.
         while n < retries.len() && nf < failures.len() {
-            let Some(ev) = inner.arp.poll_timers(now) else {
+            let Some(ev) = arp.poll_timers(now) else {
                 break;
             };
             match ev {
@@ -316,7 +314,7 @@ fn reasm_timers(st: &Stack, now: u64) {
     st.frag_room(flags::GFP_KERNEL);
     loop {
         let (mut free, mut firsts) = (SkbList::new(), SkbList::new());
-        let n = st.lock().frags.expire(now, &mut |o| match o {
+        let n = st.lock_frags().expire(now, &mut |o| match o {
             Out::Expired(e) => {
                 if let Some(f) = e.first {
                     firsts.push(f.packet);

@@ -239,8 +239,7 @@ fn local_ok(st: &Stack, a: Ipv4Address) -> bool {
     if a.is_unspecified() || a == Ipv4Address::BROADCAST || a.is_multicast() {
         return true;
     }
-    let g = st.lock();
-    g.is_local(a)
+    st.read().is_local(a)
 }
 
 /// `bind(2)`.
@@ -291,8 +290,8 @@ fn autobind(sock: &Socket<'_, super::AfRvnet>) -> Result {
 
 /// The next hop for `dst`, and our address on its interface.
 fn route(st: &Stack, dst: Ipv4Address, oif: i32) -> Result<(NextHop, Ipv4Address, u64)> {
-    let mut g = st.lock();
-    let nh = g.route_oif(&st.counters, dst, oif).ok_or_else(|| {
+    let g = st.read();
+    let nh = g.route_oif(st, dst, oif).ok_or_else(|| {
         st.counters.inc(C::ip_tx_no_route);
         errno(E::ENETUNREACH)
     })?;
@@ -457,7 +456,7 @@ fn flow(
         let s = sock.state.addrs.lock();
         (s.local.addr, s.ttl, s.dont_frag)
     };
-    let mut g = st.lock();
+    let g = st.read();
     let generation = g.fib_generation();
     let nh = match cached {
         // A route cached by connect serves while the FIB is unchanged and the socket's
@@ -467,7 +466,7 @@ fn flow(
             st.counters.inc(C::route_cache_hits);
             nh
         }
-        _ => g.route_oif(&st.counters, dst, oif).ok_or_else(|| {
+        _ => g.route_oif(st, dst, oif).ok_or_else(|| {
             st.counters.inc(C::ip_tx_no_route);
             errno(E::ENETUNREACH)
         })?,
@@ -490,7 +489,7 @@ fn flow(
     };
     let ttl = if ttl == 0 { g.default_ttl } else { ttl };
     let proto = Protocol::from(sock.state.protocol);
-    let ident = g.ident.next(src, dst, proto);
+    let ident = st.lock_ident().next(src, dst, proto);
     Ok(Flow {
         dst,
         src,
@@ -708,8 +707,7 @@ pub(crate) fn getsockopt(
         match name {
             IP_TTL => {
                 if s.ttl == 0 {
-                    let g = sock.net.lock();
-                    i32::from(g.default_ttl)
+                    i32::from(sock.net.read().default_ttl)
                 } else {
                     i32::from(s.ttl)
                 }

@@ -19,6 +19,7 @@
 //! - [`rx_handler`]: a device's receive handler, through which a family's stack sees frames.
 //! - [`rtnl`]: RTNL as types.
 //! - [`seq_file`]: the `/proc/net/rvnet` files.
+//! - [`rwlock`]: `rwlock_t`, the reader-writer spinlock the kernel crate lacks.
 //! - [`clock`]: time and randomness for the protocol core.
 //! - [`params`]: the module parameters.
 //! - [`layout`]: a load-time check that bindgen placed the members this layer uses where the
@@ -39,6 +40,7 @@ pub mod proto;
 mod qstats;
 pub mod rtnl;
 pub mod rtnl_link;
+pub mod rwlock;
 pub mod rx_handler;
 pub mod seq_file;
 pub mod skb;

@@ -11,9 +11,15 @@ insmod "$ko" || exit 1
 # namespace has its own rvnet stack, configured with rvnetctl, and the ports carry no Linux
 # address).
 topo() {
-  local kind=$1 stack=${2:-inet}
+  local kind=$1 stack=${2:-inet} q=${3:-1}
   ip netns add bl; ip netns add br
-  ip link add b0 netns bl type "$kind" peer name b1 netns br
+  ip link add b0 netns bl numtxqueues "$q" numrxqueues "$q" type "$kind" \
+    peer name b1 netns br numtxqueues "$q" numrxqueues "$q"
+  # With 2 queues, a sender on CPU n transmits on queue n (XPS), which lands in the peer's
+  # receive queue n, whose NAPI runs where that queue's interrupt was raised.
+  if [ "$q" = 2 ]; then
+    ip netns exec bl sh -c 'echo 1 > /sys/class/net/b0/queues/tx-0/xps_cpus; echo 2 > /sys/class/net/b0/queues/tx-1/xps_cpus'
+  fi
   [ "$stack" = inet ] && { ip -n bl addr add 198.18.0.1/24 dev b0; ip -n br addr add 198.18.0.2/24 dev b1; }
   for s in "bl b0" "br b1"; do set -- $s; ip -n "$1" link set lo up; ip -n "$1" link set "$2" up; done
   # The same work on both: veth hands frames up without NAPI unless GRO is on, and veth ports
@@ -99,6 +105,27 @@ for stack in rvnet inet; do
   untopo
 done
 
+# AF_RVNET receiving on 1 queue against 2: two senders pinned to CPUs 0 and 1, two sinks
+# (one port each), rvnet's stack on both ends; the sum of what the sinks read.
+two_flows() { # -> datagrams/s read by both sinks together
+  local p
+  for p in 0 1; do
+    ip netns exec br rvnet-vmtest bench-sink rvnet 198.18.0.2:$((7300 + p)) 4 > /tmp/rvnet-bench-sink$p.txt &
+  done
+  sleep 0.5
+  for p in 0 1; do
+    ip netns exec bl taskset -c $p rvnet-vmtest bench-blast rvnet 198.18.0.2:$((7300 + p)) 64 6 >/dev/null &
+  done
+  wait
+  cat /tmp/rvnet-bench-sink0.txt /tmp/rvnet-bench-sink1.txt | awk '/^pps/ {s += $2} END {print s}'
+}
+declare -A Q
+for q in 1 2; do
+  topo rvnic rvnet $q
+  Q[$q]=$(two_flows)
+  untopo
+done
+
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1] or 0),float(sys.argv[2] or 0); print(f'{a/b:.2f}' if b else 'n/a')" "$1" "$2"; }
 printf '%-34s %12s %12s %8s\n' "benchmark (same boot)" rvnic veth rvnic/veth
 for m in "pps:pktgen 64-byte frames (pps)" "tcp1:iperf3 TCP, 1 stream (Mbit/s)" "tcp4:iperf3 TCP, 4 streams (Mbit/s)" "p50:UDP request/response p50 (us)" "p99:UDP request/response p99 (us)"; do
@@ -113,4 +140,7 @@ for m in "rx64:UDP rx 64 B payload (dgram/s)" "tx64:  sender offered (dgram/s)" 
   printf '%-34s %12s %12s %8s\n' "$name" "${S[rvnet,$k]:-}" "${S[inet,$k]:-}" "$(ratio "${S[rvnet,$k]:-}" "${S[inet,$k]:-}")"
 done
 echo "(rx: datagrams the receiver read in 4 s while the sender blasted for 6 s; higher is better)"
+echo
+printf '%-34s %12s %12s %8s\n' "AF_RVNET rx, 2 flows on 2 CPUs" "2 queues" "1 queue" "2q/1q"
+printf '%-34s %12s %12s %8s\n' "UDP rx 64 B payload (dgram/s)" "${Q[2]:-}" "${Q[1]:-}" "$(ratio "${Q[2]:-}" "${Q[1]:-}")"
 rmmod rvnet

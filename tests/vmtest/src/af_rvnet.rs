@@ -3142,3 +3142,246 @@ pub fn reassembly_evicts_oldest_past_high_thresh() -> TestResult {
         "datagrams completed (the newest, not the oldest)",
     )
 }
+
+/// How long the concurrency stress runs its churn.
+const STRESS: Duration = Duration::from_secs(12);
+
+/// The receive path, the sockets and the tables at once, on a pair with two queues (so two
+/// NAPI polls receive side by side): clients open, bind, send, read and close AF_RVNET
+/// sockets; Linux blasts datagrams at bound and unbound ports (ICMP port unreachable back);
+/// blocked readers are woken by every datagram; routes are added and removed, ARP entries
+/// expire (ageing 300 ms) and are flushed, and a third interface is attached, given an
+/// address and a route, and deleted, all at the same time. Nothing may fail, no reader may
+/// stay blocked, every socket must be gone from the table at the end, and the stack must
+/// still answer; the kernel log is checked for lockdep, KASAN and other reports after the
+/// run, as for every test.
+pub fn concurrency_stress() -> TestResult {
+    const ECHO: u16 = 7900;
+    const READ_BASE: u16 = 7950;
+    const CLIENT_BASE: u16 = 8000;
+    let lab = Lab::new(&[LX, RV])?;
+    shell(&format!(
+        "ip link add rvn0 netns {LX} numtxqueues 2 numrxqueues 2 type rvnic peer name rvn1 \
+         netns {RV} numtxqueues 2 numrxqueues 2"
+    ))?;
+    for (ns, dev) in [(LX, "rvn0"), (RV, "rvn1")] {
+        in_ns(ns, &format!("ip link set {dev} up"))?;
+    }
+    in_ns(LX, &format!("ip addr add {LX_IP}/24 dev rvn0"))?;
+    rvnetctl(RV, &format!("addr add {RV_IP}/24 dev rvn1"))?;
+    rvnetctl(RV, "set arp_ageing_ms 300")?;
+    let _ = &lab;
+    sleep_ms(500);
+    resolve_from_linux()?;
+    let stop = AtomicBool::new(false);
+    let exchanged = AtomicUsize::new(0);
+    let lx_echo = linux_udp(LX, LX_IP)?;
+    let echo_addr = lx_echo.local_addr().map_err(io_err("local_addr"))?;
+    let echo_port = echo_addr.port();
+    let _ = ECHO;
+    let readers = rv_sockets(2, READ_BASE)?;
+    for r in &readers {
+        r.set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(io_err("SO_RCVTIMEO"))?;
+    }
+    let blaster = lx_udp()?;
+    let got = [AtomicUsize::new(0), AtomicUsize::new(0)];
+    let results: Vec<(&str, TestResult)> = std::thread::scope(|sc| {
+        let stop = &stop;
+        let exchanged = &exchanged;
+        let mut hs: Vec<(&str, std::thread::ScopedJoinHandle<'_, TestResult>)> = Vec::new();
+        // Linux echoes what the rvnet clients send.
+        let echo = &lx_echo;
+        hs.push((
+            "echo",
+            sc.spawn(move || {
+                echo.set_read_timeout(Some(Duration::from_millis(200)))
+                    .map_err(io_err("SO_RCVTIMEO"))?;
+                let mut buf = [0u8; 256];
+                while !stop.load(Ordering::SeqCst) {
+                    if let Ok((n, from)) = echo.recv_from(&mut buf) {
+                        let _ = echo.send_to(&buf[..n], from);
+                    }
+                }
+                Ok(())
+            }),
+        ));
+        for c in 0..4u16 {
+            hs.push((
+                "client",
+                sc.spawn(move || {
+                    in_netns(RV, || {
+                        let to = SocketAddrV4::new(LX_IP, echo_port);
+                        let mut k = 0u16;
+                        while !stop.load(Ordering::SeqCst) {
+                            let s = Socket::dgram().map_err(io_err("socket"))?;
+                            k = k.wrapping_add(1);
+                            if k.is_multiple_of(2) {
+                                let port = CLIENT_BASE + c * 50 + k % 50;
+                                // Another client may hold it a moment: EADDRINUSE is fine.
+                                if let Err(e) = s.bind(SocketAddrV4::new(RV_IP, port)) {
+                                    if e.raw_os_error() != Some(libc::EADDRINUSE) {
+                                        return Err(format!("bind {port}: {e}"));
+                                    }
+                                }
+                            }
+                            if k.is_multiple_of(3) {
+                                s.connect(to).map_err(io_err("connect"))?;
+                            }
+                            s.set_read_timeout(Some(Duration::from_millis(500)))
+                                .map_err(io_err("SO_RCVTIMEO"))?;
+                            let tag = [c as u8, (k >> 8) as u8, k as u8];
+                            match s.send_to(&tag, to) {
+                                Ok(_) => {}
+                                // Unresolved while the ARP entry was flushed, refused by
+                                // an ICMP error for a blast: the next round goes on.
+                                Err(e)
+                                    if matches!(
+                                        e.raw_os_error(),
+                                        Some(
+                                            libc::EHOSTUNREACH
+                                                | libc::ECONNREFUSED
+                                                | libc::ENOBUFS
+                                                | libc::EAGAIN
+                                        )
+                                    ) =>
+                                {
+                                    continue
+                                }
+                                Err(e) => return Err(format!("sendto: {e}")),
+                            }
+                            let mut buf = [0u8; 64];
+                            // Blasts at this port may come first: read until ours or timeout.
+                            for _ in 0..8 {
+                                match s.recv(&mut buf, 0) {
+                                    Ok(3) if buf[..3] == tag => {
+                                        exchanged.fetch_add(1, Ordering::SeqCst);
+                                        break;
+                                    }
+                                    Ok(_) => {}
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                        Ok(())
+                    })
+                }),
+            ));
+        }
+        // Blocked readers, woken by every datagram, until their stop.
+        let got = &got;
+        for (i, r) in readers.iter().enumerate() {
+            hs.push((
+                "reader",
+                sc.spawn(move || {
+                    let mut buf = [0u8; 64];
+                    loop {
+                        let n = r
+                            .recv(&mut buf, 0)
+                            .map_err(|e| format!("reader {i} blocked 10 s (lost wakeup?): {e}"))?;
+                        if n == 1 && buf[0] == STOP {
+                            return ensure(
+                                got[i].load(Ordering::SeqCst) > 0,
+                                format!("reader {i} got no datagram before its stop"),
+                            );
+                        }
+                        got[i].fetch_add(1, Ordering::SeqCst);
+                    }
+                }),
+            ));
+        }
+        // Linux blasts at the readers and at the clients' ports, bound or not.
+        let bl = &blaster;
+        hs.push((
+            "blaster",
+            sc.spawn(move || {
+                let mut k = 0u16;
+                while !stop.load(Ordering::SeqCst) {
+                    k = k.wrapping_add(1);
+                    let port = if k.is_multiple_of(2) {
+                        READ_BASE + (k / 2) % 2
+                    } else {
+                        CLIENT_BASE + k % 200
+                    };
+                    let _ = bl.send_to(b"blast", (RV_IP, port));
+                    if k.is_multiple_of(16) {
+                        sleep_ms(1);
+                    }
+                }
+                Ok(())
+            }),
+        ));
+        // Routes come and go, ARP entries are flushed, in one netlink socket.
+        hs.push((
+            "tables",
+            sc.spawn(move || {
+                in_netns(RV, || {
+                    let mut nl = Rvnet::open().map_err(|e| format!("netlink: {e}"))?;
+                    let mut round = 0u32;
+                    while !stop.load(Ordering::SeqCst) {
+                        for j in 0..64u8 {
+                            let dst = Ipv4Addr::new(10, (round % 200) as u8, j, 0);
+                            nl.route_add(dst, 24, LX_IP, 0)
+                                .map_err(|e| format!("route add {dst}/24: {e}"))?;
+                        }
+                        for j in 0..64u8 {
+                            let dst = Ipv4Addr::new(10, (round % 200) as u8, j, 0);
+                            nl.route_del(dst, 24)
+                                .map_err(|e| format!("route del {dst}/24: {e}"))?;
+                        }
+                        nl.neigh_flush().map_err(|e| format!("neigh flush: {e}"))?;
+                        round += 1;
+                    }
+                    Ok(())
+                })
+            }),
+        ));
+        // An interface attached, configured and deleted, again and again.
+        hs.push((
+            "ifaces",
+            sc.spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    shell(&format!(
+                        "ip link add rvc0 netns {RV} type rvnic peer name rvc1 netns {LX}"
+                    ))?;
+                    in_ns(RV, "ip link set rvc0 up")?;
+                    rvnetctl(RV, "addr add 198.18.9.2/24 dev rvc0")?;
+                    rvnetctl(RV, "route add 198.19.200.0/24 via 198.18.9.1")?;
+                    sleep_ms(100);
+                    in_ns(RV, "ip link del rvc0")?;
+                }
+                Ok(())
+            }),
+        ));
+        sleep_ms(STRESS.as_millis() as u64);
+        stop.store(true, Ordering::SeqCst);
+        for i in 0..2u16 {
+            let _ = blaster.send_to(&[STOP], (RV_IP, READ_BASE + i));
+        }
+        hs.into_iter()
+            .map(|(n, h)| {
+                (
+                    n,
+                    h.join()
+                        .unwrap_or_else(|_| Err("the thread panicked".into())),
+                )
+            })
+            .collect()
+    });
+    for (name, r) in results {
+        r.map_err(|e| format!("{name}: {e}"))?;
+    }
+    let n = exchanged.load(Ordering::SeqCst);
+    ensure(n >= 20, format!("only {n} client exchanges in {STRESS:?}"))?;
+    drop(readers);
+    // Every socket closed is gone from the table, and the stack still answers.
+    let left = parse_sockets(&proc_file(RV, "sockets")?).map_err(|e| e.to_string())?;
+    ensure_eq(left.len(), 0, "sockets left in /proc/net/rvnet/sockets")?;
+    ping_ok(LX, "-c 2 -W 2", RV_IP)?;
+    ensure(
+        !rvnetctl(RV, "route show")?.contains("10."),
+        "a churned route left in the FIB",
+    )?;
+    println!("{n} client exchanges");
+    Ok(())
+}

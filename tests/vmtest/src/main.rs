@@ -92,6 +92,7 @@ const TESTS: &[Test] = tests![
     rvnet_secondary_addresses_answer_ping => af_rvnet::secondary_addresses_answer_ping,
     rvnet_many_sockets_each_receive => af_rvnet::many_sockets_each_receive [alone],
     rvnet_connected_socket_keeps_its_route => af_rvnet::connected_socket_keeps_its_route,
+    rvnet_concurrency_stress => af_rvnet::concurrency_stress,
     rvnet_netlink_ynl_cli_adds_and_dumps => netlink::ynl_cli_adds_and_dumps,
     rvnet_netlink_rvnetctl_adds_and_dumps => netlink::rvnetctl_adds_and_dumps,
     rvnet_netlink_monitor_sees_changes => netlink::monitor_sees_changes,
