@@ -18,6 +18,7 @@ use crate::netcore::ipv4::route::{mask, Cursor, FibError, Route, RouteKind};
 use crate::netcore::sock::errno as E;
 use crate::netcore::uapi::param as P;
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
+use core::ffi::CStr;
 use core::fmt::Write;
 use kernel::alloc::kvec::InsertError;
 use kernel::alloc::{flags, KVec};
@@ -455,6 +456,122 @@ pub(crate) fn route_add(
     })?;
     notify::route_changed(st, true, &route);
     Ok(())
+}
+
+/// A route of a bulk add: (dst, prefixlen, gateway, ifindex) as [`route_add`] takes them, or
+/// why the request could not say it (an errno and its extack message).
+pub(crate) type BulkRoute =
+    core::result::Result<(Ipv4Address, u8, Ipv4Address, i32), (Error, &'static CStr)>;
+
+/// Routes added under one hold of the lock, at most: they are made ready before it, and
+/// announced after it.
+const BULK_HOLD: usize = 16;
+
+/// Adds `routes` in order, as [`route_add`] adds each, up to the first that cannot be added:
+/// that one's key (the caller's name for it), errno and extack message (`None`: the
+/// errno's own) come back, and the routes before it stay. The lock is taken once per
+/// [`BULK_HOLD`] routes, the FIB grown before it as for one route.
+pub(crate) fn route_add_many<K>(
+    st: &Stack,
+    routes: &mut impl Iterator<Item = (K, BulkRoute)>,
+) -> core::result::Result<(), (K, Error, Option<&'static CStr>)> {
+    let mut batch: [Option<(K, BulkRoute)>; BULK_HOLD] = core::array::from_fn(|_| None);
+    let mut added = [None::<Route>; BULK_HOLD];
+    let mut starved = 0;
+    loop {
+        // Refill the batch (parsing outside the lock); it may still hold the ones the last
+        // hold had no room for.
+        let mut n = batch.iter().take_while(|b| b.is_some()).count();
+        for slot in batch.iter_mut().skip(n) {
+            match routes.next() {
+                Some(r) => {
+                    *slot = Some(r);
+                    n += 1;
+                }
+                None => break,
+            }
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        if let Err(e) = st.fib_room() {
+            let k = batch.iter_mut().find_map(Option::take);
+            return k.map_or(Ok(()), |(k, _)| Err((k, e, None)));
+        }
+        let mut done = 0;
+        let mut failed = None;
+        {
+            let mut g = st.write();
+            for slot in batch.iter_mut().take(n) {
+                let Some((k, entry)) = slot.take() else {
+                    break;
+                };
+                let route = match entry {
+                    Ok((dst, len, gw, i)) => check_prefix(dst, len)
+                        .and_then(|()| route_kind(&g, gw, i))
+                        .map(|kind| Route::new(dst, len, kind))
+                        .map_err(|e| (e, None)),
+                    Err((e, msg)) => Err((e, Some(msg))),
+                };
+                match route.and_then(|r| g.fib.add(r).map(|()| r).map_err(|e| (fib_errno(e), None)))
+                {
+                    Ok(r) => {
+                        if let Some(a) = added.get_mut(done) {
+                            *a = Some(r);
+                        }
+                        done += 1;
+                    }
+                    Err((e, None)) if e == ENOMEM => {
+                        // No room left after all: grow, then go on from this one.
+                        *slot = Some((k, entry));
+                        break;
+                    }
+                    Err((e, msg)) => {
+                        failed = Some((k, e, msg));
+                        break;
+                    }
+                }
+            }
+        }
+        for r in added.iter_mut().take(done) {
+            if let Some(r) = r.take() {
+                notify::route_changed(st, true, &r);
+            }
+        }
+        if let Some(f) = failed {
+            return Err(f);
+        }
+        // Waiting slots move to the front for the next round.
+        let mut w = 0;
+        for r in 0..batch.len() {
+            if batch.get(r).is_some_and(Option::is_some) {
+                batch.swap(w, r);
+                w += 1;
+            }
+        }
+        starved = if done == 0 { starved + 1 } else { 0 };
+        if starved > 3 {
+            let k = batch.iter_mut().find_map(Option::take);
+            return k.map_or(Ok(()), |(k, _)| Err((k, ENOMEM, None)));
+        }
+    }
+}
+
+/// The route with the longest prefix matching `dst` (`ip route get`), with the interface
+/// of a local route's address; ENETUNREACH if none.
+pub(crate) fn route_get(st: &Stack, dst: Ipv4Address) -> Result<notify::RouteEntry> {
+    let g = st.read();
+    let mut out = None;
+    g.read_fib(|fib, ifaces| {
+        out = fib.lookup(dst).map(|route| notify::RouteEntry {
+            route,
+            local_ifindex: match route.kind {
+                RouteKind::Local => local_ifindex(ifaces, route.prefix),
+                _ => 0,
+            },
+        });
+    });
+    out.ok_or(errno(E::ENETUNREACH))
 }
 
 /// How a route via `gw` (0.0.0.0: connected) on `ifindex` (0: the interface of the

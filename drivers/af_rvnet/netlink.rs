@@ -16,11 +16,11 @@ use super::notify::{fill_addr, fill_neigh, fill_route, neigh_state};
 use super::notify::{AddrEntry, RouteEntry, NOTIFIER};
 use super::{ctl, errno, local_ifindex, AfRvnet, Stack};
 use crate::net::clock::now_ms;
-use crate::net::genl::{Dump, GenlFamily, Kind, Notifier, Op, Policy, Request};
+use crate::net::genl::{Attr, Dump, GenlFamily, Kind, Notifier, Op, Policy, Request};
 use crate::netcore::ipv4::route::{Cursor, RouteKind};
 use crate::netcore::sock::errno as E;
-use crate::netcore::uapi::route;
 use crate::netcore::uapi::{self as U, addr, cmd, link, neigh, neigh_state, param, proxy};
+use crate::netcore::uapi::{route, routes};
 use crate::netcore::wire::{EthernetAddress, Ipv4Address};
 use core::ffi::CStr;
 use kernel::prelude::*;
@@ -45,6 +45,9 @@ const P_ROUTE_ADD: &[(u16, Policy)] = &[
     (route::IFINDEX, IFINDEX),
 ];
 const P_ROUTE_DEL: &[(u16, Policy)] = &[(route::DST, IPV4), (route::PREFIXLEN, PREFIXLEN)];
+const P_ROUTE_GET: &[(u16, Policy)] = &[(route::DST, IPV4)];
+/// Each nest is checked against route-add's policy by genetlink.
+const P_ROUTE_BULK: &[(u16, Policy)] = &[(routes::ROUTE, Policy::new(Kind::Nest(P_ROUTE_ADD)))];
 const P_NEIGH_ADD: &[(u16, Policy)] = &[
     (neigh::ADDRESS, IPV4),
     (neigh::LLADDR, Policy::exact_len(6)),
@@ -90,7 +93,9 @@ impl GenlFamily for RvnetGenl {
         Op::dumpit(cmd::ADDR_GET),
         Op::doit(cmd::ROUTE_ADD, P_ROUTE_ADD).admin(),
         Op::doit(cmd::ROUTE_DEL, P_ROUTE_DEL).admin(),
+        Op::doit(cmd::ROUTE_GET, P_ROUTE_GET),
         Op::dumpit(cmd::ROUTE_GET),
+        Op::doit(cmd::ROUTE_ADD_BULK, P_ROUTE_BULK).admin(),
         Op::doit(cmd::NEIGH_ADD, P_NEIGH_ADD).admin(),
         Op::doit(cmd::NEIGH_DEL, P_NEIGH_DEL).admin(),
         Op::doit(cmd::NEIGH_FLUSH, &[]).admin(),
@@ -133,7 +138,14 @@ fn explain(req: &Request<'_>, e: Error) {
     if req.has_err() {
         return;
     }
-    let msg: &'static CStr = if e == ENODEV {
+    if let Some(msg) = explanation(e) {
+        req.set_err(0, msg);
+    }
+}
+
+/// What an error of the stack means, for the extack.
+fn explanation(e: Error) -> Option<&'static CStr> {
+    Some(if e == ENODEV {
         c"interface not attached to rvnet"
     } else if e == EEXIST {
         c"already exists"
@@ -152,9 +164,8 @@ fn explain(req: &Request<'_>, e: Error) {
     } else if e == EINVAL {
         c"invalid address, prefix or value"
     } else {
-        return;
-    };
-    req.set_err(0, msg);
+        return None;
+    })
 }
 
 fn ip(b: [u8; 4]) -> Ipv4Address {
@@ -215,6 +226,14 @@ fn doit(st: &Stack, c: u8, req: &Request<'_>) -> Result {
                 return Err(EINVAL);
             }
             ctl::route_add(st, dst, len, gw, i)
+        }
+        cmd::ROUTE_ADD_BULK => route_add_bulk(st, req),
+        cmd::ROUTE_GET => {
+            let dst = need_ip(req, route::DST, c"missing dst")?;
+            let e = ctl::route_get(st, dst).inspect_err(|_| {
+                req.set_err(route::DST, c"no route to the address");
+            })?;
+            req.reply(|m| fill_route(m, &e))
         }
         cmd::ROUTE_DEL => {
             let dst = need_ip(req, route::DST, c"missing dst")?;
@@ -288,6 +307,54 @@ fn doit(st: &Stack, c: u8, req: &Request<'_>) -> Result {
         }),
         _ => Err(errno(E::EOPNOTSUPP)),
     }
+}
+
+/// The routes of a `route-add-bulk`, added in order as `route-add` adds one. The first that
+/// cannot be added ends the request: its error, with the extack pointing at its nest (the
+/// requester counts the nests before it to know which it was); the routes before it stay.
+fn route_add_bulk(st: &Stack, req: &Request<'_>) -> Result {
+    let mut nests = req.attrs().filter(|&(t, _)| t == routes::ROUTE).peekable();
+    if nests.peek().is_none() {
+        req.set_err(0, c"no route given");
+        return Err(EINVAL);
+    }
+    let mut parsed = nests.map(|(_, nest)| {
+        let r = bulk_entry(st, &nest);
+        (nest, r)
+    });
+    ctl::route_add_many(st, &mut parsed).map_err(|(nest, e, msg)| {
+        req.set_err_at(
+            &nest,
+            msg.unwrap_or_else(|| explanation(e).unwrap_or(c"route refused")),
+        );
+        e
+    })
+}
+
+/// One route of a bulk request, as `route-add` takes it.
+fn bulk_entry(st: &Stack, nest: &Attr<'_>) -> ctl::BulkRoute {
+    let dst = nest
+        .get(route::DST)
+        .ok_or((EINVAL, c"missing dst"))
+        .map(|a| ip(a.be32()))?;
+    let len = nest
+        .get(route::PREFIXLEN)
+        .ok_or((EINVAL, c"missing prefixlen"))?
+        .u8();
+    let gw = nest
+        .get(route::GATEWAY)
+        .map_or(Ipv4Address::UNSPECIFIED, |a| ip(a.be32()));
+    let i = match nest.get(route::IFINDEX) {
+        Some(a) => i32::try_from(a.u32())
+            .ok()
+            .filter(|&i| st.netns.device(i).is_some())
+            .ok_or((ENODEV, c"no device with this ifindex in the namespace"))?,
+        None => 0,
+    };
+    if gw.is_unspecified() && i == 0 {
+        return Err((EINVAL, c"a route needs a gateway or an ifindex"));
+    }
+    Ok((dst, len, gw, i))
 }
 
 fn dump_addrs(st: &Stack, d: &mut Dump<'_>) -> Result {

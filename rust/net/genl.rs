@@ -117,7 +117,7 @@ unsafe fn genlmsg_cancel(skb: *mut bindings::sk_buff, hdr: *mut c_void) {
 const CB_ARGS: usize = 6;
 
 /// The type of an attribute, as its policy checks it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug)]
 pub enum Kind {
     /// `NLA_U8`.
     U8,
@@ -129,6 +129,10 @@ pub enum Kind {
     Be32,
     /// `NLA_BINARY`.
     Binary,
+    /// `NLA_NESTED` with a policy for the attributes inside (`NLA_POLICY_NESTED`): genetlink
+    /// checks them too, under the same strict rules. One level deep: a nest inside is
+    /// refused at registration.
+    Nest(&'static [(u16, Policy)]),
 }
 
 /// The policy of one attribute (`struct nla_policy`): its type and, optionally, a range of
@@ -171,14 +175,30 @@ impl Policy {
         Policy::new(Kind::Binary).min(len).max(len)
     }
 
-    /// Writes the C policy.
-    fn fill(&self, p: *mut bindings::nla_policy) {
+    /// Writes the C policy; a nest's inner policy is `nested`, of `maxtype` + 1 entries.
+    fn fill(
+        &self,
+        p: *mut bindings::nla_policy,
+        nested: *const bindings::nla_policy,
+        maxtype: u16,
+    ) {
         let ty = match self.kind {
             Kind::U8 => bindings::NLA_U8,
             Kind::U32 => bindings::NLA_U32,
             Kind::Uint => bindings::NLA_UINT,
             Kind::Be32 => bindings::NLA_BE32,
             Kind::Binary => bindings::NLA_BINARY,
+            Kind::Nest(_) => {
+                // SAFETY: `p` is a zeroed entry the caller owns; `nested` outlives the
+                // registration (the caller keeps it beside the op's own policy). For
+                // NLA_NESTED, `len` is the inner policy's highest type.
+                unsafe {
+                    (*p).type_ = bindings::NLA_NESTED as u8;
+                    (*p).len = maxtype;
+                    (*p).__bindgen_anon_1.nested_policy = nested;
+                }
+                return;
+            }
         };
         let (vtype, min, max) = match (self.min, self.max) {
             (None, None) => (bindings::nla_policy_validation_NLA_VALIDATE_NONE, 0, 0),
@@ -242,8 +262,13 @@ impl Op {
     }
 
     fn maxattr(&self) -> u16 {
-        self.attrs.iter().map(|&(a, _)| a).max().unwrap_or(0)
+        maxattr(self.attrs)
     }
+}
+
+/// The highest attribute type of a policy table.
+fn maxattr(attrs: &[(u16, Policy)]) -> u16 {
+    attrs.iter().map(|&(a, _)| a).max().unwrap_or(0)
 }
 
 /// A generic netlink family.
@@ -307,6 +332,44 @@ impl<'a> Attr<'a> {
             .get(..4)
             .and_then(|b| b.try_into().ok())
             .unwrap_or([0; 4])
+    }
+
+    /// The attributes inside a nest: (type, payload) each, in order.
+    pub fn nested(&self) -> Attrs<'a> {
+        Attrs(self.0)
+    }
+
+    /// Attribute `id` inside a nest (the last of that type, as `nla_parse` keeps it).
+    pub fn get(&self, id: u16) -> Option<Attr<'a>> {
+        self.nested()
+            .filter(|&(t, _)| t == id)
+            .last()
+            .map(|(_, a)| a)
+    }
+}
+
+/// The attributes of a stream of them (a message's payload, a nest's), as
+/// `nla_for_each_attr` walks them: a malformed tail ends the walk.
+#[derive(Clone, Copy, Debug)]
+pub struct Attrs<'a>(&'a [u8]);
+
+/// `NLA_TYPE_MASK`: the type without the nested and byte-order flags.
+const NLA_TYPE_MASK: u16 = !((1 << 15) | (1 << 14));
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = (u16, Attr<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let hdr = self.0.get(..NLA_HDRLEN)?;
+        let len = usize::from(u16::from_ne_bytes([*hdr.first()?, *hdr.get(1)?]));
+        let ty = u16::from_ne_bytes([*hdr.get(2)?, *hdr.get(3)?]) & NLA_TYPE_MASK;
+        let Some(payload) = self.0.get(NLA_HDRLEN..len) else {
+            self.0 = &[];
+            return None;
+        };
+        // NLA_ALIGN: the next attribute starts on a 4-byte boundary.
+        self.0 = self.0.get(len.next_multiple_of(4)..).unwrap_or(&[]);
+        Some((ty, Attr(payload)))
     }
 }
 
@@ -386,6 +449,42 @@ impl Request<'_> {
                 unsafe { set_extack(self.info.as_ptr(), self.maxattr, id, true, msg) };
                 Err(EINVAL)
             }
+        }
+    }
+
+    /// Every top-level attribute of the request, repeated ones included (a multi-attr, of
+    /// which `attr` sees only the last), in order. genetlink has checked each against the
+    /// op's policy.
+    pub fn attrs(&self) -> Attrs<'_> {
+        let info = self.info.as_ptr();
+        // SAFETY: the request's header lies in the received message, valid for the call: the
+        // netlink header is NLMSG_HDRLEN before the family header, and `nlmsg_len` (checked by
+        // netlink against the skb) covers the whole message.
+        unsafe {
+            let genlhdr = (*info).genlhdr.cast::<u8>();
+            if genlhdr.is_null() {
+                return Attrs(&[]);
+            }
+            let nlh = genlhdr
+                .sub(GENL_MSG_HDRLEN - 4)
+                .cast::<bindings::nlmsghdr>();
+            let len = ((*nlh).nlmsg_len as usize).saturating_sub(GENL_MSG_HDRLEN);
+            Attrs(core::slice::from_raw_parts(genlhdr.add(4), len))
+        }
+    }
+
+    /// Sets the extack message and points it at `attr`, an attribute of this request (from
+    /// [`Request::attrs`], or a nest's inside it).
+    pub fn set_err_at(&self, attr: &Attr<'_>, msg: &'static CStr) {
+        // SAFETY: the info, and its extack when not null, are valid for the call; the
+        // attribute's header is the NLA_HDRLEN bytes before its payload, inside the request.
+        unsafe {
+            let ext = (*self.info.as_ptr()).extack;
+            if ext.is_null() {
+                return;
+            }
+            (*ext)._msg = msg.as_char_ptr();
+            (*ext).bad_attr = attr.0.as_ptr().sub(NLA_HDRLEN).cast();
         }
     }
 
@@ -770,6 +869,25 @@ type Tables = (
 );
 
 impl<T: GenlFamily> Registration<T> {
+    /// The C policy of a nest's attributes; a nest inside it is refused (EINVAL).
+    fn table(attrs: &[(u16, Policy)]) -> Result<KVec<bindings::nla_policy>> {
+        let n = usize::from(maxattr(attrs));
+        let mut pol = KVec::with_capacity(n + 1, flags::GFP_KERNEL)?;
+        for _ in 0..=n {
+            // SAFETY: a zeroed nla_policy is NLA_UNSPEC, refused under strict checks.
+            pol.push(unsafe { zeroed() }, flags::GFP_KERNEL)?;
+        }
+        for &(a, p) in attrs {
+            if matches!(p.kind, Kind::Nest(_)) {
+                return Err(EINVAL);
+            }
+            if let Some(slot) = pol.get_mut(usize::from(a)) {
+                p.fill(slot, null(), 0);
+            }
+        }
+        Ok(pol)
+    }
+
     fn build() -> Result<Tables> {
         // genetlink wants the split ops sorted by command, a do before its dump.
         let mut order: KVec<&Op> = KVec::with_capacity(T::OPS.len(), flags::GFP_KERNEL)?;
@@ -778,6 +896,7 @@ impl<T: GenlFamily> Registration<T> {
         }
         order.sort_unstable_by_key(|o| (o.cmd, o.dump));
         let mut policies = KVec::with_capacity(order.len(), flags::GFP_KERNEL)?;
+        let mut nested = KVec::new();
         for op in order.iter() {
             let n = usize::from(op.maxattr());
             let mut pol = KVec::with_capacity(if n > 0 { n + 1 } else { 0 }, flags::GFP_KERNEL)?;
@@ -787,8 +906,19 @@ impl<T: GenlFamily> Registration<T> {
                     pol.push(unsafe { zeroed() }, flags::GFP_KERNEL)?;
                 }
                 for &(a, p) in op.attrs {
+                    let (inner, max) = match p.kind {
+                        Kind::Nest(attrs) => {
+                            let t = Self::table(attrs)?;
+                            let ptr = t.as_ptr();
+                            // Kept with the others for as long as the family is registered
+                            // (pushing moves the vector, not its buffer).
+                            nested.push(t, flags::GFP_KERNEL)?;
+                            (ptr, maxattr(attrs))
+                        }
+                        _ => (null(), 0),
+                    };
                     if let Some(slot) = pol.get_mut(usize::from(a)) {
-                        p.fill(slot);
+                        p.fill(slot, inner, max);
                     }
                 }
             }
@@ -806,9 +936,8 @@ impl<T: GenlFamily> Registration<T> {
             if op.admin {
                 fl |= bindings::GENL_UNS_ADMIN_PERM;
             }
-            if !pol.is_empty() {
-                fl |= bindings::GENL_CMD_CAP_HASPOL;
-            }
+            // No GENL_CMD_CAP_HASPOL: genetlink derives it from the policy when it reports the
+            // family, and a do and a dump of one command must have the same flags.
             let policy = if pol.is_empty() { null() } else { pol.as_ptr() };
             // The policy lives in `policies`, kept beside the ops for as long as the family is
             // registered (a KVec's buffer does not move with it). doit and dumpit live in an
@@ -830,6 +959,10 @@ impl<T: GenlFamily> Registration<T> {
             let mut g: bindings::genl_multicast_group = unsafe { zeroed() };
             copy_name(&mut g.name, name)?;
             mcgrps.push(g, flags::GFP_KERNEL)?;
+        }
+        // The nests' policies go after the ops' (which `ops` pairs with by index).
+        for t in nested {
+            policies.push(t, flags::GFP_KERNEL)?;
         }
         Ok((ops, policies, mcgrps))
     }

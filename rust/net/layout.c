@@ -69,7 +69,7 @@ static const unsigned long layout[] = {
 	F(nla_policy, max), F(genl_split_ops, cmd), F(genl_split_ops, flags),
 	F(genl_split_ops, policy), F(genl_split_ops, maxattr), F(genl_split_ops, doit),
 	F(genl_split_ops, dumpit), F(genl_info, _net), F(nlmsghdr, nlmsg_len),
-	F(net_device, _tx), F(netdev_queue, state), S(netdev_queue),
+	F(net_device, _tx), F(netdev_queue, state), S(netdev_queue), F(nla_policy, nested_policy),
 };
 const unsigned long *const rvnet_c_layout = layout;
 const unsigned int rvnet_c_layout_len = ARRAY_SIZE(layout);

@@ -437,6 +437,7 @@ const MEMBERS: &[(&str, usize)] = &[
     m!(net_device, _tx = _tx),
     m!(netdev_queue, state = state),
     ("sizeof(netdev_queue)", size_of::<bindings::netdev_queue>()),
+    m!(nla_policy, nested_policy = __bindgen_anon_1.nested_policy),
 ];
 
 /// `Err` names the first member (or struct) whose place (or size) differs from the

@@ -56,6 +56,13 @@ pub mod route {
     pub const MAX: u16 = 5;
 }
 
+/// Attribute set `routes` (`RVNET_A_ROUTES_*`): the routes of a `route-add-bulk`, each a nest
+/// of the `route` attributes that `route-add` takes (the spec's subset `route-entry`).
+pub mod routes {
+    pub const ROUTE: u16 = 1;
+    pub const MAX: u16 = 1;
+}
+
 /// Attribute set `neigh` (`RVNET_A_NEIGH_*`).
 pub mod neigh {
     pub const ADDRESS: u16 = 1;
@@ -136,7 +143,8 @@ pub mod cmd {
     pub const ROUTE_DEL_NTF: u8 = 21;
     pub const NEIGH_NEW_NTF: u8 = 22;
     pub const NEIGH_DEL_NTF: u8 = 23;
-    pub const MAX: u8 = 23;
+    pub const ROUTE_ADD_BULK: u8 = 24;
+    pub const MAX: u8 = 24;
 }
 
 /// Every command by its spec name, for the agreement test and for tools that print them.
@@ -164,6 +172,7 @@ pub const CMD_NAMES: &[(&str, u8)] = &[
     ("route-del-ntf", cmd::ROUTE_DEL_NTF),
     ("neigh-new-ntf", cmd::NEIGH_NEW_NTF),
     ("neigh-del-ntf", cmd::NEIGH_DEL_NTF),
+    ("route-add-bulk", cmd::ROUTE_ADD_BULK),
 ];
 
 /// Every attribute by set and spec name.
@@ -178,6 +187,7 @@ pub const ATTR_NAMES: &[(&str, &str, u16)] = &[
     ("route", "gateway", route::GATEWAY),
     ("route", "ifindex", route::IFINDEX),
     ("route", "kind", route::KIND),
+    ("routes", "route", routes::ROUTE),
     ("neigh", "address", neigh::ADDRESS),
     ("neigh", "lladdr", neigh::LLADDR),
     ("neigh", "ifindex", neigh::IFINDEX),
@@ -205,6 +215,7 @@ pub const SET_MAX: &[(&str, u16)] = &[
     ("link", link::MAX),
     ("addr", addr::MAX),
     ("route", route::MAX),
+    ("routes", routes::MAX),
     ("neigh", neigh::MAX),
     ("proxy", proxy::MAX),
     ("param", param::MAX),

@@ -88,7 +88,7 @@ const TESTS: &[Test] = tests![
     rvnet_reassembly_timeout_counted => af_rvnet::reassembly_timeout_counted,
     rvnet_reassembly_evicts_oldest_past_high_thresh => af_rvnet::reassembly_evicts_oldest_past_high_thresh,
     rvnet_full_route_table_refused => af_rvnet::full_route_table_refused,
-    rvnet_big_table_by_batch => af_rvnet::big_table_by_batch [alone],
+    rvnet_million_routes_by_batch => af_rvnet::million_routes_by_batch [alone],
     rvnet_secondary_addresses_answer_ping => af_rvnet::secondary_addresses_answer_ping,
     rvnet_many_sockets_each_receive => af_rvnet::many_sockets_each_receive [alone],
     rvnet_connected_socket_keeps_its_route => af_rvnet::connected_socket_keeps_its_route,
@@ -119,6 +119,8 @@ const TOOLS: &[(&str, Tool)] = &[
     ("bench-blast", bench_tools::bench_blast),
     ("bench-echo", bench_tools::bench_echo),
     ("bench-rr", bench_tools::bench_rr),
+    ("bench-table", bench_tools::bench_table),
+    ("hold-sockets", bench_tools::hold_sockets),
 ];
 
 fn main() {

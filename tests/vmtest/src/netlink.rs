@@ -122,6 +122,31 @@ pub fn ynl_cli_adds_and_dumps() -> TestResult {
             format!("route-get has no {want}: {routes}"),
         )?;
     }
+    // Several routes in one request, and the longest match of an address (`ip route get`).
+    ynl(
+        RV,
+        &format!(
+            "--do route-add-bulk --json '{{\"route\": [\
+             {{\"dst\": \"10.8.0.0\", \"prefixlen\": 16, \"gateway\": \"{LX_IP}\"}}, \
+             {{\"dst\": \"10.8.3.0\", \"prefixlen\": 24, \"ifindex\": {ifindex}}}]}}'"
+        ),
+    )?;
+    // The YNL CLI is slow on the debug guest: one lookup by it (rvnetctl's `route get` tests
+    // the rest). 10.8.3.9 is under both new routes; the /24 wins.
+    let got = compact(&ynl(RV, "--do route-get --json '{\"dst\": \"10.8.3.9\"}'")?);
+    let want = format!(
+        "\"dst\":\"10.8.3.0\",\"prefixlen\":24,\"ifindex\":{ifindex},\"kind\":\"connected\""
+    );
+    ensure(
+        got.contains(&want),
+        format!("route-get 10.8.3.9: {got}, want {want}"),
+    )?;
+    let got = in_ns(RV, "rvnetctl route get 10.8.200.1")?;
+    ensure(
+        got.split_whitespace().collect::<Vec<_>>()
+            == ["10.8.0.0/16", &LX_IP.to_string(), "nl1", "gateway"],
+        format!("rvnetctl route get 10.8.200.1: {got:?}"),
+    )?;
     // Parameters, set and read back.
     ynl(RV, "--do param-set --json '{\"default-ttl\": 33}'")?;
     let params = compact(&ynl(RV, "--do param-get")?);
@@ -530,5 +555,56 @@ pub fn rvnetctl_batch_runs_a_file() -> TestResult {
         routes.lines().any(|l| l.starts_with("10.252.0.0/16"))
             && !routes.lines().any(|l| l.starts_with("10.254.0.0/16")),
         format!("a usage error at line 2: want line 1 done and line 3 not:\n{routes}"),
+    )?;
+    // A refusal inside a run of route adds, which go as one request: the error names its
+    // own line, the routes before it stay and the ones after it are not tried.
+    let nets = ["10.96.1.0", "10.96.2.0", "10.96.3.0", "10.96.4.0"];
+    let mut text = String::new();
+    for (i, n) in nets.iter().enumerate() {
+        let via = if i == 2 {
+            Ipv4Addr::new(198, 19, 77, 1)
+        } else {
+            LX_IP
+        };
+        text.push_str(&format!("route add {n}/24 via {via}\n"));
+    }
+    std::fs::write(file, &text).map_err(|e| format!("{file}: {e}"))?;
+    match in_ns(RV, &format!("rvnetctl -batch {file}")) {
+        Ok(out) => {
+            return Err(format!(
+                "a batch with an unreachable gateway succeeded: {out}"
+            ))
+        }
+        Err(e) => ensure(
+            e.contains("exit status: 2")
+                && e.contains(&format!(
+                    "rvnetctl: {file}:3: route add: Network is unreachable"
+                )),
+            format!("batch with line 3 refused: {e}"),
+        )?,
+    }
+    let routes = in_ns(RV, "rvnetctl route show")?;
+    let has = |n: &str| routes.lines().any(|l| l.starts_with(&format!("{n}/24 ")));
+    ensure(
+        has(nets[0]) && has(nets[1]) && !has(nets[2]) && !has(nets[3]),
+        format!("line 3 refused: want lines 1 and 2 added, 3 and 4 not:\n{routes}"),
+    )?;
+    // With -force every other line is tried, and `route get` answers from the table.
+    match in_ns(RV, &format!("rvnetctl -force -batch {file}")) {
+        Ok(out) => return Err(format!("a forced batch with failures succeeded: {out}")),
+        Err(e) => ensure(
+            e.contains(&format!("rvnetctl: {file}:1: route add: File exists"))
+                && e.contains(&format!(
+                    "rvnetctl: {file}:3: route add: Network is unreachable"
+                ))
+                && e.contains("3 command(s) of"),
+            format!("forced batch with lines 1 to 3 refused: {e}"),
+        )?,
+    }
+    let got = in_ns(RV, "rvnetctl route get 10.96.4.77")?;
+    ensure(
+        got.split_whitespace().collect::<Vec<_>>()
+            == ["10.96.4.0/24", &LX_IP.to_string(), "nl1", "gateway"],
+        format!("route get 10.96.4.77 after the forced batch: {got:?}"),
     )
 }

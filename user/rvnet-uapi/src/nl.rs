@@ -8,7 +8,7 @@
 //! - [`NlError`]: the errno and the kernel's extack message;
 //! - [`Rvnet`]: the family's operations as methods, the way `rvnetctl` uses them.
 
-use crate::genl::{self as g, addr, cmd, link, neigh, param, proxy, route};
+use crate::genl::{self as g, addr, cmd, link, neigh, param, proxy, route, routes};
 use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
@@ -31,6 +31,8 @@ const CTRL_ATTR_MCAST_GROUPS: u16 = 7;
 const CTRL_ATTR_MCAST_GRP_NAME: u16 = 1;
 const CTRL_ATTR_MCAST_GRP_ID: u16 = 2;
 const NLMSGERR_ATTR_MSG: u16 = 1;
+const NLMSGERR_ATTR_OFFS: u16 = 2;
+const NLA_F_NESTED: u16 = 1 << 15;
 const NLMSGERR_ATTR_MISS_TYPE: u16 = 5;
 const SOL_NETLINK: i32 = 270;
 const NETLINK_ADD_MEMBERSHIP: i32 = 1;
@@ -51,6 +53,9 @@ pub struct NlError {
     pub msg: Option<String>,
     /// The attribute the extack reports missing, if any.
     pub miss_type: Option<u32>,
+    /// Where in the request (bytes from its netlink header) the attribute the extack points
+    /// at starts, if it points at one.
+    pub offset: Option<u32>,
 }
 
 impl fmt::Display for NlError {
@@ -84,6 +89,7 @@ impl From<io::Error> for NlError {
             errno: e.raw_os_error().unwrap_or(libc::EIO),
             msg: None,
             miss_type: None,
+            offset: None,
         }
     }
 }
@@ -124,6 +130,11 @@ impl Attrs {
             Ok(v) => self.u32(ty, v),
             Err(_) => self.raw(ty, &v.to_ne_bytes()),
         }
+    }
+
+    /// A nest holding `inner` (typed with NLA_F_NESTED, which strict validation wants).
+    pub fn nest(self, ty: u16, inner: &Attrs) -> Attrs {
+        self.raw(ty | NLA_F_NESTED, inner.bytes())
     }
 
     /// An IPv4 address (`u32`, big-endian).
@@ -457,11 +468,13 @@ impl NlSocket {
             errno: libc::ENOENT,
             msg: None,
             miss_type: None,
+            offset: None,
         })?;
         let id = m.u16(CTRL_ATTR_FAMILY_ID).ok_or(NlError {
             errno: libc::EPROTO,
             msg: None,
             miss_type: None,
+            offset: None,
         })?;
         let mut groups = Vec::new();
         if let Some(nest) = m.get(CTRL_ATTR_MCAST_GROUPS) {
@@ -517,6 +530,7 @@ fn ack_result(ty: u16, fl: u16, payload: &[u8]) -> Result<(), NlError> {
                 .to_string()
         }),
         miss_type: m.u32(NLMSGERR_ATTR_MISS_TYPE),
+        offset: m.u32(NLMSGERR_ATTR_OFFS),
     })
 }
 
@@ -662,6 +676,7 @@ impl Rvnet {
                 errno: libc::ENOENT,
                 msg: Some("no monitor group".into()),
                 miss_type: None,
+                offset: None,
             })?;
         Ok(self.sock.join(id)?)
     }
@@ -777,6 +792,51 @@ impl Rvnet {
         self.exec(Rvnet::route_add_req(dst, len, gateway, ifindex))
     }
 
+    /// Adds `routes` ((dst, len, gateway, ifindex) as [`Rvnet::route_add_req`] takes them)
+    /// in one `route-add-bulk` request. On a refusal, the index of the route refused (the
+    /// ones before it were added, the ones after it not tried) and the error; a refusal of
+    /// the whole request (no permission, say) names route 0.
+    pub fn route_add_bulk(
+        &mut self,
+        routes: &[(Ipv4Addr, u8, Ipv4Addr, i32)],
+    ) -> Result<(), (usize, NlError)> {
+        let (attrs, starts) = Rvnet::route_bulk_attrs(routes);
+        self.call(cmd::ROUTE_ADD_BULK, attrs)
+            .map(drop)
+            .map_err(|e| {
+                // The nest the extack points at, or into.
+                let i = e
+                    .offset
+                    .map_or(0, |o| starts.iter().take_while(|&&s| s <= o).count());
+                (i.saturating_sub(1), e)
+            })
+    }
+
+    /// The attributes of a `route-add-bulk` of `routes`, and where each route's nest starts
+    /// in the request (bytes from its netlink header, as the extack's offset counts).
+    pub fn route_bulk_attrs(routes: &[(Ipv4Addr, u8, Ipv4Addr, i32)]) -> (Attrs, Vec<u32>) {
+        let mut attrs = Attrs::new();
+        let mut starts = Vec::with_capacity(routes.len());
+        for &(dst, len, gw, ifindex) in routes {
+            starts.push((NLMSG_HDRLEN + GENL_HDRLEN + attrs.bytes().len()) as u32);
+            let inner = Rvnet::route_add_req(dst, len, gw, ifindex).attrs;
+            attrs = attrs.nest(routes::ROUTE, &inner);
+        }
+        (attrs, starts)
+    }
+
+    /// The route with the longest prefix matching `dst`, as `ip route get` finds it
+    /// (ENETUNREACH if none).
+    pub fn route_get(&mut self, dst: Ipv4Addr) -> Result<RouteEntry, NlError> {
+        let replies = self.call(cmd::ROUTE_GET, Attrs::new().ip(route::DST, dst))?;
+        replies.first().map(RouteEntry::from_msg).ok_or(NlError {
+            errno: libc::EPROTO,
+            msg: Some("no reply".into()),
+            miss_type: None,
+            offset: None,
+        })
+    }
+
     pub fn route_del_req(dst: Ipv4Addr, len: u8) -> Req {
         Req {
             cmd: cmd::ROUTE_DEL,
@@ -862,6 +922,7 @@ impl Rvnet {
             errno: libc::EPROTO,
             msg: None,
             miss_type: None,
+            offset: None,
         })?;
         Ok((n.addr, n.ifindex))
     }
@@ -897,6 +958,7 @@ impl Rvnet {
                 errno: libc::EINVAL,
                 msg: None,
                 miss_type: None,
+                offset: None,
             })?;
             Attrs::new().u8(id, v)
         } else {
@@ -920,6 +982,7 @@ impl Rvnet {
             errno: libc::EPROTO,
             msg: None,
             miss_type: None,
+            offset: None,
         })?;
         Ok(g::PARAMS
             .iter()
@@ -944,6 +1007,7 @@ impl Rvnet {
                 errno: libc::EPROTO,
                 msg: None,
                 miss_type: None,
+                offset: None,
             })
     }
 }
@@ -977,6 +1041,7 @@ mod tests {
             errno: libc::ENODEV,
             msg: Some("no device".into()),
             miss_type: None,
+            offset: None,
         };
         assert_eq!(e.to_string(), "No such device (no device)");
     }

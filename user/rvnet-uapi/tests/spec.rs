@@ -61,6 +61,10 @@ fn spec_numbers() -> BTreeMap<String, i64> {
         }
     }
     for set in list(&y["attribute-sets"]) {
+        if set["subset-of"].as_str().is_some() {
+            // A subset names attributes of its parent set, numbered there.
+            continue;
+        }
         let mut v = 1;
         for a in list(&set["attributes"]) {
             if let Some(x) = a["value"].as_i64() {

@@ -31,6 +31,7 @@ usage: rvnetctl [-force] -batch FILE
        rvnetctl route add { PREFIX | default } { via GATEWAY [dev IFNAME] | dev IFNAME }
        rvnetctl route del { PREFIX | default }
        rvnetctl route show
+       rvnetctl route get A.B.C.D
        rvnetctl arp add A.B.C.D lladdr MAC dev IFNAME
        rvnetctl arp del A.B.C.D [dev IFNAME]
        rvnetctl arp { show | flush }
@@ -137,14 +138,40 @@ fn mac(s: &str) -> Result<[u8; 6], Fail> {
 }
 
 /// The requests of a batch not yet sent, with the line each came from.
+#[derive(Default)]
 struct Pending {
     reqs: Vec<Req>,
     lines: Vec<(usize, &'static str)>,
+    /// For each request, the routes of a `route-add-bulk`.
+    bulks: Vec<Option<Bulk>>,
+    /// Route adds not yet made into a request.
+    open: Bulk,
     bytes: usize,
+}
+
+/// Consecutive `route add` lines of a batch, sent as one `route-add-bulk`.
+#[derive(Default)]
+struct Bulk {
+    routes: Vec<(Ipv4Addr, u8, Ipv4Addr, i32)>,
+    lines: Vec<usize>,
+    /// Where each route's nest starts in the request, as the extack's offset counts.
+    starts: Vec<u32>,
+}
+
+impl Bulk {
+    /// The route the extack's `offset` points at (or into); the first without one.
+    fn refused(&self, offset: Option<u32>) -> usize {
+        offset
+            .map_or(0, |o| self.starts.iter().take_while(|&&s| s <= o).count())
+            .saturating_sub(1)
+    }
 }
 
 /// Requests sent in one datagram, at most.
 const WINDOW: usize = 512;
+
+/// Routes in one `route-add-bulk`, at most (about 28 KiB of attributes).
+const BULK_ROUTES: usize = 1024;
 
 /// What the commands run with: the family's socket, opened once, the device names seen, and
 /// in a batch the changes waiting to be sent.
@@ -159,6 +186,33 @@ struct Ctl {
     file: String,
     /// Refusals seen in a batch.
     failed: usize,
+    /// A batch with -force: every line is tried.
+    force: bool,
+}
+
+impl Pending {
+    fn push(&mut self, r: Req, line: (usize, &'static str), bulk: Option<Bulk>) {
+        self.bytes += 24 + r.attrs.bytes().len();
+        self.reqs.push(r);
+        self.lines.push(line);
+        self.bulks.push(bulk);
+    }
+
+    /// Makes the route adds waiting into one request, after the ones before them.
+    fn seal(&mut self) {
+        if self.open.routes.is_empty() {
+            return;
+        }
+        let mut b = std::mem::take(&mut self.open);
+        let (attrs, starts) = Rvnet::route_bulk_attrs(&b.routes);
+        b.starts = starts;
+        let line = (b.lines.first().copied().unwrap_or(0), "route add");
+        let r = Req {
+            cmd: C::ROUTE_ADD_BULK,
+            attrs,
+        };
+        self.push(r, line, Some(b));
+    }
 }
 
 impl Ctl {
@@ -170,6 +224,7 @@ impl Ctl {
             line: 0,
             file: String::new(),
             failed: 0,
+            force: false,
         }
     }
 
@@ -213,13 +268,35 @@ impl Ctl {
         let Some(p) = self.pending.as_mut() else {
             return self.open()?.exec(r).ctx(what);
         };
-        p.bytes += 24 + r.attrs.bytes().len();
-        p.reqs.push(r);
-        p.lines.push((line, what));
-        if p.reqs.len() >= WINDOW || p.bytes >= 48 * 1024 {
-            self.flush()?;
+        p.seal();
+        p.push(r, (line, what), None);
+        self.flush_if_full()
+    }
+
+    /// Adds a route: at once, or in a batch with the next route adds, in one request.
+    fn route_add(&mut self, route: (Ipv4Addr, u8, Ipv4Addr, i32)) -> Res {
+        let line = self.line;
+        let Some(p) = self.pending.as_mut() else {
+            let (dst, len, gw, ifi) = route;
+            return self
+                .open()?
+                .exec(Rvnet::route_add_req(dst, len, gw, ifi))
+                .ctx("route add");
+        };
+        p.open.routes.push(route);
+        p.open.lines.push(line);
+        if p.open.routes.len() >= BULK_ROUTES {
+            p.seal();
+            return self.flush_if_full();
         }
         Ok(())
+    }
+
+    fn flush_if_full(&mut self) -> Res {
+        match &self.pending {
+            Some(p) if p.reqs.len() >= WINDOW || p.bytes >= 48 * 1024 => self.flush(),
+            _ => Ok(()),
+        }
     }
 
     /// Sends the batch's queued changes and reports their refusals; the first one is the
@@ -228,24 +305,53 @@ impl Ctl {
         let Some(p) = self.pending.as_mut() else {
             return Ok(());
         };
+        p.seal();
         if p.reqs.is_empty() {
             return Ok(());
         }
         let reqs = std::mem::take(&mut p.reqs);
         let lines = std::mem::take(&mut p.lines);
+        let bulks = std::mem::take(&mut p.bulks);
         p.bytes = 0;
         let file = self.file.clone();
+        let force = self.force;
         let nl = self.open()?;
         let first = nl.send_unacked(&reqs).ctx("batch")?;
         let mut errors = nl.take_errors().ctx("batch")?;
         errors.sort_by_key(|(seq, _)| seq.wrapping_sub(first));
-        let mut result = Ok(());
+        let mut refusals = Vec::new();
         for (seq, e) in errors {
-            let Some(&(line, what)) = lines.get(seq.wrapping_sub(first) as usize) else {
+            let k = seq.wrapping_sub(first) as usize;
+            let Some(&(line, what)) = lines.get(k) else {
                 continue;
             };
+            let Some(Some(b)) = bulks.get(k) else {
+                refusals.push((format!("{file}:{line}: {what}"), e));
+                continue;
+            };
+            // A route of a bulk: the ones after it were not tried. With -force they are,
+            // as `ip -batch -force` tries every line.
+            let mut at = b.refused(e.offset);
+            let mut e = e;
+            loop {
+                let line = b.lines.get(at).copied().unwrap_or(line);
+                refusals.push((format!("{file}:{line}: route add"), e));
+                let rest = b.routes.get(at + 1..).unwrap_or(&[]);
+                if !force || rest.is_empty() {
+                    break;
+                }
+                match nl.route_add_bulk(rest) {
+                    Ok(()) => break,
+                    Err((i, next)) => {
+                        at += 1 + i;
+                        e = next;
+                    }
+                }
+            }
+        }
+        let mut result = Ok(());
+        for (what, e) in refusals {
             self.failed += 1;
-            let what = format!("{file}:{line}: {what}");
             if result.is_ok() {
                 result = Err(Fail::Sys(what, e));
             } else {
@@ -289,6 +395,18 @@ fn kind_name(kind: Option<u32>) -> &'static str {
     }
 }
 
+/// A route as /proc/net/rvnet/route prints it; `names` caches the device names.
+fn route_row(r: &RouteEntry, names: &mut HashMap<i32, String>) -> String {
+    let dev = names.entry(r.ifindex).or_insert_with(|| name_of(r.ifindex));
+    format!(
+        "{:<18} {:<16} {:<10} {}",
+        format!("{}/{}", r.dst, r.prefixlen),
+        r.gateway.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string(),
+        dev,
+        kind_name(r.kind)
+    )
+}
+
 /// Prints the FIB as /proc/net/rvnet/route does, each route as the dump delivers it.
 fn show_routes(c: &mut Ctl) -> Res {
     let out = io::stdout();
@@ -298,16 +416,7 @@ fn show_routes(c: &mut Ctl) -> Res {
     let mut broken = false;
     c.sock()?
         .routes_each(|r| {
-            let dev = names.entry(r.ifindex).or_insert_with(|| name_of(r.ifindex));
-            broken |= writeln!(
-                out,
-                "{:<18} {:<16} {:<10} {}",
-                format!("{}/{}", r.dst, r.prefixlen),
-                r.gateway.unwrap_or(Ipv4Addr::UNSPECIFIED).to_string(),
-                dev,
-                kind_name(r.kind)
-            )
-            .is_err();
+            broken |= writeln!(out, "{}", route_row(&r, &mut names)).is_err();
         })
         .ctx("route show")?;
     if broken || out.flush().is_err() {
@@ -468,13 +577,20 @@ fn cmd_route(c: &mut Ctl, verb: &str, a: &Args) -> Res {
             if gw.is_none() && ifi.is_none() {
                 return usage("route add needs \"via GATEWAY\" or \"dev IFNAME\"");
             }
-            let r = Rvnet::route_add_req(
+            c.route_add((
                 dst,
                 len,
                 gw.unwrap_or(Ipv4Addr::UNSPECIFIED),
                 ifi.unwrap_or(0),
-            );
-            c.change("route add", r)
+            ))
+        }
+        "get" => {
+            a.only(1, &[])?;
+            let dst = addr(a.first("A.B.C.D")?)?;
+            let r = c.sock()?.route_get(dst).ctx("route get")?;
+            let mut names = HashMap::new();
+            println!("{}", route_row(&r, &mut names));
+            Ok(())
         }
         "del" => {
             a.only(1, &["via", "dev"])?;
@@ -604,11 +720,8 @@ fn batch(c: &mut Ctl, file: &str, force: bool) -> Res {
     } else {
         file.into()
     };
-    c.pending = Some(Pending {
-        reqs: Vec::new(),
-        lines: Vec::new(),
-        bytes: 0,
-    });
+    c.pending = Some(Pending::default());
+    c.force = force;
     // The refusals of a window wait on the socket until it is sent: room for all of them.
     if let Ok(nl) = c.open() {
         let _ = nl.set_rcvbuf(4 << 20);
@@ -678,6 +791,7 @@ fn batch(c: &mut Ctl, file: &str, force: bool) -> Res {
                 errno: libc::EINVAL,
                 msg: None,
                 miss_type: None,
+                offset: None,
             },
         ));
     }
@@ -734,6 +848,33 @@ mod tests {
     fn usage_error(line: &str) -> bool {
         let args: Vec<String> = line.split_whitespace().map(String::from).collect();
         matches!(run_args(&args), Err(Fail::Usage(_)))
+    }
+
+    #[test]
+    fn a_bulk_refusal_names_the_route_its_offset_falls_in() {
+        let gw = Ipv4Addr::new(198, 18, 0, 1);
+        let routes: Vec<_> = (0..3u8)
+            .map(|i| (Ipv4Addr::new(10, i, 0, 0), 16, gw, 0))
+            .collect();
+        let (attrs, starts) = Rvnet::route_bulk_attrs(&routes);
+        // Each nest: its header, then dst, prefixlen and gateway (8 bytes each).
+        assert_eq!(starts, vec![20, 48, 76]);
+        assert_eq!(attrs.bytes().len(), 3 * 28);
+        // The nested flag is on every nest's type.
+        assert_eq!(
+            u16::from_ne_bytes([attrs.bytes()[2], attrs.bytes()[3]]),
+            0x8001
+        );
+        let b = Bulk {
+            routes,
+            lines: vec![3, 4, 7],
+            starts,
+        };
+        assert_eq!(b.refused(None), 0);
+        assert_eq!(b.refused(Some(20)), 0);
+        assert_eq!(b.refused(Some(48)), 1);
+        // An attribute inside the third nest (its gateway).
+        assert_eq!(b.refused(Some(76 + 4 + 16)), 2);
     }
 
     #[test]
