@@ -13,6 +13,11 @@
 //! - `bench-echo FAMILY ADDR:PORT COUNT`: echoes COUNT datagrams to their senders.
 //! - `bench-rr FAMILY ADDR:PORT COUNT [WARMUP]`: WARMUP (default 200) untimed, then COUNT
 //!   timed one-byte exchanges with a `bench-echo`; prints `p50_us P50 p99_us P99`.
+//! - `bench-table FILE ROUTES ARPS DEV`: writes an `rvnetctl -batch` file of ROUTES routes of
+//!   netcore's synthetic Internet-shaped table (none in 198.18.0.0/15; gateways
+//!   198.18.0.100 to .163) and ARPS static ARP entries on DEV (198.18.64.0 on).
+//! - `hold-sockets FAMILY ADDR FIRST_PORT N`: binds N UDP sockets on ADDR, ports FIRST_PORT
+//!   on, prints `ready`, and keeps them until its standard input closes.
 
 use rvnet_uapi::Socket;
 use std::io;
@@ -194,5 +199,76 @@ pub fn bench_rr(args: &[String]) -> Result<(), String> {
             / 1000
     };
     println!("p50_us {} p99_us {}", pct(50), pct(99));
+    Ok(())
+}
+
+/// `bench-table FILE ROUTES ARPS DEV`: the batch file that fills a stack's tables for the
+/// loaded-table rows of `make bench`.
+pub fn bench_table(args: &[String]) -> Result<(), String> {
+    use netcore::ipv4::route::{mask, synth, RouteKind};
+    use std::collections::HashSet;
+    use std::fmt::Write;
+    const USAGE: &str = "bench-table FILE ROUTES ARPS DEV";
+    let file: String = arg(args, 0, USAGE)?;
+    let routes: usize = arg(args, 1, USAGE)?;
+    let arps: u32 = arg(args, 2, USAGE)?;
+    let dev: String = arg(args, 3, USAGE)?;
+    let lab = u32::from(std::net::Ipv4Addr::new(198, 18, 0, 0));
+    let mut seen = HashSet::with_capacity(routes);
+    let mut text = String::with_capacity(routes * 40 + arps as usize * 60);
+    let mut i = 0u64;
+    while seen.len() < routes {
+        let r = synth::route(11, i);
+        i += 1;
+        let (p, l) = (r.prefix.to_u32(), r.len);
+        let m = mask(l.min(15));
+        if p & m == lab & m || !seen.insert((p, l)) {
+            continue;
+        }
+        let k = match r.kind {
+            RouteKind::Gateway { via, .. } => via.0[2],
+            _ => 0,
+        };
+        let _ = writeln!(
+            text,
+            "route add {}/{l} via 198.18.0.{}",
+            std::net::Ipv4Addr::from(p),
+            100 + u32::from(k)
+        );
+    }
+    let base = u32::from(std::net::Ipv4Addr::new(198, 18, 64, 0));
+    for j in 0..arps {
+        let _ = writeln!(
+            text,
+            "arp add {} lladdr 02:00:00:{:02x}:{:02x}:{:02x} dev {dev}",
+            std::net::Ipv4Addr::from(base + j),
+            (j >> 16) as u8,
+            (j >> 8) as u8,
+            j as u8
+        );
+    }
+    std::fs::write(&file, text).map_err(|e| format!("{file}: {e}"))
+}
+
+/// `hold-sockets FAMILY ADDR FIRST_PORT N`: N bound UDP sockets, kept until standard input
+/// closes (the caller holds it open).
+pub fn hold_sockets(args: &[String]) -> Result<(), String> {
+    use std::io::Read;
+    const USAGE: &str = "hold-sockets FAMILY ADDR FIRST_PORT N";
+    let fam = family(&arg::<String>(args, 0, USAGE)?)?;
+    let addr: std::net::Ipv4Addr = arg(args, 1, USAGE)?;
+    let first: u16 = arg(args, 2, USAGE)?;
+    let n: u16 = arg(args, 3, USAGE)?;
+    let mut held = Vec::with_capacity(usize::from(n));
+    for k in 0..n {
+        let port = first.checked_add(k).ok_or("ports past 65535")?;
+        let s = Socket::with_family(fam, libc::SOCK_DGRAM, 0)
+            .map_err(|e| format!("socket {k}: {e}"))?;
+        s.bind(SocketAddrV4::new(addr, port))
+            .map_err(|e| format!("bind {addr}:{port}: {e}"))?;
+        held.push(s);
+    }
+    println!("ready {}", held.len());
+    let _ = std::io::stdin().read(&mut [0u8; 1]);
     Ok(())
 }
