@@ -13,6 +13,8 @@
 //! - the receive-side parse of an IPv4+UDP packet as `drivers/af_rvnet/input.rs` does it
 //!   (`ipv4::input::check`, then `UdpPacket::new_checked`, with and without the UDP checksum).
 //!
+//! `cargo run --release --example bench -- fib` prints the FIB rows only.
+//!
 //! One thread, wall-clock time (`Instant`), each figure the best of 3 rounds. Only the order
 //! of magnitude and changes between runs on the same machine mean anything.
 
@@ -115,6 +117,7 @@ fn build(n: usize) -> (Fib<VecStore<u32>>, f64) {
         drop(fib.adopt(FibParts {
             direct: alloc(w.direct),
             blocks: alloc(w.blocks),
+            index: alloc(w.index),
             leaves: alloc(w.leaves),
         }));
         fib.insert(synth::route(1, i)).expect("storage as wanted");
@@ -330,8 +333,12 @@ fn parser() {
 }
 
 fn main() {
+    // `-- fib`: the FIB rows only.
+    let only_fib = std::env::args().any(|a| a == "fib");
     println!("netcore on the host (release, one thread, best of 3)");
     fib();
-    arp();
-    parser();
+    if !only_fib {
+        arp();
+        parser();
+    }
 }
