@@ -57,6 +57,14 @@
 //! be (8.5 MB at a million routes, where the routes themselves take as much again): at that
 //! size the time of a lookup is the time of its cache and TLB misses.
 //!
+//! A lookup waits for memory twice, for the sub-index and for the ranges, and the processor
+//! overlaps only the few lookups that fit in its out-of-order window. [`Fib::lookup_many`]
+//! and [`Fib::resolve_many`] run [`LANES`] lookups in lockstep: the lookup words of all,
+//! then the sub-index entries of all, then the ranges of all, so that the loads of each step
+//! are independent and all in flight at once (the batched lookups of DXR and PacketShader,
+//! in safe Rust: no prefetch instruction, the loads themselves fetch the lines). The
+//! receive path has the batches: a NAPI poll hands over up to 64 packets.
+//!
 //! An answer is a *leaf*: an index into a table of deduplicated (kind, gateway, interface,
 //! metric, prefix length) records, of which most tables have a few hundred, so that 16 bits
 //! suffice ([`MAX_NEXTHOPS`]) and the matched route comes back whole: its prefix is `dst`
@@ -88,10 +96,10 @@
 //! [`Storage<u32>`] parts ([`FibParts`]): the direct table (2 × 2^16 words, allocated once),
 //! the blocks of routes and the lookup index (each in blocks of size classes about 15%
 //! apart, freed blocks reused through free lists per class) and the leaves (with a small
-//! hash index to deduplicate them). [`Fib::wants`] says
-//! what is needed for the next insertion to succeed; the embedder allocates it where it may
-//! sleep and [`Fib::adopt`] moves the FIB in, compacting the blocks, and hands the old
-//! storage back to be freed outside the lock. An insertion that finds no room fails with
+//! hash index to deduplicate them). [`Fib::wants`] says what is needed for the next
+//! insertion to succeed; the embedder allocates it where it may sleep and [`Fib::adopt`]
+//! moves the FIB in, compacting the blocks, and hands the old storage back to be freed
+//! outside the lock. An insertion that finds no room fails with
 //! [`FibError::NoMem`] and changes nothing. Every change bumps [`Fib::generation`].
 //!
 //! [`RouteCache`] is a small two-way set-associative hash table keyed by destination address
