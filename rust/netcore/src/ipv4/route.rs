@@ -970,27 +970,15 @@ impl<S: Storage<u32>> Fib<S> {
         }
         let (ikw, ileaf) = insert.unwrap_or((0, NONE));
         let obase = old.map_or(0, |b| b + BHDR);
-        let r2 = sweep(
-            n2,
-            |i| {
-                let j = if i < pos {
-                    i
-                } else if ins == 1 && i == pos {
-                    return (ikw, ileaf);
-                } else {
-                    i + del - ins
-                };
-                (
-                    self.blocks.w(obase + 2 * j),
-                    self.blocks.w(obase + 2 * j + 1),
-                )
-            },
-            |_, _| {},
-        );
+        // A new route longer than /16 cuts at most two more ranges (it splits the range it
+        // starts in); any other change cuts none.
+        let r = old_ix.map_or(1, |x| self.ranges_in(x));
+        let long = insert.is_some_and(|(kw, _)| kw & 0xff > 16);
+        let bound = if ins > del && long { r + 2 } else { r };
         // Both blocks are had before anything changes.
         let need = BHDR + 2 * n2;
         let keep = old.filter(|&b| class_size(self.blocks.class(b)) >= need);
-        let need_ix = if r2 > 1 { IHDR + r2 } else { 0 };
+        let need_ix = if bound > 1 { IHDR + bound } else { 0 };
         let keep_ix = old_ix.filter(|&x| class_size(self.index.class(x)) >= need_ix);
         if keep.is_none() {
             self.blocks.room(class_of(need))?;
@@ -1027,22 +1015,33 @@ impl<S: Storage<u32>> Fib<S> {
         }
         self.blocks.set_w(target + 1, n2 as u32);
         self.blocks.set_w(target + 2, short);
+        let mut ix = ix;
         if let Some(x) = ix {
             let (blocks, index) = (&self.blocks, &mut self.index);
+            let room = class_size(index.class(x)) - IHDR;
             let rec = |i: usize| (blocks.w(nbase + 2 * i), blocks.w(nbase + 2 * i + 1));
-            sweep(n2, rec, |i, range| {
+            let r2 = sweep(n2, rec, |i, range| {
                 let range = if range & 0xffff == NONE {
                     (range & !0xffff) | short
                 } else {
                     range
                 };
-                index.set_w(x + IHDR + i, range);
+                // Within the bound, always: the guard keeps a mistake inside the block.
+                if i < room {
+                    index.set_w(x + IHDR + i, range);
+                }
             });
-            let k = index.class(x) as u32;
-            index.set_w(x + SUB_WORDS, (k << 16) | (r2 as u32 - 1));
-            self.index_ranges(x, r2);
+            if r2 > 1 {
+                let k = index.class(x) as u32;
+                index.set_w(x + SUB_WORDS, (k << 16) | (r2.min(room) as u32 - 1));
+                self.index_ranges(x, r2.min(room));
+            } else {
+                // The last route longer than /16 went.
+                self.index.free(x);
+                ix = None;
+            }
         }
-        if let Some(x) = old_ix.filter(|&x| Some(x) != ix) {
+        if let Some(x) = old_ix.filter(|&x| Some(x) != ix && Some(x) != keep_ix) {
             self.index.free(x);
         }
         if old != Some(target) {
