@@ -68,7 +68,11 @@
 //! An answer is a *leaf*: an index into a table of deduplicated (kind, gateway, interface,
 //! metric, prefix length) records, of which most tables have a few hundred, so that 16 bits
 //! suffice ([`MAX_NEXTHOPS`]) and the matched route comes back whole: its prefix is `dst`
-//! masked to the leaf's length.
+//! masked to the leaf's length. The leaf of a gateway route also keeps the leaf of its
+//! gateway's own longest match, which [`Fib::resolve`] needs to check that the gateway is
+//! reachable: resolving costs one lookup, not two. Every change refreshes the gateway
+//! leaves whose gateway the changed prefix covers, found through chains by the gateway's
+//! /24.
 //!
 //! # Updates
 //!
@@ -137,7 +141,13 @@ const RANGES: u32 = 1 << 31;
 const NIL: u32 = u32::MAX;
 /// Buckets of the leaves' hash index (the first words of the leaves part).
 const LEAF_BUCKETS: usize = 1024;
-/// Words of one leaf record: kind and length, ifindex, gateway, metric, references, next.
+/// Chains of the gateway leaves by their gateway's /24 (modulo), after the buckets.
+const VIA_BUCKETS: usize = 1024;
+/// Words before the leaf records: the buckets, then the heads of the gateways' chains.
+const HEADS: usize = LEAF_BUCKETS + VIA_BUCKETS;
+/// Words of one leaf record: kind and length, ifindex, gateway, metric, references, next
+/// (in its bucket's chain, or free), and for a gateway route the leaf of the gateway's own
+/// longest match and the next leaf in its gateway's chain.
 const LEAF_WORDS: usize = 8;
 /// Leaf records of the leaves part's first allocation.
 const FIRST_LEAVES: usize = 16;
@@ -469,7 +479,8 @@ pub struct Fib<S: Storage<u32>> {
     /// range being `start << 16 | leaf`, the short leaf standing for "no route longer than
     /// /16".
     index: Arena<S>,
-    /// `LEAF_BUCKETS` chain heads, then leaf records of `LEAF_WORDS` words.
+    /// `LEAF_BUCKETS` chain heads, `VIA_BUCKETS` heads of gateway chains, then leaf records
+    /// of `LEAF_WORDS` words.
     leaves: S,
     free_leaf: u32,
     count: usize,
@@ -540,7 +551,7 @@ impl<S: Storage<u32>> Fib<S> {
         }
         self.blocks.clear();
         self.index.clear();
-        while self.leaves.len() > LEAF_BUCKETS && self.leaves.pop().is_some() {}
+        while self.leaves.len() > HEADS && self.leaves.pop().is_some() {}
         for w in self.leaves.iter_mut() {
             *w = NIL;
         }
@@ -579,14 +590,14 @@ impl<S: Storage<u32>> Fib<S> {
         } else {
             0
         };
-        let records = self.leaves.len().saturating_sub(LEAF_BUCKETS) / LEAF_WORDS;
-        let leaves = if self.leaves.len() < LEAF_BUCKETS {
-            LEAF_BUCKETS + FIRST_LEAVES * LEAF_WORDS
+        let records = self.leaves.len().saturating_sub(HEADS) / LEAF_WORDS;
+        let leaves = if self.leaves.len() < HEADS {
+            HEADS + FIRST_LEAVES * LEAF_WORDS
         } else if self.free_leaf == NIL
             && self.leaves.capacity() - self.leaves.len() < LEAF_WORDS
             && records < MAX_NEXTHOPS
         {
-            LEAF_BUCKETS + records.saturating_mul(2).clamp(FIRST_LEAVES, MAX_NEXTHOPS) * LEAF_WORDS
+            HEADS + records.saturating_mul(2).clamp(FIRST_LEAVES, MAX_NEXTHOPS) * LEAF_WORDS
         } else {
             0
         };
@@ -620,12 +631,12 @@ impl<S: Storage<u32>> Fib<S> {
             core::mem::replace(&mut self.direct, new)
         });
         let leaves = parts.leaves.map(|mut new| {
-            let need = self.leaves.len().max(LEAF_BUCKETS) + LEAF_WORDS;
+            let need = self.leaves.len().max(HEADS) + LEAF_WORDS;
             if !new.is_empty() || new.capacity() < need {
                 return new;
             }
             if self.leaves.is_empty() {
-                for _ in 0..LEAF_BUCKETS {
+                for _ in 0..HEADS {
                     let _ = new.push_within_capacity(NIL);
                 }
             } else {
@@ -714,7 +725,7 @@ impl<S: Storage<u32>> Fib<S> {
     // --- leaves --------------------------------------------------------------------------
 
     fn leaf_at(leaf: u32) -> usize {
-        LEAF_BUCKETS + leaf as usize * LEAF_WORDS
+        HEADS + leaf as usize * LEAF_WORDS
     }
 
     fn leaf_word(&self, leaf: u32, i: usize) -> u32 {
@@ -757,7 +768,7 @@ impl<S: Storage<u32>> Fib<S> {
 
     /// The leaf of `route`, found or made, with one more reference.
     fn intern(&mut self, route: &Route) -> Result<u32, FibError> {
-        if self.leaves.len() < LEAF_BUCKETS {
+        if self.leaves.len() < HEADS {
             return Err(FibError::NoMem);
         }
         let key = Self::leaf_key(route);
@@ -780,7 +791,7 @@ impl<S: Storage<u32>> Fib<S> {
             self.free_leaf = self.leaf_word(leaf, 5);
             leaf
         } else {
-            let records = (self.leaves.len() - LEAF_BUCKETS) / LEAF_WORDS;
+            let records = (self.leaves.len() - HEADS) / LEAF_WORDS;
             if records >= MAX_NEXTHOPS {
                 return Err(FibError::Full);
             }
@@ -802,7 +813,77 @@ impl<S: Storage<u32>> Fib<S> {
         if let Some(h) = self.leaves.get_mut(b) {
             *h = leaf;
         }
+        if let RouteKind::Gateway { via, .. } = route.kind {
+            // Into its gateway's chain, with the gateway's match as it is now.
+            let vb = Self::via_bucket(via.to_u32());
+            let next = self.leaves.get(vb).copied().unwrap_or(NIL);
+            self.set_leaf_word(leaf, 6, self.leaf(via.to_u32()));
+            self.set_leaf_word(leaf, 7, next);
+            if let Some(h) = self.leaves.get_mut(vb) {
+                *h = leaf;
+            }
+        } else {
+            self.set_leaf_word(leaf, 6, NONE);
+            self.set_leaf_word(leaf, 7, NIL);
+        }
         Ok(leaf)
+    }
+
+    /// The head of the chain of the gateway leaves whose gateway is in `via`'s /24 (and
+    /// others, modulo `VIA_BUCKETS`).
+    fn via_bucket(via: u32) -> usize {
+        LEAF_BUCKETS + (via >> 8) as usize % VIA_BUCKETS
+    }
+
+    /// Unlinks `leaf` from the chain whose head is word `head`, following link word `link`.
+    fn unlink(&mut self, head: usize, leaf: u32, link: usize) {
+        let next = self.leaf_word(leaf, link);
+        if self.leaves.get(head) == Some(&leaf) {
+            if let Some(h) = self.leaves.get_mut(head) {
+                *h = next;
+            }
+            return;
+        }
+        let mut i = self.leaves.get(head).copied().unwrap_or(NIL);
+        let mut left = MAX_NEXTHOPS;
+        while i != NIL && left > 0 {
+            let n = self.leaf_word(i, link);
+            if n == leaf {
+                self.set_leaf_word(i, link, next);
+                return;
+            }
+            i = n;
+            left -= 1;
+        }
+    }
+
+    /// A route at `key/len` came or went: the gateway leaves whose gateway it covers take
+    /// their gateway's new match. Walks the chains of the /24s the prefix covers (all of
+    /// them for a prefix of `VIA_BUCKETS` /24s or more).
+    fn refresh_gateways(&mut self, key: u32, len: u8) {
+        let first = (key >> 8) as usize;
+        let units = 1usize << (24 - len.min(24));
+        let buckets = if units >= VIA_BUCKETS {
+            0..VIA_BUCKETS
+        } else {
+            first..first + units
+        };
+        for u in buckets {
+            let mut i = self
+                .leaves
+                .get(LEAF_BUCKETS + u % VIA_BUCKETS)
+                .copied()
+                .unwrap_or(NIL);
+            let mut left = MAX_NEXTHOPS;
+            while i != NIL && left > 0 {
+                let via = self.leaf_word(i, 2);
+                if (via ^ key) & mask(len) == 0 {
+                    self.set_leaf_word(i, 6, self.leaf(via));
+                }
+                i = self.leaf_word(i, 7);
+                left -= 1;
+            }
+        }
     }
 
     /// Drops a reference to `leaf`, freeing it with the last.
@@ -820,24 +901,9 @@ impl<S: Storage<u32>> Fib<S> {
         else {
             return;
         };
-        let b = Self::bucket(&key);
-        let next = self.leaf_word(leaf, 5);
-        if self.leaves.get(b) == Some(&leaf) {
-            if let Some(h) = self.leaves.get_mut(b) {
-                *h = next;
-            }
-        } else {
-            let mut i = self.leaves.get(b).copied().unwrap_or(NIL);
-            let mut left = MAX_NEXTHOPS;
-            while i != NIL && left > 0 {
-                let n = self.leaf_word(i, 5);
-                if n == leaf {
-                    self.set_leaf_word(i, 5, next);
-                    break;
-                }
-                i = n;
-                left -= 1;
-            }
+        self.unlink(Self::bucket(&key), leaf, 5);
+        if key[0] & 3 == 2 {
+            self.unlink(Self::via_bucket(key[2]), leaf, 7);
         }
         self.set_leaf_word(leaf, 5, self.free_leaf);
         self.free_leaf = leaf;
@@ -1161,6 +1227,7 @@ impl<S: Storage<u32>> Fib<S> {
         if old.is_none() {
             self.count += 1;
         }
+        self.refresh_gateways(key, len);
         self.bump();
         Ok(prev)
     }
@@ -1179,6 +1246,7 @@ impl<S: Storage<u32>> Fib<S> {
         }
         self.release(leaf);
         self.count = self.count.saturating_sub(1);
+        self.refresh_gateways(key, len);
         self.bump();
         Ok(route)
     }
@@ -1381,7 +1449,7 @@ impl<S: Storage<u32>> Fib<S> {
             return Err(RouteError::NoRoute);
         }
         let at = Self::leaf_at(leaf);
-        let Some(&[w0, ifindex, via, _]) = self.leaves.get(at..at + 4) else {
+        let Some(&[w0, ifindex, via, _, _, _, on, _]) = self.leaves.get(at..at + LEAF_WORDS) else {
             return Err(RouteError::NoRoute);
         };
         let ifindex = ifindex as i32;
@@ -1397,7 +1465,7 @@ impl<S: Storage<u32>> Fib<S> {
                 local: false,
             }),
             _ => {
-                let on = self.leaf(via);
+                // The gateway's own match, kept up to date by every change.
                 let at = Self::leaf_at(on);
                 match self.leaves.get(at..at + 2) {
                     Some(&[k, i]) if on != NONE && k & 3 == 1 && i as i32 == ifindex => {
@@ -1960,7 +2028,7 @@ mod tests {
             direct: alloc(DIRECT_WORDS),
             blocks: alloc(1 << 16),
             index: alloc(1 << 16),
-            leaves: alloc(LEAF_BUCKETS + 1024 * LEAF_WORDS),
+            leaves: alloc(HEADS + 1024 * LEAF_WORDS),
         });
         assert!(back.direct.unwrap().capacity() == 0 && back.blocks.is_some());
         assert!(back.index.is_some());
@@ -2071,10 +2139,42 @@ mod tests {
         assert_eq!(used_ix, fib.index.used);
         assert_eq!(routes, fib.len());
         let mut refs = 0;
-        for leaf in 0..(fib.leaves.len().saturating_sub(LEAF_BUCKETS) / LEAF_WORDS) {
+        for leaf in 0..(fib.leaves.len().saturating_sub(HEADS) / LEAF_WORDS) {
             refs += fib.leaf_word(leaf as u32, 4) as usize;
         }
         assert_eq!(refs, fib.len(), "leaf references");
+        // Every gateway leaf is in its gateway's chain, with its gateway's match.
+        let mut gateways = 0;
+        for leaf in 0..(fib.leaves.len().saturating_sub(HEADS) / LEAF_WORDS) {
+            let leaf = leaf as u32;
+            if fib.leaf_word(leaf, 4) == 0 || fib.leaf_word(leaf, 0) & 3 != 2 {
+                continue;
+            }
+            gateways += 1;
+            let via = fib.leaf_word(leaf, 2);
+            assert_eq!(
+                fib.leaf_word(leaf, 6),
+                fib.leaf(via),
+                "leaf {leaf}: gateway's match"
+            );
+            let mut i = fib.leaves[Fib::<Vec<u32>>::via_bucket(via)];
+            while i != leaf {
+                assert_ne!(i, NIL, "leaf {leaf} not in its gateway's chain");
+                i = fib.leaf_word(i, 7);
+            }
+        }
+        let chained: usize = (0..VIA_BUCKETS)
+            .map(|b| {
+                let mut n = 0;
+                let mut i = fib.leaves[LEAF_BUCKETS + b];
+                while i != NIL {
+                    n += 1;
+                    i = fib.leaf_word(i, 7);
+                }
+                n
+            })
+            .sum();
+        assert_eq!(chained, gateways, "gateway chains");
     }
 
     /// Every chunk's short leaf is the longest route of length <= 16 covering it.
@@ -2193,6 +2293,30 @@ mod tests {
         }
     }
 
+    /// What `resolve` answers, from two lookups.
+    fn resolve_by_lookups(fib: &TestFib, dst: Ipv4Address) -> Result<NextHop, RouteError> {
+        match fib.lookup(dst).ok_or(RouteError::NoRoute)?.kind {
+            RouteKind::Local => Ok(NextHop {
+                ifindex: 0,
+                gateway: None,
+                local: true,
+            }),
+            RouteKind::Connected { ifindex } => Ok(NextHop {
+                ifindex,
+                gateway: None,
+                local: false,
+            }),
+            RouteKind::Gateway { via, ifindex } => match fib.lookup(via).map(|r| r.kind) {
+                Some(RouteKind::Connected { ifindex: on }) if on == ifindex => Ok(NextHop {
+                    ifindex,
+                    gateway: Some(via),
+                    local: false,
+                }),
+                _ => Err(RouteError::GatewayUnreachable),
+            },
+        }
+    }
+
     /// `lookup_many` and `resolve_many` answer as `lookup` and `resolve` do, through churn,
     /// for batches of any length, with outputs shorter or longer than the input.
     #[test]
@@ -2237,6 +2361,7 @@ mod tests {
             for (k, &d) in dsts.iter().enumerate().take(n.min(m)) {
                 assert_eq!(out[k], fib.lookup(d), "step {i}: {d}");
                 assert_eq!(hops[k], fib.resolve(d), "step {i}: {d}");
+                assert_eq!(hops[k], resolve_by_lookups(&fib, d), "step {i}: {d}");
                 kinds[match hops[k] {
                     Ok(h) if h.gateway.is_some() => 0,
                     Ok(_) => 1,
@@ -2252,6 +2377,45 @@ mod tests {
         let empty: TestFib = Fib::new(8);
         empty.lookup_many(&dsts, &mut out);
         assert!(out.iter().all(|r| r.is_none()));
+    }
+
+    /// `resolve` follows every change to the routes that match a gateway: its connected
+    /// route coming late, replaced, shadowed by a longer route, uncovered, a short route
+    /// under it; and the gateway's leaf going and coming back.
+    #[test]
+    fn resolve_follows_the_gateways_match() {
+        let mut fib = roomy();
+        let dst = a("203.0.113.9");
+        let hop = |fib: &TestFib| fib.resolve(dst).map(|h| (h.ifindex, h.gateway));
+        let via = Some(a("10.9.8.7"));
+        fib.add(gw("203.0.113.0", 24, "10.9.8.7", 2)).unwrap();
+        assert_eq!(hop(&fib), Err(RouteError::GatewayUnreachable));
+        // A short route, then a long one, then a host route to the gateway.
+        fib.add(conn("10.0.0.0", 8, 2)).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        fib.add(conn("10.9.8.0", 24, 3)).unwrap();
+        assert_eq!(hop(&fib), Err(RouteError::GatewayUnreachable));
+        fib.add(conn("10.9.8.7", 32, 2)).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        // Replaced in place, then gone: the /24 and the /8 answer again.
+        fib.insert(Route::new(a("10.9.8.7"), 32, RouteKind::Local))
+            .unwrap();
+        assert_eq!(hop(&fib), Err(RouteError::GatewayUnreachable));
+        fib.delete(a("10.9.8.7"), 32).unwrap();
+        fib.delete(a("10.9.8.0"), 24).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        // A default route under everything, the /8 gone.
+        fib.add(conn("0.0.0.0", 0, 2)).unwrap();
+        fib.delete(a("10.0.0.0"), 8).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        // The gateway route goes (its leaf is freed) and comes back through another one.
+        fib.delete(a("203.0.113.0"), 24).unwrap();
+        assert_eq!(hop(&fib).unwrap().1, None);
+        fib.add(gw("203.0.0.0", 16, "10.9.8.7", 2)).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        fib.delete(a("0.0.0.0"), 0).unwrap();
+        assert_eq!(hop(&fib), Err(RouteError::GatewayUnreachable));
+        check_invariants(&fib);
     }
 
     #[test]
@@ -2464,10 +2628,10 @@ mod tests {
             direct: Some(used),
             blocks: None,
             index: None,
-            leaves: alloc(LEAF_BUCKETS),
+            leaves: alloc(HEADS),
         });
         assert_eq!(back.direct.map(|v| v.len()), Some(1));
-        assert_eq!(back.leaves.map(|v| v.capacity()), Some(LEAF_BUCKETS));
+        assert_eq!(back.leaves.map(|v| v.capacity()), Some(HEADS));
         assert_eq!(fib.wants().direct, DIRECT_WORDS);
         assert!(grow(&mut fib));
         // A second direct table is not needed: it comes back.
@@ -2491,20 +2655,20 @@ mod tests {
             direct: None,
             blocks: alloc(64),
             index: alloc(32),
-            leaves: alloc(LEAF_BUCKETS + 64 * LEAF_WORDS),
+            leaves: alloc(HEADS + 64 * LEAF_WORDS),
         });
         assert_eq!(back.blocks.map(|v| v.capacity()), Some(MIN_BLOCKS));
         assert_eq!(back.index.map(|v| v.capacity()), Some(MIN_BLOCKS));
         assert_eq!(
             back.leaves.map(|v| v.capacity()),
-            Some(LEAF_BUCKETS + FIRST_LEAVES * LEAF_WORDS)
+            Some(HEADS + FIRST_LEAVES * LEAF_WORDS)
         );
         // Moving changes no route, and so no generation.
         assert_eq!(fib.generation(), g);
         assert_eq!(fib.lookup(a("10.0.1.9")).unwrap().len, 24);
         assert_eq!(
             fib.bytes(),
-            (DIRECT_WORDS + 64 + 32 + LEAF_BUCKETS + 64 * LEAF_WORDS) * 4
+            (DIRECT_WORDS + 64 + 32 + HEADS + 64 * LEAF_WORDS) * 4
                 + core::mem::size_of::<TestFib>()
         );
         check_invariants(&fib);
@@ -2798,7 +2962,12 @@ mod tests {
             0 => RouteKind::Local,
             1 => RouteKind::Connected { ifindex },
             _ => RouteKind::Gateway {
-                via: Ipv4Address::new(192, 0, 2, rng.below(3) as u8),
+                // Off the modelled space, or inside it (reachable or not as routes come
+                // and go).
+                via: match rng.below(3) {
+                    0 => Ipv4Address::new(192, 0, 2, rng.below(3) as u8),
+                    _ => Ipv4Address::new(10, rng.below(2) as u8, 0, 1 + rng.below(3) as u8 * 16),
+                },
                 ifindex,
             },
         };
@@ -2877,6 +3046,20 @@ mod tests {
                 };
                 let dst = Ipv4Address::from_u32(dst);
                 assert_eq!(fib.lookup(dst), model_lookup(&m, dst), "step {step}: {dst}");
+                let want = match model_lookup(&m, dst).map(|r| r.kind) {
+                    None => Err(RouteError::NoRoute),
+                    Some(RouteKind::Gateway { via, ifindex }) => {
+                        match model_lookup(&m, via).map(|r| r.kind) {
+                            Some(RouteKind::Connected { ifindex: on }) if on == ifindex => {
+                                Ok(Some(via))
+                            }
+                            _ => Err(RouteError::GatewayUnreachable),
+                        }
+                    }
+                    Some(_) => Ok(None),
+                };
+                let got = fib.resolve(dst).map(|h| h.gateway);
+                assert_eq!(got, want, "step {step}: resolve {dst}");
             }
             if step % 50 == 0 {
                 let listed: Vec<Route> = fib.iter().collect();
