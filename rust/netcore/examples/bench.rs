@@ -196,7 +196,7 @@ fn fib() {
         row(
             &format!("FIB resolve, {k}k routes, dst in routed space"),
             ns,
-            "per lookup (the route, then its gateway's)",
+            "per lookup (to the next hop, gateway checked)",
         );
         let mut hops = vec![Err(RouteError::NoRoute); 64];
         let ns = best_ns(dsts.len(), || {
