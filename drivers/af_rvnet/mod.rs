@@ -539,6 +539,7 @@ impl Stack {
             let parts = fib::FibParts {
                 direct: get(want.direct)?,
                 blocks: get(want.blocks)?,
+                index: get(want.index)?,
                 leaves: get(want.leaves)?,
             };
             let old = self.write().fib.adopt(parts);

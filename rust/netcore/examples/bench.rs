@@ -7,18 +7,21 @@
 //! - the FIB with 100k and 1M routes of `ipv4::route::synth`'s Internet-like table (the one
 //!   the route tests check): insertions per second (growing the storage as the kernel does,
 //!   `wants` then `adopt` before each), bytes of storage per route, and longest-prefix
-//!   matches of destinations inside the routed space (nine in ten) or anywhere; and the
-//!   route cache in front of it;
+//!   matches of destinations inside the routed space (nine in ten) or anywhere, one at a
+//!   time and in batches of 64 (`Fib::lookup_many` and `Fib::resolve_many`, as a NAPI poll
+//!   could look up its packets); and the route cache in front of it;
 //! - ARP cache lookups in the hashed cache holding 128 entries (gc_thresh1), all `Reachable`;
 //! - the receive-side parse of an IPv4+UDP packet as `drivers/af_rvnet/input.rs` does it
 //!   (`ipv4::input::check`, then `UdpPacket::new_checked`, with and without the UDP checksum).
+//!
+//! `cargo run --release --example bench -- fib` prints the FIB rows only.
 //!
 //! One thread, wall-clock time (`Instant`), each figure the best of 3 rounds. Only the order
 //! of magnitude and changes between runs on the same machine mean anything.
 
 use netcore::arp::cache::{ArpCache, Entry, Lookup};
 use netcore::ipv4::input::check;
-use netcore::ipv4::route::{synth, CacheSet, Fib, FibParts, Route, RouteCache};
+use netcore::ipv4::route::{synth, CacheSet, Fib, FibParts, Route, RouteCache, RouteError};
 use netcore::storage::{Fixed, Storage};
 use netcore::wire::{
     ArpOperation, ArpRepr, EthernetAddress, Ipv4Address, Ipv4Repr, Protocol, UdpPacket, UdpRepr,
@@ -115,6 +118,7 @@ fn build(n: usize) -> (Fib<VecStore<u32>>, f64) {
         drop(fib.adopt(FibParts {
             direct: alloc(w.direct),
             blocks: alloc(w.blocks),
+            index: alloc(w.index),
             leaves: alloc(w.leaves),
         }));
         fib.insert(synth::route(1, i)).expect("storage as wanted");
@@ -155,6 +159,21 @@ fn fib() {
             ns,
             &format!("per lookup ({found} of 1M matched)"),
         );
+        let mut out = vec![None; 64];
+        let mut found = 0;
+        let ns = best_ns(dsts.len(), || {
+            found = 0;
+            for group in dsts.chunks(64) {
+                fib.lookup_many(black_box(group), &mut out);
+                found += out[..group.len()].iter().filter(|r| r.is_some()).count() as u64;
+            }
+            found
+        });
+        row(
+            &format!("FIB LPM lookup_many, {k}k routes, routed, K=64"),
+            ns,
+            &format!("per lookup ({found} of 1M matched)"),
+        );
         let anywhere: Vec<_> = (0..1_000_000)
             .map(|_| Ipv4Address::from_u32(rng.next_u64() as u32))
             .collect();
@@ -177,7 +196,21 @@ fn fib() {
         row(
             &format!("FIB resolve, {k}k routes, dst in routed space"),
             ns,
-            "per lookup (the route, then its gateway's)",
+            "per lookup (to the next hop, gateway checked)",
+        );
+        let mut hops = vec![Err(RouteError::NoRoute); 64];
+        let ns = best_ns(dsts.len(), || {
+            let mut ok = 0;
+            for group in dsts.chunks(64) {
+                fib.resolve_many(black_box(group), &mut hops);
+                ok += hops[..group.len()].iter().filter(|r| r.is_ok()).count() as u64;
+            }
+            ok
+        });
+        row(
+            &format!("FIB resolve_many, {k}k routes, routed, K=64"),
+            ns,
+            "per lookup (lockstep batches of 64)",
         );
         if n == 100_000 {
             let mut cache: RouteCache<VecStore<CacheSet>> = RouteCache::new();
@@ -330,8 +363,12 @@ fn parser() {
 }
 
 fn main() {
+    // `-- fib`: the FIB rows only.
+    let only_fib = std::env::args().any(|a| a == "fib");
     println!("netcore on the host (release, one thread, best of 3)");
     fib();
-    arp();
-    parser();
+    if !only_fib {
+        arp();
+        parser();
+    }
 }

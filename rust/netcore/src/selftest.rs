@@ -472,6 +472,7 @@ pub fn fib_lpm_and_cache<S: Storage<u32>>(mut alloc: impl FnMut(usize) -> Option
         let parts = FibParts {
             direct: get(w.direct),
             blocks: get(w.blocks),
+            index: get(w.index),
             leaves: get(w.leaves),
         };
         drop(fib.adopt(parts));

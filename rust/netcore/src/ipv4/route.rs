@@ -48,26 +48,46 @@
 //! `(0x0200, C)`, `(0x0300, B)`, and `10.1.2.77` finds `(0x0200, C)` after two steps. With a
 //! million realistic routes a cut chunk has a few dozen ranges. A 16-entry *sub-index* in
 //! front of them (the first range of each /20 of the chunk) narrows the search to the few
-//! ranges of the destination's /20, which three branch-free halving steps settle: the
-//! direct table (256 KiB) stays in the cache, and a lookup reads the sub-index and its
-//! ranges, usually one or two cache lines.
+//! ranges of the destination's /20 (at most 8 nearly always), which a scan of a fixed width
+//! settles without a branch: the direct table (256 KiB) stays in the cache, and a lookup
+//! reads the sub-index and its ranges, usually one or two cache lines.
+//!
+//! The sub-indexes and ranges of all chunks make the *lookup index*, a storage part of its
+//! own that holds nothing else, so that the memory a lookup touches is as small as it can
+//! be (8.5 MB at a million routes, where the routes themselves take as much again): at that
+//! size the time of a lookup is the time of its cache and TLB misses.
+//!
+//! A lookup waits for memory twice, for the sub-index and for the ranges, and the processor
+//! overlaps only the few lookups that fit in its out-of-order window. [`Fib::lookup_many`]
+//! and [`Fib::resolve_many`] run [`LANES`] lookups in lockstep: the lookup words of all,
+//! then the sub-index entries of all, then the ranges of all, so that the loads of each step
+//! are independent and all in flight at once (the batched lookups of DXR and PacketShader,
+//! in safe Rust: no prefetch instruction, the loads themselves fetch the lines). The
+//! receive path has the batches: a NAPI poll hands over up to 64 packets.
 //!
 //! An answer is a *leaf*: an index into a table of deduplicated (kind, gateway, interface,
 //! metric, prefix length) records, of which most tables have a few hundred, so that 16 bits
 //! suffice ([`MAX_NEXTHOPS`]) and the matched route comes back whole: its prefix is `dst`
-//! masked to the leaf's length.
+//! masked to the leaf's length. The leaf of a gateway route also keeps the leaf of its
+//! gateway's own longest match, which [`Fib::resolve`] needs to check that the gateway is
+//! reachable: resolving costs one lookup, not two. Every change refreshes the gateway
+//! leaves whose gateway the changed prefix covers, found through chains by the gateway's
+//! /24.
 //!
 //! # Updates
 //!
 //! Routes are kept per chunk too, in the chunk's *block*: the chunk's route records
 //! (`(low 16 bits of the prefix, length)`, leaf; sorted by prefix then length: this is the
-//! listing order) and its ranges. A route of length 17 to 32 lies in one chunk: adding or
-//! removing it rewrites that one block, ranges recomputed from its sorted routes in one sweep
-//! with a stack of the enclosing routes, so that the FIB is exact after every change.
-//! Routes of length 0 to 16 cover whole chunks: they never cut ranges. Each chunk keeps the
-//! leaf of the longest such route covering it (its *short leaf*), which answers for every
-//! range that no longer route covers; adding a `/8` updates the short leaf of 256 chunks,
-//! a `/0` that of all 65536 (a few hundred microseconds), and no range is rebuilt. A change
+//! listing order, and what [`Fib::get`] and [`Fib::iter_from`] read). A route of length 17
+//! to 32 lies in one chunk: adding or removing it rewrites that one block, and the chunk's
+//! ranges block in the lookup index is recomputed from its sorted routes in one sweep with a
+//! stack of the enclosing routes, so that the FIB is exact after every change. Routes of
+//! length 0 to 16 cover whole chunks: they never cut ranges. Each chunk keeps the leaf of
+//! the longest such route covering it (its *short leaf*), which answers for every range
+//! that no longer route covers: those ranges hold it, so that a lookup needs nothing else,
+//! and they are the ranges that take the new one when it changes (a longer route's leaf has
+//! another prefix length). Adding a `/8` updates the short leaf of 256 chunks, a `/0` that
+//! of all 65536 (a few milliseconds at a million routes); no range boundary moves. A change
 //! costs time linear in the routes of its chunk (a few dozen in a real table).
 //!
 //! Range boundaries are never merged, even between neighbours with the same answer, so that
@@ -76,13 +96,14 @@
 //!
 //! # Storage
 //!
-//! Nothing here allocates ([`super::super::storage`]). The FIB lives in three
+//! Nothing here allocates ([`super::super::storage`]). The FIB lives in four
 //! [`Storage<u32>`] parts ([`FibParts`]): the direct table (2 × 2^16 words, allocated once),
-//! the blocks (in size classes about 15% apart, freed blocks reused through free lists per
-//! class) and the leaves (with a small hash index to deduplicate them). [`Fib::wants`] says
-//! what is needed for the next insertion to succeed; the embedder allocates it where it may
-//! sleep and [`Fib::adopt`] moves the FIB in, compacting the blocks, and hands the old
-//! storage back to be freed outside the lock. An insertion that finds no room fails with
+//! the blocks of routes and the lookup index (each in blocks of size classes about 15%
+//! apart, freed blocks reused through free lists per class) and the leaves (with a small
+//! hash index to deduplicate them). [`Fib::wants`] says what is needed for the next
+//! insertion to succeed; the embedder allocates it where it may sleep and [`Fib::adopt`]
+//! moves the FIB in, compacting the blocks, and hands the old storage back to be freed
+//! outside the lock. An insertion that finds no room fails with
 //! [`FibError::NoMem`] and changes nothing. Every change bumps [`Fib::generation`].
 //!
 //! [`RouteCache`] is a small two-way set-associative hash table keyed by destination address
@@ -120,18 +141,31 @@ const RANGES: u32 = 1 << 31;
 const NIL: u32 = u32::MAX;
 /// Buckets of the leaves' hash index (the first words of the leaves part).
 const LEAF_BUCKETS: usize = 1024;
-/// Words of one leaf record: kind and length, ifindex, gateway, metric, references, next.
+/// Chains of the gateway leaves by their gateway's /24 (modulo), after the buckets.
+const VIA_BUCKETS: usize = 1024;
+/// Words before the leaf records: the buckets, then the heads of the gateways' chains.
+const HEADS: usize = LEAF_BUCKETS + VIA_BUCKETS;
+/// Words of one leaf record: kind and length, ifindex, gateway, metric, references, next
+/// (in its bucket's chain, or free), and for a gateway route the leaf of the gateway's own
+/// longest match and the next leaf in its gateway's chain.
 const LEAF_WORDS: usize = 8;
 /// Leaf records of the leaves part's first allocation.
 const FIRST_LEAVES: usize = 16;
 /// Block size classes.
 const CLASSES: usize = 80;
-/// Words of a block's sub-index: for each sixteenth of the chunk (a /20), the index of the
-/// range covering its first address, 16 bits each.
+/// Header words of a block of routes: its class, its number of routes, its short leaf.
+const BHDR: usize = 3;
+/// Words of a ranges block's sub-index: for each sixteenth of the chunk (a /20), the index
+/// of the range covering its first address, 16 bits each.
 const SUB_WORDS: usize = 8;
-/// Header words of a block: its class, its number of routes, its range header, its
-/// sub-index.
-const HDR: usize = 3 + SUB_WORDS;
+/// Header words of a ranges block: its sub-index, then its last range's index (and its
+/// class), so that the ranges of /20 `j` are those from entry `j` to entry `j + 1`.
+const IHDR: usize = 1 + SUB_WORDS;
+/// Lookups that [`Fib::lookup_many`] and [`Fib::resolve_many`] run in lockstep.
+pub const LANES: usize = 16;
+
+/// Ranges a lookup scans at once.
+const SCAN: usize = 8;
 /// Least a block allocation asks for, in words.
 const MIN_BLOCKS: usize = 256;
 
@@ -166,8 +200,10 @@ fn key_word(key: u32, len: u8) -> u32 {
 pub struct FibParts<T> {
     /// The direct table: always `2 * 65536` words.
     pub direct: T,
-    /// The per-chunk blocks of routes and ranges.
+    /// The per-chunk blocks of routes (the routes' sorted records).
     pub blocks: T,
+    /// The lookup index: the per-chunk blocks of ranges, which lookups read.
+    pub index: T,
     /// The leaves (deduplicated next hops) and their hash index.
     pub leaves: T,
 }
@@ -175,7 +211,7 @@ pub struct FibParts<T> {
 impl FibParts<usize> {
     /// True when nothing is wanted.
     pub fn is_none(&self) -> bool {
-        self.direct == 0 && self.blocks == 0 && self.leaves == 0
+        self.direct == 0 && self.blocks == 0 && self.index == 0 && self.leaves == 0
     }
 }
 
@@ -285,22 +321,167 @@ fn move_words(v: &mut [u32], src: usize, len: usize, dst: usize) {
     }
 }
 
-/// The FIB; see the module documentation.
-pub struct Fib<S: Storage<u32>> {
-    /// `[0, 2^16)`: lookup words (a leaf, or `RANGES` | index of a block's range header);
-    /// `[2^16, 2^17)`: each chunk's block, or `NIL`.
-    direct: S,
-    /// Blocks: `[class, routes n, (ranges r - 1) << 16 | short leaf, r ranges, n records]`,
-    /// a range being `start << 16 | leaf` and a record two words, `key_word` and leaf. A
-    /// free block holds its class and the next free block of the class.
-    blocks: S,
-    /// `LEAF_BUCKETS` chain heads, then leaf records of `LEAF_WORDS` words.
-    leaves: S,
-    free_blocks: [u32; CLASSES],
+/// Blocks in size classes in one storage part: freed blocks are reused through free lists
+/// per class, and [`Fib::adopt`] compacts them into new storage. Word `class_at` of a block
+/// holds its class in its high 16 bits (the low 16 are the owner's); in a free block, the
+/// word after it links the next free block of the class.
+struct Arena<S: Storage<u32>> {
+    words: S,
+    class_at: usize,
+    free: [u32; CLASSES],
     /// Words of the blocks in use.
     used: usize,
     /// Largest class allocated since the last compaction.
     max_class: usize,
+}
+
+impl<S: Storage<u32>> Arena<S> {
+    fn new(class_at: usize) -> Self {
+        Arena {
+            words: S::default(),
+            class_at,
+            free: [NIL; CLASSES],
+            used: 0,
+            max_class: 0,
+        }
+    }
+
+    #[inline]
+    fn w(&self, i: usize) -> u32 {
+        self.words.get(i).copied().unwrap_or(0)
+    }
+
+    #[inline]
+    fn set_w(&mut self, i: usize, v: u32) {
+        if let Some(w) = self.words.get_mut(i) {
+            *w = v;
+        }
+    }
+
+    /// The class of the block at `b`.
+    fn class(&self, b: usize) -> usize {
+        (self.w(b + self.class_at) >> 16) as usize
+    }
+
+    /// Whether a block of class `k` can be had: from its free list, or from the room left
+    /// at the end.
+    fn room(&self, k: usize) -> Result<(), FibError> {
+        let head = self.free.get(k).copied().ok_or(FibError::Full)?;
+        if head != NIL {
+            return Ok(());
+        }
+        let (at, size) = (self.words.len(), class_size(k));
+        if at.saturating_add(size) >= RANGES as usize {
+            Err(FibError::Full)
+        } else if self.words.capacity() - at < size {
+            Err(FibError::NoMem)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A block of class `k`, its first word holding `k`.
+    fn alloc(&mut self, k: usize) -> Result<usize, FibError> {
+        self.room(k)?;
+        let size = class_size(k);
+        let head = self.free.get(k).copied().unwrap_or(NIL);
+        let at = if head != NIL {
+            let next = self.w(head as usize + self.class_at + 1);
+            if let Some(h) = self.free.get_mut(k) {
+                *h = next;
+            }
+            head as usize
+        } else {
+            let at = self.words.len();
+            for _ in 0..size {
+                self.words
+                    .push_within_capacity(0)
+                    .map_err(|_| FibError::NoMem)?;
+            }
+            at
+        };
+        self.set_w(at + self.class_at, (k as u32) << 16);
+        self.used += size;
+        self.max_class = self.max_class.max(k);
+        Ok(at)
+    }
+
+    fn free(&mut self, b: usize) {
+        let k = self.class(b);
+        let Some(head) = self.free.get_mut(k) else {
+            return;
+        };
+        let next = *head;
+        *head = b as u32;
+        self.set_w(b + self.class_at + 1, next);
+        self.used = self.used.saturating_sub(class_size(k));
+    }
+
+    /// The storage to ask for (0: enough) so that a block of `least` words, or the largest
+    /// block grown by `grow` words, can be had from the room at the end: a quarter more than
+    /// in use, to amortise the moves.
+    fn wants(&self, least: usize, grow: usize) -> usize {
+        let biggest = if self.used == 0 {
+            0
+        } else {
+            class_size(self.max_class)
+        };
+        let worst = class_size(class_of(biggest.max(least) + grow));
+        if self.words.capacity() - self.words.len() < worst {
+            (self.used + self.used / 4 + 2 * worst).max(MIN_BLOCKS)
+        } else {
+            0
+        }
+    }
+
+    /// Appends block `b` of `live` words of `from` to `to`, in the smallest class that holds
+    /// it: its new place and class.
+    fn copy(&self, to: &mut S, b: usize, live: usize) -> (usize, usize) {
+        let k = class_of(live);
+        let at = to.len();
+        for i in 0..class_size(k) {
+            let w = match i {
+                _ if i == self.class_at => (self.w(b + i) & 0xffff) | (k as u32) << 16,
+                _ if i < live => self.w(b + i),
+                _ => 0,
+            };
+            let _ = to.push_within_capacity(w);
+        }
+        (at, k)
+    }
+
+    /// Takes `new`, filled by [`Arena::copy`] with every block in use, as the storage;
+    /// returns the old one.
+    fn replace(&mut self, new: S, max_class: usize) -> S {
+        self.free = [NIL; CLASSES];
+        self.used = new.len();
+        self.max_class = max_class;
+        core::mem::replace(&mut self.words, new)
+    }
+
+    fn clear(&mut self) {
+        while self.words.pop().is_some() {}
+        self.free = [NIL; CLASSES];
+        self.used = 0;
+        self.max_class = 0;
+    }
+}
+
+/// The FIB; see the module documentation.
+pub struct Fib<S: Storage<u32>> {
+    /// `[0, 2^16)`: lookup words (a leaf, or `RANGES` | the chunk's ranges block);
+    /// `[2^16, 2^17)`: each chunk's block of routes, or `NIL`.
+    direct: S,
+    /// Blocks of routes: `[class << 16, routes n, short leaf, n records]`, a record being two
+    /// words, `key_word` and leaf.
+    blocks: Arena<S>,
+    /// The lookup index: ranges blocks `[sub-index, class << 16 | (r - 1), r ranges]`, a
+    /// range being `start << 16 | leaf`, the short leaf standing for "no route longer than
+    /// /16".
+    index: Arena<S>,
+    /// `LEAF_BUCKETS` chain heads, `VIA_BUCKETS` heads of gateway chains, then leaf records
+    /// of `LEAF_WORDS` words.
+    leaves: S,
     free_leaf: u32,
     count: usize,
     limit: usize,
@@ -312,11 +493,9 @@ impl<S: Storage<u32>> Fib<S> {
     pub fn new(limit: usize) -> Self {
         Fib {
             direct: S::default(),
-            blocks: S::default(),
+            blocks: Arena::new(0),
+            index: Arena::new(SUB_WORDS),
             leaves: S::default(),
-            free_blocks: [NIL; CLASSES],
-            used: 0,
-            max_class: 0,
             free_leaf: NIL,
             count: 0,
             limit,
@@ -356,7 +535,10 @@ impl<S: Storage<u32>> Fib<S> {
 
     /// Bytes of storage held (capacities, used or not), and of the FIB itself.
     pub fn bytes(&self) -> usize {
-        let words = self.direct.capacity() + self.blocks.capacity() + self.leaves.capacity();
+        let words = self.direct.capacity()
+            + self.blocks.words.capacity()
+            + self.index.words.capacity()
+            + self.leaves.capacity();
         words * 4 + core::mem::size_of::<Self>()
     }
 
@@ -367,14 +549,12 @@ impl<S: Storage<u32>> Fib<S> {
                 *w = if i < CHUNKS { NONE } else { NIL };
             }
         }
-        while self.blocks.pop().is_some() {}
-        while self.leaves.len() > LEAF_BUCKETS && self.leaves.pop().is_some() {}
+        self.blocks.clear();
+        self.index.clear();
+        while self.leaves.len() > HEADS && self.leaves.pop().is_some() {}
         for w in self.leaves.iter_mut() {
             *w = NIL;
         }
-        self.free_blocks = [NIL; CLASSES];
-        self.used = 0;
-        self.max_class = 0;
         self.free_leaf = NIL;
         self.count = 0;
         self.bump();
@@ -382,66 +562,59 @@ impl<S: Storage<u32>> Fib<S> {
 
     // --- storage -------------------------------------------------------------------------
 
-    /// The largest block the next insertion may allocate.
-    fn worst_block(&self) -> usize {
-        let biggest = if self.used == 0 {
-            0
-        } else {
-            class_size(self.max_class)
-        };
-        class_size(class_of(biggest.max(HDR + 5) + 4))
-    }
-
-    /// Words of the blocks once compacted (each in the smallest class that holds it).
-    fn compacted(&self) -> usize {
+    /// Words of the blocks of routes once compacted (each in the smallest class that holds
+    /// it).
+    fn compacted_blocks(&self) -> usize {
         (0..CHUNKS)
             .filter_map(|c| self.block(c))
-            .map(|b| {
-                let (n, r) = self.shape(b);
-                class_size(class_of(HDR + r + 2 * n))
-            })
+            .map(|b| class_size(class_of(BHDR + 2 * self.routes_in(b))))
+            .sum()
+    }
+
+    /// Words of the ranges blocks once compacted.
+    fn compacted_index(&self) -> usize {
+        (0..CHUNKS)
+            .filter_map(|c| self.ranges_block(c))
+            .map(|x| class_size(class_of(IHDR + self.ranges_in(x))))
             .sum()
     }
 
     /// The storage the FIB needs before the next insertion is sure to find room (0: that
-    /// part has enough): the direct table once, blocks with room for the largest block an
-    /// insertion may need (a quarter more than in use, to amortise the moves), leaves when
-    /// no record is free (twice as many). Allocate it and hand it to [`Fib::adopt`].
+    /// part has enough): the direct table once; blocks of routes and of ranges with room for
+    /// the largest block an insertion may need (a quarter more than in use, to amortise the
+    /// moves); leaves when no record is free (twice as many). Allocate it and hand it to
+    /// [`Fib::adopt`].
     pub fn wants(&self) -> FibParts<usize> {
         let direct = if self.direct.len() < DIRECT_WORDS {
             DIRECT_WORDS
         } else {
             0
         };
-        let records = self.leaves.len().saturating_sub(LEAF_BUCKETS) / LEAF_WORDS;
-        let leaves = if self.leaves.len() < LEAF_BUCKETS {
-            LEAF_BUCKETS + FIRST_LEAVES * LEAF_WORDS
+        let records = self.leaves.len().saturating_sub(HEADS) / LEAF_WORDS;
+        let leaves = if self.leaves.len() < HEADS {
+            HEADS + FIRST_LEAVES * LEAF_WORDS
         } else if self.free_leaf == NIL
             && self.leaves.capacity() - self.leaves.len() < LEAF_WORDS
             && records < MAX_NEXTHOPS
         {
-            LEAF_BUCKETS + records.saturating_mul(2).clamp(FIRST_LEAVES, MAX_NEXTHOPS) * LEAF_WORDS
-        } else {
-            0
-        };
-        let worst = self.worst_block();
-        let blocks = if self.blocks.capacity() - self.blocks.len() < worst {
-            (self.used + self.used / 4 + 2 * worst).max(MIN_BLOCKS)
+            HEADS + records.saturating_mul(2).clamp(FIRST_LEAVES, MAX_NEXTHOPS) * LEAF_WORDS
         } else {
             0
         };
         FibParts {
             direct,
-            blocks,
+            // An insertion adds a record (two words) and at most two ranges.
+            blocks: self.blocks.wants(BHDR + 2, 2),
+            index: self.index.wants(IHDR + 3, 2),
             leaves,
         }
     }
 
     /// Moves the FIB into the storage given (any part may be `None`; each must be empty):
-    /// the direct table if it has none yet (and room for `2 * 65536` words); blocks with room
-    /// for the blocks in use, compacted into them; leaves with room for one more record.
-    /// Returns what the caller must free after its lock: the storage replaced, or what was
-    /// given and did not fit (or was not needed).
+    /// the direct table if it has none yet (and room for `2 * 65536` words); blocks of
+    /// routes, and of ranges, with room for those in use, compacted into them; leaves with
+    /// room for one more record. Returns what the caller must free after its lock: the
+    /// storage replaced, or what was given and did not fit (or was not needed).
     pub fn adopt(&mut self, parts: FibParts<Option<S>>) -> FibParts<Option<S>> {
         let direct = parts.direct.map(|mut new| {
             if !self.direct.is_empty() || !new.is_empty() || new.capacity() < DIRECT_WORDS {
@@ -458,12 +631,12 @@ impl<S: Storage<u32>> Fib<S> {
             core::mem::replace(&mut self.direct, new)
         });
         let leaves = parts.leaves.map(|mut new| {
-            let need = self.leaves.len().max(LEAF_BUCKETS) + LEAF_WORDS;
+            let need = self.leaves.len().max(HEADS) + LEAF_WORDS;
             if !new.is_empty() || new.capacity() < need {
                 return new;
             }
             if self.leaves.is_empty() {
-                for _ in 0..LEAF_BUCKETS {
+                for _ in 0..HEADS {
                     let _ = new.push_within_capacity(NIL);
                 }
             } else {
@@ -474,62 +647,56 @@ impl<S: Storage<u32>> Fib<S> {
             core::mem::replace(&mut self.leaves, new)
         });
         let blocks = parts.blocks.map(|new| self.adopt_blocks(new));
+        let index = parts.index.map(|new| self.adopt_index(new));
         FibParts {
             direct,
             blocks,
+            index,
             leaves,
         }
     }
 
-    /// Copies the blocks in use into `new`, each in the smallest class that holds it, in
+    /// Copies the blocks of routes into `new`, each in the smallest class that holds it, in
     /// chunk order; returns the old storage (or `new`, too small or not empty).
     fn adopt_blocks(&mut self, mut new: S) -> S {
-        let need = self.compacted();
-        if !new.is_empty() || new.capacity() < need {
+        if !new.is_empty() || new.capacity() < self.compacted_blocks() {
             return new;
         }
         let mut max_class = 0;
         for c in 0..CHUNKS {
             let Some(b) = self.block(c) else { continue };
-            let (n, r) = self.shape(b);
-            let live = HDR + r + 2 * n;
-            let k = class_of(live);
-            let at = new.len();
-            for i in 0..class_size(k) {
-                let w = match i {
-                    0 => k as u32,
-                    _ if i < live => self.w(b + i),
-                    _ => 0,
-                };
-                let _ = new.push_within_capacity(w);
-            }
+            let live = BHDR + 2 * self.routes_in(b);
+            let (at, k) = self.blocks.copy(&mut new, b, live);
             max_class = max_class.max(k);
             if let Some(p) = self.direct.get_mut(CHUNKS + c) {
                 *p = at as u32;
             }
+        }
+        self.blocks.replace(new, max_class)
+    }
+
+    /// Copies the ranges blocks into `new`, as [`Self::adopt_blocks`] does: the lookup index
+    /// ends up in chunk order, without gaps.
+    fn adopt_index(&mut self, mut new: S) -> S {
+        if !new.is_empty() || new.capacity() < self.compacted_index() {
+            return new;
+        }
+        let mut max_class = 0;
+        for c in 0..CHUNKS {
+            let Some(x) = self.ranges_block(c) else {
+                continue;
+            };
+            let live = IHDR + self.ranges_in(x);
+            let (at, k) = self.index.copy(&mut new, x, live);
+            max_class = max_class.max(k);
             if let Some(w) = self.direct.get_mut(c) {
-                if *w & RANGES != 0 {
-                    *w = RANGES | (at + 2) as u32;
-                }
+                *w = RANGES | at as u32;
             }
         }
-        self.free_blocks = [NIL; CLASSES];
-        self.used = need;
-        self.max_class = max_class;
-        core::mem::replace(&mut self.blocks, new)
+        self.index.replace(new, max_class)
     }
 
-    fn w(&self, i: usize) -> u32 {
-        self.blocks.get(i).copied().unwrap_or(0)
-    }
-
-    fn set_w(&mut self, i: usize, v: u32) {
-        if let Some(w) = self.blocks.get_mut(i) {
-            *w = v;
-        }
-    }
-
-    /// The block of chunk `c`.
+    /// The block of routes of chunk `c`.
     fn block(&self, c: usize) -> Option<usize> {
         match self.direct.get(CHUNKS + c) {
             Some(&b) if b != NIL => Some(b as usize),
@@ -537,57 +704,28 @@ impl<S: Storage<u32>> Fib<S> {
         }
     }
 
-    /// Routes and ranges of the block at `b`.
-    fn shape(&self, b: usize) -> (usize, usize) {
-        (self.w(b + 1) as usize, (self.w(b + 2) >> 16) as usize + 1)
+    /// The ranges block of chunk `c` (a chunk cut by a route longer than /16 has one).
+    fn ranges_block(&self, c: usize) -> Option<usize> {
+        match self.direct.get(c) {
+            Some(&w) if w & RANGES != 0 => Some((w & !RANGES) as usize),
+            _ => None,
+        }
     }
 
-    /// A block of class `k`: from its free list, or from the room left at the end.
-    fn alloc_block(&mut self, k: usize) -> Result<usize, FibError> {
-        let size = class_size(k);
-        let head = self.free_blocks.get(k).copied().ok_or(FibError::Full)?;
-        let at = if head != NIL {
-            let next = self.w(head as usize + 1);
-            if let Some(h) = self.free_blocks.get_mut(k) {
-                *h = next;
-            }
-            head as usize
-        } else {
-            let at = self.blocks.len();
-            if at.saturating_add(size) >= RANGES as usize {
-                return Err(FibError::Full);
-            }
-            if self.blocks.capacity() - at < size {
-                return Err(FibError::NoMem);
-            }
-            for _ in 0..size {
-                self.blocks
-                    .push_within_capacity(0)
-                    .map_err(|_| FibError::NoMem)?;
-            }
-            at
-        };
-        self.set_w(at, k as u32);
-        self.used += size;
-        self.max_class = self.max_class.max(k);
-        Ok(at)
+    /// Routes of the block at `b`.
+    fn routes_in(&self, b: usize) -> usize {
+        self.blocks.w(b + 1) as usize
     }
 
-    fn free_block(&mut self, b: usize) {
-        let k = self.w(b) as usize;
-        let Some(head) = self.free_blocks.get_mut(k) else {
-            return;
-        };
-        let next = *head;
-        *head = b as u32;
-        self.set_w(b + 1, next);
-        self.used = self.used.saturating_sub(class_size(k));
+    /// Ranges of the ranges block at `x`.
+    fn ranges_in(&self, x: usize) -> usize {
+        (self.index.w(x + SUB_WORDS) & 0xffff) as usize + 1
     }
 
     // --- leaves --------------------------------------------------------------------------
 
     fn leaf_at(leaf: u32) -> usize {
-        LEAF_BUCKETS + leaf as usize * LEAF_WORDS
+        HEADS + leaf as usize * LEAF_WORDS
     }
 
     fn leaf_word(&self, leaf: u32, i: usize) -> u32 {
@@ -630,7 +768,7 @@ impl<S: Storage<u32>> Fib<S> {
 
     /// The leaf of `route`, found or made, with one more reference.
     fn intern(&mut self, route: &Route) -> Result<u32, FibError> {
-        if self.leaves.len() < LEAF_BUCKETS {
+        if self.leaves.len() < HEADS {
             return Err(FibError::NoMem);
         }
         let key = Self::leaf_key(route);
@@ -653,7 +791,7 @@ impl<S: Storage<u32>> Fib<S> {
             self.free_leaf = self.leaf_word(leaf, 5);
             leaf
         } else {
-            let records = (self.leaves.len() - LEAF_BUCKETS) / LEAF_WORDS;
+            let records = (self.leaves.len() - HEADS) / LEAF_WORDS;
             if records >= MAX_NEXTHOPS {
                 return Err(FibError::Full);
             }
@@ -675,7 +813,77 @@ impl<S: Storage<u32>> Fib<S> {
         if let Some(h) = self.leaves.get_mut(b) {
             *h = leaf;
         }
+        if let RouteKind::Gateway { via, .. } = route.kind {
+            // Into its gateway's chain, with the gateway's match as it is now.
+            let vb = Self::via_bucket(via.to_u32());
+            let next = self.leaves.get(vb).copied().unwrap_or(NIL);
+            self.set_leaf_word(leaf, 6, self.leaf(via.to_u32()));
+            self.set_leaf_word(leaf, 7, next);
+            if let Some(h) = self.leaves.get_mut(vb) {
+                *h = leaf;
+            }
+        } else {
+            self.set_leaf_word(leaf, 6, NONE);
+            self.set_leaf_word(leaf, 7, NIL);
+        }
         Ok(leaf)
+    }
+
+    /// The head of the chain of the gateway leaves whose gateway is in `via`'s /24 (and
+    /// others, modulo `VIA_BUCKETS`).
+    fn via_bucket(via: u32) -> usize {
+        LEAF_BUCKETS + (via >> 8) as usize % VIA_BUCKETS
+    }
+
+    /// Unlinks `leaf` from the chain whose head is word `head`, following link word `link`.
+    fn unlink(&mut self, head: usize, leaf: u32, link: usize) {
+        let next = self.leaf_word(leaf, link);
+        if self.leaves.get(head) == Some(&leaf) {
+            if let Some(h) = self.leaves.get_mut(head) {
+                *h = next;
+            }
+            return;
+        }
+        let mut i = self.leaves.get(head).copied().unwrap_or(NIL);
+        let mut left = MAX_NEXTHOPS;
+        while i != NIL && left > 0 {
+            let n = self.leaf_word(i, link);
+            if n == leaf {
+                self.set_leaf_word(i, link, next);
+                return;
+            }
+            i = n;
+            left -= 1;
+        }
+    }
+
+    /// A route at `key/len` came or went: the gateway leaves whose gateway it covers take
+    /// their gateway's new match. Walks the chains of the /24s the prefix covers (all of
+    /// them for a prefix of `VIA_BUCKETS` /24s or more).
+    fn refresh_gateways(&mut self, key: u32, len: u8) {
+        let first = (key >> 8) as usize;
+        let units = 1usize << (24 - len.min(24));
+        let buckets = if units >= VIA_BUCKETS {
+            0..VIA_BUCKETS
+        } else {
+            first..first + units
+        };
+        for u in buckets {
+            let mut i = self
+                .leaves
+                .get(LEAF_BUCKETS + u % VIA_BUCKETS)
+                .copied()
+                .unwrap_or(NIL);
+            let mut left = MAX_NEXTHOPS;
+            while i != NIL && left > 0 {
+                let via = self.leaf_word(i, 2);
+                if (via ^ key) & mask(len) == 0 {
+                    self.set_leaf_word(i, 6, self.leaf(via));
+                }
+                i = self.leaf_word(i, 7);
+                left -= 1;
+            }
+        }
     }
 
     /// Drops a reference to `leaf`, freeing it with the last.
@@ -693,24 +901,9 @@ impl<S: Storage<u32>> Fib<S> {
         else {
             return;
         };
-        let b = Self::bucket(&key);
-        let next = self.leaf_word(leaf, 5);
-        if self.leaves.get(b) == Some(&leaf) {
-            if let Some(h) = self.leaves.get_mut(b) {
-                *h = next;
-            }
-        } else {
-            let mut i = self.leaves.get(b).copied().unwrap_or(NIL);
-            let mut left = MAX_NEXTHOPS;
-            while i != NIL && left > 0 {
-                let n = self.leaf_word(i, 5);
-                if n == leaf {
-                    self.set_leaf_word(i, 5, next);
-                    break;
-                }
-                i = n;
-                left -= 1;
-            }
+        self.unlink(Self::bucket(&key), leaf, 5);
+        if key[0] & 3 == 2 {
+            self.unlink(Self::via_bucket(key[2]), leaf, 7);
         }
         self.set_leaf_word(leaf, 5, self.free_leaf);
         self.free_leaf = leaf;
@@ -749,17 +942,31 @@ impl<S: Storage<u32>> Fib<S> {
     /// The leaf of the longest route of length 16 or less covering chunk `c`.
     fn short_leaf(&self, c: usize) -> u32 {
         match self.block(c) {
-            Some(b) => self.w(b + 2) & 0xffff,
+            Some(b) => self.blocks.w(b + 2) & 0xffff,
             None => self.direct.get(c).copied().unwrap_or(NONE),
         }
     }
 
+    /// Makes `leaf` the short leaf of chunk `c`: the ranges that held the old one (those no
+    /// longer route covers: a longer route's leaf has another prefix length) take it.
     fn set_short(&mut self, c: usize, leaf: u32) {
-        match self.block(c) {
-            Some(b) => {
-                let hdr = self.w(b + 2);
-                self.set_w(b + 2, (hdr & !0xffff) | leaf);
-                self.refresh(c);
+        let Some(b) = self.block(c) else {
+            if let Some(w) = self.direct.get_mut(c) {
+                *w = leaf;
+            }
+            return;
+        };
+        let old = self.blocks.w(b + 2) & 0xffff;
+        self.blocks.set_w(b + 2, leaf);
+        match self.ranges_block(c) {
+            Some(x) => {
+                let r = self.ranges_in(x);
+                let ranges = self.index.words.get_mut(x + IHDR..x + IHDR + r);
+                for w in ranges.into_iter().flatten() {
+                    if *w & 0xffff == old {
+                        *w = (*w & !0xffff) | leaf;
+                    }
+                }
             }
             None => {
                 if let Some(w) = self.direct.get_mut(c) {
@@ -769,47 +976,33 @@ impl<S: Storage<u32>> Fib<S> {
         }
     }
 
-    /// Recomputes the lookup word of chunk `c` from its block.
-    fn refresh(&mut self, c: usize) {
-        let Some(b) = self.block(c) else { return };
-        let hdr = self.w(b + 2);
-        // One range: no route longer than /16, the short leaf answers for the whole chunk.
-        let word = if hdr >> 16 == 0 {
-            hdr & 0xffff
-        } else {
-            RANGES | (b + 2) as u32
-        };
-        if let Some(w) = self.direct.get_mut(c) {
-            *w = word;
-        }
-    }
-
     /// Where the record `kw` is (or would go) in chunk `c`, and its leaf if it is there.
     fn find(&self, c: usize, kw: u32) -> (usize, Option<u32>) {
         let Some(b) = self.block(c) else {
             return (0, None);
         };
-        let (n, r) = self.shape(b);
-        let base = b + HDR + r;
+        let n = self.routes_in(b);
+        let base = b + BHDR;
         let (mut lo, mut hi) = (0usize, n);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.w(base + 2 * mid) < kw {
+            if self.blocks.w(base + 2 * mid) < kw {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        if lo < n && self.w(base + 2 * lo) == kw {
-            (lo, Some(self.w(base + 2 * lo + 1)))
+        if lo < n && self.blocks.w(base + 2 * lo) == kw {
+            (lo, Some(self.blocks.w(base + 2 * lo + 1)))
         } else {
             (lo, None)
         }
     }
 
     /// Rewrites chunk `c`'s block with record `pos` removed (`remove`) and/or `insert` put
-    /// at `pos`, ranges recomputed. Fails (changing nothing) only when a larger block is
-    /// needed and none can be had; removing or replacing a record never needs one.
+    /// at `pos`, and its ranges block from the records. Fails (changing nothing) only when a
+    /// larger block is needed and none can be had; removing or replacing a record never
+    /// needs one (nor more ranges).
     fn edit(
         &mut self,
         c: usize,
@@ -818,19 +1011,20 @@ impl<S: Storage<u32>> Fib<S> {
         insert: Option<(u32, u32)>,
     ) -> Result<(), FibError> {
         let old = self.block(c);
-        let (n, r, short) = match old {
-            Some(b) => {
-                let (n, r) = self.shape(b);
-                (n, r, self.w(b + 2) & 0xffff)
-            }
-            None => (0, 1, self.short_leaf(c)),
+        let old_ix = self.ranges_block(c);
+        let (n, short) = match old {
+            Some(b) => (self.routes_in(b), self.blocks.w(b + 2) & 0xffff),
+            None => (0, self.short_leaf(c)),
         };
         let del = usize::from(remove && pos < n);
         let ins = usize::from(insert.is_some());
         let n2 = (n + ins).saturating_sub(del);
         if n2 == 0 {
             if let Some(b) = old {
-                self.free_block(b);
+                self.blocks.free(b);
+            }
+            if let Some(x) = old_ix {
+                self.index.free(x);
             }
             if let Some(p) = self.direct.get_mut(CHUNKS + c) {
                 *p = NIL;
@@ -841,84 +1035,107 @@ impl<S: Storage<u32>> Fib<S> {
             return Ok(());
         }
         let (ikw, ileaf) = insert.unwrap_or((0, NONE));
-        let obase = old.map_or(0, |b| b + HDR + r);
-        let r2 = sweep(
-            n2,
-            |i| {
-                let j = if i < pos {
-                    i
-                } else if ins == 1 && i == pos {
-                    return (ikw, ileaf);
-                } else {
-                    i + del - ins
-                };
-                (self.w(obase + 2 * j), self.w(obase + 2 * j + 1))
-            },
-            |_, _| {},
-        );
-        let need = HDR + r2 + 2 * n2;
-        let target = match old {
-            Some(b) if class_size(self.w(b) as usize) >= need => b,
-            _ => self.alloc_block(class_of(need))?,
+        let obase = old.map_or(0, |b| b + BHDR);
+        // A new route longer than /16 cuts at most two more ranges (it splits the range it
+        // starts in); any other change cuts none.
+        let r = old_ix.map_or(1, |x| self.ranges_in(x));
+        let long = insert.is_some_and(|(kw, _)| kw & 0xff > 16);
+        let bound = if ins > del && long { r + 2 } else { r };
+        // Both blocks are had before anything changes.
+        let need = BHDR + 2 * n2;
+        let keep = old.filter(|&b| class_size(self.blocks.class(b)) >= need);
+        let need_ix = if bound > 1 { IHDR + bound } else { 0 };
+        let keep_ix = old_ix.filter(|&x| class_size(self.index.class(x)) >= need_ix);
+        if keep.is_none() {
+            self.blocks.room(class_of(need))?;
+        }
+        if need_ix > 0 && keep_ix.is_none() {
+            self.index.room(class_of(need_ix))?;
+        }
+        let target = match keep {
+            Some(b) => b,
+            None => self.blocks.alloc(class_of(need))?,
         };
-        let nbase = target + HDR + r2;
+        let ix = match (need_ix, keep_ix) {
+            (0, _) => None,
+            (_, Some(x)) => Some(x),
+            _ => Some(self.index.alloc(class_of(need_ix))?),
+        };
+        let nbase = target + BHDR;
         // The records before `pos` and those after it, to their new places.
         let (a_len, b_src, b_len) = (2 * pos, obase + 2 * (pos + del), 2 * (n - pos - del));
         let b_dst = nbase + 2 * (pos + ins);
+        let words = &mut self.blocks.words;
         if old.is_some() {
             if b_dst > b_src {
-                move_words(&mut self.blocks, b_src, b_len, b_dst);
-                move_words(&mut self.blocks, obase, a_len, nbase);
+                move_words(words, b_src, b_len, b_dst);
+                move_words(words, obase, a_len, nbase);
             } else {
-                move_words(&mut self.blocks, obase, a_len, nbase);
-                move_words(&mut self.blocks, b_src, b_len, b_dst);
+                move_words(words, obase, a_len, nbase);
+                move_words(words, b_src, b_len, b_dst);
             }
         }
         if ins == 1 {
-            self.set_w(nbase + 2 * pos, ikw);
-            self.set_w(nbase + 2 * pos + 1, ileaf);
+            self.blocks.set_w(nbase + 2 * pos, ikw);
+            self.blocks.set_w(nbase + 2 * pos + 1, ileaf);
         }
-        self.set_w(target + 1, n2 as u32);
-        self.set_w(target + 2, ((r2 as u32 - 1) << 16) | short);
-        if nbase <= self.blocks.len() {
-            let (head, tail) = self.blocks.split_at_mut(nbase);
-            let rec = |i: usize| {
-                (
-                    tail.get(2 * i).copied().unwrap_or(0),
-                    tail.get(2 * i + 1).copied().unwrap_or(0),
-                )
-            };
-            sweep(n2, rec, |i, range| {
-                if let Some(w) = head.get_mut(target + HDR + i) {
-                    *w = range;
+        self.blocks.set_w(target + 1, n2 as u32);
+        self.blocks.set_w(target + 2, short);
+        let mut ix = ix;
+        if let Some(x) = ix {
+            let (blocks, index) = (&self.blocks, &mut self.index);
+            let room = class_size(index.class(x)) - IHDR;
+            let rec = |i: usize| (blocks.w(nbase + 2 * i), blocks.w(nbase + 2 * i + 1));
+            let r2 = sweep(n2, rec, |i, range| {
+                let range = if range & 0xffff == NONE {
+                    (range & !0xffff) | short
+                } else {
+                    range
+                };
+                // Within the bound, always: the guard keeps a mistake inside the block.
+                if i < room {
+                    index.set_w(x + IHDR + i, range);
                 }
             });
+            if r2 > 1 {
+                let k = index.class(x) as u32;
+                index.set_w(x + SUB_WORDS, (k << 16) | (r2.min(room) as u32 - 1));
+                self.index_ranges(x, r2.min(room));
+            } else {
+                // The last route longer than /16 went.
+                self.index.free(x);
+                ix = None;
+            }
         }
-        self.index_ranges(target, r2);
+        if let Some(x) = old_ix.filter(|&x| Some(x) != ix && Some(x) != keep_ix) {
+            self.index.free(x);
+        }
         if old != Some(target) {
             if let Some(b) = old {
-                self.free_block(b);
+                self.blocks.free(b);
             }
             if let Some(p) = self.direct.get_mut(CHUNKS + c) {
                 *p = target as u32;
             }
         }
-        self.refresh(c);
+        if let Some(w) = self.direct.get_mut(c) {
+            *w = ix.map_or(short, |x| RANGES | x as u32);
+        }
         Ok(())
     }
 
-    /// Writes the sub-index of the block at `b`, which has `r` ranges.
-    fn index_ranges(&mut self, b: usize, r: usize) {
+    /// Writes the sub-index of the ranges block at `x`, which has `r` ranges.
+    fn index_ranges(&mut self, x: usize, r: usize) {
         let mut i = 0usize;
         for j in 0..16usize {
             let start = (j as u32) << 12;
-            while i + 1 < r && self.w(b + HDR + i + 1) >> 16 <= start {
+            while i + 1 < r && self.index.w(x + IHDR + i + 1) >> 16 <= start {
                 i += 1;
             }
-            let at = b + 3 + j / 2;
+            let at = x + j / 2;
             let shift = (j & 1) * 16;
-            let w = self.w(at) & !(0xffff << shift);
-            self.set_w(at, w | ((i as u32) << shift));
+            let w = self.index.w(at) & !(0xffff << shift);
+            self.index.set_w(at, w | ((i as u32) << shift));
         }
     }
 
@@ -1010,6 +1227,7 @@ impl<S: Storage<u32>> Fib<S> {
         if old.is_none() {
             self.count += 1;
         }
+        self.refresh_gateways(key, len);
         self.bump();
         Ok(prev)
     }
@@ -1028,6 +1246,7 @@ impl<S: Storage<u32>> Fib<S> {
         }
         self.release(leaf);
         self.count = self.count.saturating_sub(1);
+        self.refresh_gateways(key, len);
         self.bump();
         Ok(route)
     }
@@ -1039,12 +1258,11 @@ impl<S: Storage<u32>> Fib<S> {
         for c in 0..CHUNKS {
             let mut i = 0;
             while let Some(b) = self.block(c) {
-                let (n, r) = self.shape(b);
-                if i >= n {
+                if i >= self.routes_in(b) {
                     break;
                 }
-                let at = b + HDR + r + 2 * i;
-                let (kw, leaf) = (self.w(at), self.w(at + 1));
+                let at = b + BHDR + 2 * i;
+                let (kw, leaf) = (self.blocks.w(at), self.blocks.w(at + 1));
                 let key = ((c as u32) << 16) | (kw >> 16);
                 let len = (kw & 0xff) as u8;
                 let hit = self
@@ -1071,56 +1289,147 @@ impl<S: Storage<u32>> Fib<S> {
     #[inline]
     pub fn lookup(&self, dst: Ipv4Address) -> Option<Route> {
         let a = dst.to_u32();
-        let w = self.direct.get((a >> 16) as usize).copied().unwrap_or(NONE);
-        let leaf = if w & RANGES == 0 {
-            w
-        } else {
-            self.search((w & !RANGES) as usize, a)
-        };
-        self.route_of(leaf, a)
+        self.route_of(self.leaf(a), a)
     }
 
-    /// The leaf of `a` in the ranges whose header is at `h`: the sub-index narrows the
-    /// search to the ranges of `a`'s /20, often a single cache line.
+    /// The leaf of the longest prefix containing `a`.
     #[inline]
-    fn search(&self, h: usize, a: u32) -> u32 {
-        let Some(head) = self.blocks.get(h..h + 1 + SUB_WORDS) else {
-            return NONE;
-        };
-        let hdr = head.first().copied().unwrap_or(0);
-        let n = (hdr >> 16) as usize + 1;
+    fn leaf(&self, a: u32) -> u32 {
+        let w = self.word(a);
+        if w & RANGES == 0 {
+            w
+        } else {
+            let (base, count) = self.window(w, a);
+            self.scan(base, count, a)
+        }
+    }
+
+    /// The lookup word of `a`'s chunk.
+    #[inline]
+    fn word(&self, a: u32) -> u32 {
+        self.direct.get((a >> 16) as usize).copied().unwrap_or(NONE)
+    }
+
+    /// Where the ranges of `a`'s /20 are in the lookup index and how many there are, for the
+    /// lookup word `w` of `a`'s chunk, which points at ranges: the sub-index's entry for the
+    /// /20 and the next (the last range's index, after the sixteenth).
+    #[inline]
+    fn window(&self, w: u32, a: u32) -> (usize, usize) {
+        let x = (w & !RANGES) as usize;
         let j = ((a >> 12) & 15) as usize;
         let sub = |j: usize| {
-            let w = head.get(1 + j / 2).copied().unwrap_or(0);
+            let w = self.index.words.get(x + j / 2).copied().unwrap_or(0);
             ((w >> ((j & 1) * 16)) & 0xffff) as usize
         };
         let lo = sub(j);
-        let hi = if j == 15 { n } else { sub(j + 1) + 1 };
-        let base = h + 1 + SUB_WORDS;
-        // The last range starting at or before `a`'s low bits (range `lo` does).
+        let hi = sub(j + 1) + 1;
+        (x + IHDR + lo, hi.saturating_sub(lo))
+    }
+
+    /// The leaf of the last of the `count` ranges from `base` on that starts at or before
+    /// `a` (the first does).
+    #[inline]
+    fn scan(&self, base: usize, count: usize, a: u32) -> u32 {
+        let words = &self.index.words[..];
         let probe = (a << 16) | 0xffff;
-        let pos = if hi - lo <= 8 {
-            // Three steps without a branch on the data, so that the processor goes on with
-            // the next lookups while this one waits for memory.
-            let mut pos = lo;
-            for step in [4, 2, 1] {
-                let i = pos + step;
-                let v = self.blocks.get(base + i).copied().unwrap_or(u32::MAX);
-                // `&`, not `&&`: both sides are cheap, and a branch is what this avoids.
-                #[allow(clippy::needless_bitwise_bool)]
-                let take = (i < hi) & (v <= probe);
-                pos += step * usize::from(take);
+        let window = words
+            .get(base..base + SCAN)
+            .and_then(|w| <&[u32; SCAN]>::try_from(w).ok());
+        match window {
+            Some(window) if count <= SCAN => Self::pick(window, count, a),
+            _ => {
+                let ranges = words.get(base..base + count).unwrap_or_default();
+                let pos = ranges.partition_point(|&r| r <= probe).saturating_sub(1);
+                ranges.get(pos).map_or(NONE, |r| r & 0xffff)
             }
-            pos
-        } else {
-            let ranges = self.blocks.get(base + lo..base + hi).unwrap_or_default();
-            lo + ranges.partition_point(|&r| r <= probe).saturating_sub(1)
-        };
-        let leaf = self.blocks.get(base + pos).map_or(NONE, |r| r & 0xffff);
-        if leaf == NONE {
-            hdr & 0xffff
-        } else {
-            leaf
+        }
+    }
+
+    /// The leaf of the last of the first `count` ranges of `window` that starts at or before
+    /// `a` (the first does): a scan of a fixed width, each load independent of the others
+    /// and no branch on the data, so that the processor goes on with the next lookups while
+    /// this one waits for memory.
+    #[inline]
+    fn pick(window: &[u32; SCAN], count: usize, a: u32) -> u32 {
+        let probe = (a << 16) | 0xffff;
+        let mut leaf = window[0];
+        for (i, &v) in window.iter().enumerate().skip(1) {
+            // `&`, not `&&`: both sides are cheap, and a branch is what this avoids.
+            #[allow(clippy::needless_bitwise_bool)]
+            let take = (i < count) & (v <= probe);
+            leaf = if take { v } else { leaf };
+        }
+        leaf & 0xffff
+    }
+
+    /// The leaves of up to [`LANES`] destinations, looked up in lockstep: the lookup words of
+    /// all, then the sub-index entries of all, then the scans of all, so that the memory
+    /// accesses of each step are independent of each other and in flight together.
+    fn leaves(&self, dsts: &[Ipv4Address], leaves: &mut [u32; LANES]) {
+        let mut addr = [0u32; LANES];
+        for (a, d) in addr.iter_mut().zip(dsts) {
+            *a = d.to_u32();
+        }
+        let mut words = [NONE; LANES];
+        for (w, &a) in words.iter_mut().zip(&addr) {
+            *w = self.word(a);
+        }
+        let mut windows = [(0usize, 0usize); LANES];
+        for ((win, &w), &a) in windows.iter_mut().zip(&words).zip(&addr) {
+            if w & RANGES != 0 {
+                *win = self.window(w, a);
+            }
+        }
+        // The windows of all, read before any is searched, so that their cache misses are
+        // in flight together.
+        let mut ranges = [[0; SCAN]; LANES];
+        let mut read = [false; LANES];
+        for ((r, ok), &(base, count)) in ranges.iter_mut().zip(&mut read).zip(&windows) {
+            if let Some(w) = self.index.words.get(base..base + SCAN) {
+                r.copy_from_slice(w);
+                *ok = count <= SCAN;
+            }
+        }
+        for (((((leaf, &w), &(base, count)), &a), r), &ok) in leaves
+            .iter_mut()
+            .zip(&words)
+            .zip(&windows)
+            .zip(&addr)
+            .zip(&ranges)
+            .zip(&read)
+        {
+            *leaf = if w & RANGES == 0 {
+                w
+            } else if ok {
+                Self::pick(r, count, a)
+            } else {
+                self.scan(base, count, a)
+            };
+        }
+    }
+
+    /// [`Fib::lookup`] of each of `dsts`, into `out` (as many as both hold). The lookups run
+    /// [`LANES`] at a time in lockstep, so that their cache misses overlap: much faster per
+    /// destination than one at a time in a large FIB, for a batch of packets (a NAPI poll's).
+    pub fn lookup_many(&self, dsts: &[Ipv4Address], out: &mut [Option<Route>]) {
+        let mut leaves = [NONE; LANES];
+        for (dsts, out) in dsts.chunks(LANES).zip(out.chunks_mut(LANES)) {
+            self.leaves(dsts, &mut leaves);
+            for ((o, d), &leaf) in out.iter_mut().zip(dsts).zip(&leaves) {
+                *o = self.route_of(leaf, d.to_u32());
+            }
+        }
+    }
+
+    /// [`Fib::resolve`] of each of `dsts`, into `out` (as many as both hold), in lockstep as
+    /// [`Fib::lookup_many`] does.
+    pub fn resolve_many(&self, dsts: &[Ipv4Address], out: &mut [Result<NextHop, RouteError>]) {
+        let mut leaves = [NONE; LANES];
+        for (dsts, out) in dsts.chunks(LANES).zip(out.chunks_mut(LANES)) {
+            self.leaves(dsts, &mut leaves);
+            for (o, &leaf) in out.iter_mut().zip(&leaves) {
+                *o = self.hop_of(leaf);
+            }
         }
     }
 
@@ -1128,26 +1437,47 @@ impl<S: Storage<u32>> Fib<S> {
     /// means `dst` itself on that interface, and a gateway route means the gateway, which is
     /// looked up in turn and must match a connected route on the same interface (else
     /// [`RouteError::GatewayUnreachable`]; gateways are not followed recursively).
+    #[inline]
     pub fn resolve(&self, dst: Ipv4Address) -> Result<NextHop, RouteError> {
-        match self.lookup(dst).ok_or(RouteError::NoRoute)?.kind {
-            RouteKind::Local => Ok(NextHop {
+        self.hop_of(self.leaf(dst.to_u32()))
+    }
+
+    /// The next hop of a destination whose leaf is `leaf`.
+    #[inline]
+    fn hop_of(&self, leaf: u32) -> Result<NextHop, RouteError> {
+        if leaf == NONE {
+            return Err(RouteError::NoRoute);
+        }
+        let at = Self::leaf_at(leaf);
+        let Some(&[w0, ifindex, via, _, _, _, on, _]) = self.leaves.get(at..at + LEAF_WORDS) else {
+            return Err(RouteError::NoRoute);
+        };
+        let ifindex = ifindex as i32;
+        match w0 & 3 {
+            0 => Ok(NextHop {
                 ifindex: 0,
                 gateway: None,
                 local: true,
             }),
-            RouteKind::Connected { ifindex } => Ok(NextHop {
+            1 => Ok(NextHop {
                 ifindex,
                 gateway: None,
                 local: false,
             }),
-            RouteKind::Gateway { via, ifindex } => match self.lookup(via).map(|r| r.kind) {
-                Some(RouteKind::Connected { ifindex: on }) if on == ifindex => Ok(NextHop {
-                    ifindex,
-                    gateway: Some(via),
-                    local: false,
-                }),
-                _ => Err(RouteError::GatewayUnreachable),
-            },
+            _ => {
+                // The gateway's own match, kept up to date by every change.
+                let at = Self::leaf_at(on);
+                match self.leaves.get(at..at + 2) {
+                    Some(&[k, i]) if on != NONE && k & 3 == 1 && i as i32 == ifindex => {
+                        Ok(NextHop {
+                            ifindex,
+                            gateway: Some(Ipv4Address::from_u32(via)),
+                            local: false,
+                        })
+                    }
+                    _ => Err(RouteError::GatewayUnreachable),
+                }
+            }
         }
     }
 
@@ -1234,13 +1564,12 @@ impl<S: Storage<u32>> Iterator for Iter<'_, S> {
         let fib = self.fib;
         while self.chunk < CHUNKS {
             if let Some(b) = fib.block(self.chunk) {
-                let (n, r) = fib.shape(b);
-                if self.pos < n {
-                    let at = b + HDR + r + 2 * self.pos;
+                if self.pos < fib.routes_in(b) {
+                    let at = b + BHDR + 2 * self.pos;
                     self.pos += 1;
-                    let kw = fib.w(at);
+                    let kw = fib.blocks.w(at);
                     let key = ((self.chunk as u32) << 16) | (kw >> 16);
-                    if let Some(route) = fib.route_of(fib.w(at + 1), key) {
+                    if let Some(route) = fib.route_of(fib.blocks.w(at + 1), key) {
                         return Some((Cursor::after(&route), route));
                     }
                     continue;
@@ -1681,10 +2010,12 @@ mod tests {
         let parts = FibParts {
             direct: alloc(w.direct),
             blocks: alloc(w.blocks),
+            index: alloc(w.index),
             leaves: alloc(w.leaves),
         };
         let given = (w.direct == 0 || parts.direct.is_some())
             && (w.blocks == 0 || parts.blocks.is_some())
+            && (w.index == 0 || parts.index.is_some())
             && (w.leaves == 0 || parts.leaves.is_some());
         drop(fib.adopt(parts));
         given && fib.wants().is_none()
@@ -1696,9 +2027,11 @@ mod tests {
         let back = fib.adopt(FibParts {
             direct: alloc(DIRECT_WORDS),
             blocks: alloc(1 << 16),
-            leaves: alloc(LEAF_BUCKETS + 1024 * LEAF_WORDS),
+            index: alloc(1 << 16),
+            leaves: alloc(HEADS + 1024 * LEAF_WORDS),
         });
         assert!(back.direct.unwrap().capacity() == 0 && back.blocks.is_some());
+        assert!(back.index.is_some());
         fib
     }
 
@@ -1738,28 +2071,33 @@ mod tests {
             .find_map(|l| m.get(&(dst.to_u32() & mask(l), l)).copied())
     }
 
-    /// Checks the FIB's inner structure: records sorted, ranges as a fresh sweep makes them,
-    /// lookup words and short leaves right, leaf references counted, block words counted.
+    /// Checks the FIB's inner structure: records sorted, ranges as a fresh sweep makes them
+    /// (the short leaf where no longer route is), sub-indexes and lookup words right, leaf
+    /// references counted, block words counted.
     fn check_invariants(fib: &TestFib) {
         if fib.direct.is_empty() {
-            assert!(fib.is_empty() && fib.blocks.is_empty());
+            assert!(fib.is_empty() && fib.blocks.words.is_empty());
+            assert!(fib.index.words.is_empty());
             return;
         }
         let mut routes = 0;
-        let mut used = 0;
+        let (mut used, mut used_ix) = (0, 0);
         for c in 0..CHUNKS {
             let Some(b) = fib.block(c) else {
                 let w = fib.direct[c];
                 assert_eq!(w & RANGES, 0, "chunk {c:#x} without block points at ranges");
                 continue;
             };
-            let (n, r) = fib.shape(b);
+            let n = fib.routes_in(b);
             assert!(n > 0, "chunk {c:#x}: empty block");
-            assert!(HDR + r + 2 * n <= class_size(fib.w(b) as usize));
-            used += class_size(fib.w(b) as usize);
+            let bw = &fib.blocks;
+            assert!(BHDR + 2 * n <= class_size(bw.class(b)));
+            used += class_size(bw.class(b));
             routes += n;
-            let base = b + HDR + r;
-            let rec = |i: usize| (fib.w(base + 2 * i), fib.w(base + 2 * i + 1));
+            let short = bw.w(b + 2);
+            assert!(short <= NONE);
+            let base = b + BHDR;
+            let rec = |i: usize| (bw.w(base + 2 * i), bw.w(base + 2 * i + 1));
             for i in 1..n {
                 assert!(
                     rec(i - 1).0 < rec(i).0,
@@ -1767,30 +2105,76 @@ mod tests {
                 );
             }
             let mut ranges = Vec::new();
-            let r2 = sweep(n, rec, |i, w| {
+            let r = sweep(n, rec, |i, w| {
                 assert_eq!(i, ranges.len());
+                let w = if w & 0xffff == NONE {
+                    (w & !0xffff) | short
+                } else {
+                    w
+                };
                 ranges.push(w);
             });
-            assert_eq!(r2, r);
+            let Some(x) = fib.ranges_block(c) else {
+                assert_eq!(r, 1, "chunk {c:#x}: ranges without a ranges block");
+                assert_eq!(fib.direct[c], short, "chunk {c:#x}: lookup word");
+                continue;
+            };
+            assert!(r > 1, "chunk {c:#x}: a ranges block for one range");
+            assert_eq!(fib.ranges_in(x), r, "chunk {c:#x}");
+            let iw = &fib.index;
+            assert!(IHDR + r <= class_size(iw.class(x)));
+            used_ix += class_size(iw.class(x));
             assert_eq!(
-                &fib.blocks[b + HDR..b + HDR + r],
+                &iw.words[x + IHDR..x + IHDR + r],
                 &ranges[..],
                 "chunk {c:#x}"
             );
-            let want = if r == 1 {
-                fib.w(b + 2) & 0xffff
-            } else {
-                RANGES | (b + 2) as u32
-            };
-            assert_eq!(fib.direct[c], want, "chunk {c:#x}: lookup word");
+            for j in 0..16u32 {
+                let first = ranges.partition_point(|&w| w >> 16 <= j << 12) - 1;
+                let sub = (iw.w(x + j as usize / 2) >> ((j & 1) * 16)) & 0xffff;
+                assert_eq!(sub as usize, first, "chunk {c:#x}: sub-index {j}");
+            }
         }
+        assert_eq!(used, fib.blocks.used);
+        assert_eq!(used_ix, fib.index.used);
         assert_eq!(routes, fib.len());
-        assert_eq!(used, fib.used);
         let mut refs = 0;
-        for leaf in 0..(fib.leaves.len().saturating_sub(LEAF_BUCKETS) / LEAF_WORDS) {
+        for leaf in 0..(fib.leaves.len().saturating_sub(HEADS) / LEAF_WORDS) {
             refs += fib.leaf_word(leaf as u32, 4) as usize;
         }
         assert_eq!(refs, fib.len(), "leaf references");
+        // Every gateway leaf is in its gateway's chain, with its gateway's match.
+        let mut gateways = 0;
+        for leaf in 0..(fib.leaves.len().saturating_sub(HEADS) / LEAF_WORDS) {
+            let leaf = leaf as u32;
+            if fib.leaf_word(leaf, 4) == 0 || fib.leaf_word(leaf, 0) & 3 != 2 {
+                continue;
+            }
+            gateways += 1;
+            let via = fib.leaf_word(leaf, 2);
+            assert_eq!(
+                fib.leaf_word(leaf, 6),
+                fib.leaf(via),
+                "leaf {leaf}: gateway's match"
+            );
+            let mut i = fib.leaves[Fib::<Vec<u32>>::via_bucket(via)];
+            while i != leaf {
+                assert_ne!(i, NIL, "leaf {leaf} not in its gateway's chain");
+                i = fib.leaf_word(i, 7);
+            }
+        }
+        let chained: usize = (0..VIA_BUCKETS)
+            .map(|b| {
+                let mut n = 0;
+                let mut i = fib.leaves[LEAF_BUCKETS + b];
+                while i != NIL {
+                    n += 1;
+                    i = fib.leaf_word(i, 7);
+                }
+                n
+            })
+            .sum();
+        assert_eq!(chained, gateways, "gateway chains");
     }
 
     /// Every chunk's short leaf is the longest route of length <= 16 covering it.
@@ -1817,7 +2201,8 @@ mod tests {
             assert!(class_size(k) >= n, "{n}");
             assert!(k == 0 || class_size(k - 1) < n, "{n}");
         }
-        assert!(class_of(HDR + 65536 + 2 * (1 << 17)) < CLASSES);
+        assert!(class_of(BHDR + 2 * (1 << 17)) < CLASSES);
+        assert!(class_of(IHDR + 65536 + 2 * (1 << 17)) < CLASSES);
         assert_eq!(
             (class_size(0), class_size(4), class_size(5), class_size(8)),
             (4, 8, 10, 16)
@@ -1848,13 +2233,188 @@ mod tests {
         );
         // 10.1/16 is cut in three ranges; the rest of 10/8 is one word each.
         let b = fib.block(0x0a01).unwrap();
-        assert_eq!(fib.shape(b), (2, 3));
-        let ranges = &fib.blocks[b + HDR..b + HDR + 3];
+        assert_eq!(fib.routes_in(b), 2);
+        let x = fib.ranges_block(0x0a01).unwrap();
+        assert_eq!(fib.ranges_in(x), 3);
+        let ranges = &fib.index.words[x + IHDR..x + IHDR + 3];
         assert_eq!(
             ranges.iter().map(|r| r >> 16).collect::<Vec<_>>(),
             [0, 0x200, 0x300]
         );
         assert_eq!(fib.direct[0x0a02] & RANGES, 0);
+        check_invariants(&fib);
+    }
+
+    /// Lookups against brute force where a /20 holds more ranges than a scan covers, and
+    /// where a chunk's ranges end the lookup index (a scan's window would pass its end).
+    #[test]
+    fn crowded_twentieths_and_the_last_block() {
+        let mut fib = roomy();
+        let mut routes = Vec::new();
+        let mut rng = Rng(5);
+        for i in 0..40u32 {
+            // Host routes, /28s and /30s in 10.1.0.0/20.
+            let len = [32, 28, 30][i as usize % 3];
+            let key = 0x0a01_0000 | (rng.below(1 << 9) as u32) << 3;
+            let r = Route {
+                prefix: Ipv4Address::from_u32(key & mask(len)),
+                len,
+                kind: RouteKind::Connected { ifindex: i as i32 },
+                metric: i,
+            };
+            if fib.insert(r).unwrap().is_none() {
+                routes.push(r);
+            } else if let Some(m) = routes
+                .iter_mut()
+                .find(|m| m.prefix == r.prefix && m.len == r.len)
+            {
+                *m = r;
+            }
+        }
+        fib.add(conn("255.255.255.0", 24, 9)).unwrap();
+        fib.add(conn("255.255.255.128", 25, 8)).unwrap();
+        routes.push(conn("255.255.255.0", 24, 9));
+        routes.push(conn("255.255.255.128", 25, 8));
+        // Compacted, the block of 255.255/16 comes last.
+        let w = fib.index.words.len();
+        drop(fib.adopt(FibParts {
+            index: alloc(w),
+            ..FibParts::default()
+        }));
+        let x = fib.ranges_block(0xffff).unwrap();
+        assert_eq!(x + IHDR + fib.ranges_in(x), fib.index.words.len());
+        let x = fib.ranges_block(0x0a01).unwrap();
+        let first = (fib.index.w(x) >> 16) as usize;
+        assert!(first > 2 * SCAN, "{first} ranges in 10.1.0.0/20");
+        check_invariants(&fib);
+        for d in (0x0a01_0000u32..0x0a01_2000).chain(0xffff_ff00..=u32::MAX) {
+            let dst = Ipv4Address::from_u32(d);
+            assert_eq!(fib.lookup(dst), brute(&routes, dst), "{dst}");
+        }
+    }
+
+    /// What `resolve` answers, from two lookups.
+    fn resolve_by_lookups(fib: &TestFib, dst: Ipv4Address) -> Result<NextHop, RouteError> {
+        match fib.lookup(dst).ok_or(RouteError::NoRoute)?.kind {
+            RouteKind::Local => Ok(NextHop {
+                ifindex: 0,
+                gateway: None,
+                local: true,
+            }),
+            RouteKind::Connected { ifindex } => Ok(NextHop {
+                ifindex,
+                gateway: None,
+                local: false,
+            }),
+            RouteKind::Gateway { via, ifindex } => match fib.lookup(via).map(|r| r.kind) {
+                Some(RouteKind::Connected { ifindex: on }) if on == ifindex => Ok(NextHop {
+                    ifindex,
+                    gateway: Some(via),
+                    local: false,
+                }),
+                _ => Err(RouteError::GatewayUnreachable),
+            },
+        }
+    }
+
+    /// `lookup_many` and `resolve_many` answer as `lookup` and `resolve` do, through churn,
+    /// for batches of any length, with outputs shorter or longer than the input.
+    #[test]
+    fn batched_lookups_match_single_ones() {
+        let mut rng = Rng(77);
+        let mut fib: TestFib = Fib::new(usize::MAX);
+        let dsts: Vec<Ipv4Address> = (0..300)
+            .map(|_| Ipv4Address::from_u32(0x0a00_0000 | (rng.next() as u32 & 0x03ff_ffff)))
+            .collect();
+        let mut out: Vec<Option<Route>> = std::vec![None; 400];
+        let mut hops = std::vec![Err(RouteError::NoRoute); 400];
+        let mut kinds = [0; 4];
+        let mut live = Vec::new();
+        for i in 0..1500u32 {
+            if i % 5 == 4 && !live.is_empty() {
+                let r: Route = live.swap_remove(rng.below(live.len() as u64) as usize);
+                let _ = fib.delete(r.prefix, r.len);
+            } else {
+                let mut r = random_route(&mut rng, i % 7);
+                if i % 3 == 0 {
+                    // Gateways, some reachable through the connected routes.
+                    let via =
+                        Ipv4Address::from_u32(0x0a00_0000 | (rng.next() as u32 & 0x03ff_ffff));
+                    r.kind = RouteKind::Gateway {
+                        via,
+                        ifindex: (i % 7) as i32,
+                    };
+                }
+                assert!(grow(&mut fib));
+                if fib.insert(r).unwrap().is_none() {
+                    live.push(r);
+                }
+            }
+            if i % 50 != 0 {
+                continue;
+            }
+            let n = rng.below(dsts.len() as u64) as usize;
+            let m = rng.below(out.len() as u64) as usize;
+            out.fill(None);
+            fib.lookup_many(&dsts[..n], &mut out[..m]);
+            fib.resolve_many(&dsts[..n], &mut hops[..m]);
+            for (k, &d) in dsts.iter().enumerate().take(n.min(m)) {
+                assert_eq!(out[k], fib.lookup(d), "step {i}: {d}");
+                assert_eq!(hops[k], fib.resolve(d), "step {i}: {d}");
+                assert_eq!(hops[k], resolve_by_lookups(&fib, d), "step {i}: {d}");
+                kinds[match hops[k] {
+                    Ok(h) if h.gateway.is_some() => 0,
+                    Ok(_) => 1,
+                    Err(RouteError::GatewayUnreachable) => 2,
+                    Err(RouteError::NoRoute) => 3,
+                }] += 1;
+            }
+            assert!(out[n.min(m)..].iter().all(|r| r.is_none()));
+        }
+        assert!(live.len() > 500);
+        assert!(kinds.iter().all(|&k| k > 0), "{kinds:?}");
+        // No storage at all: nothing found.
+        let empty: TestFib = Fib::new(8);
+        empty.lookup_many(&dsts, &mut out);
+        assert!(out.iter().all(|r| r.is_none()));
+    }
+
+    /// `resolve` follows every change to the routes that match a gateway: its connected
+    /// route coming late, replaced, shadowed by a longer route, uncovered, a short route
+    /// under it; and the gateway's leaf going and coming back.
+    #[test]
+    fn resolve_follows_the_gateways_match() {
+        let mut fib = roomy();
+        let dst = a("203.0.113.9");
+        let hop = |fib: &TestFib| fib.resolve(dst).map(|h| (h.ifindex, h.gateway));
+        let via = Some(a("10.9.8.7"));
+        fib.add(gw("203.0.113.0", 24, "10.9.8.7", 2)).unwrap();
+        assert_eq!(hop(&fib), Err(RouteError::GatewayUnreachable));
+        // A short route, then a long one, then a host route to the gateway.
+        fib.add(conn("10.0.0.0", 8, 2)).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        fib.add(conn("10.9.8.0", 24, 3)).unwrap();
+        assert_eq!(hop(&fib), Err(RouteError::GatewayUnreachable));
+        fib.add(conn("10.9.8.7", 32, 2)).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        // Replaced in place, then gone: the /24 and the /8 answer again.
+        fib.insert(Route::new(a("10.9.8.7"), 32, RouteKind::Local))
+            .unwrap();
+        assert_eq!(hop(&fib), Err(RouteError::GatewayUnreachable));
+        fib.delete(a("10.9.8.7"), 32).unwrap();
+        fib.delete(a("10.9.8.0"), 24).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        // A default route under everything, the /8 gone.
+        fib.add(conn("0.0.0.0", 0, 2)).unwrap();
+        fib.delete(a("10.0.0.0"), 8).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        // The gateway route goes (its leaf is freed) and comes back through another one.
+        fib.delete(a("203.0.113.0"), 24).unwrap();
+        assert_eq!(hop(&fib).unwrap().1, None);
+        fib.add(gw("203.0.0.0", 16, "10.9.8.7", 2)).unwrap();
+        assert_eq!(hop(&fib), Ok((2, via)));
+        fib.delete(a("0.0.0.0"), 0).unwrap();
+        assert_eq!(hop(&fib), Err(RouteError::GatewayUnreachable));
         check_invariants(&fib);
     }
 
@@ -2013,7 +2573,7 @@ mod tests {
         fib.delete(a("10.1.0.0"), 17).unwrap();
         fib.delete(a("10.1.2.0"), 24).unwrap();
         assert!(fib.is_empty() && fib.iter().next().is_none());
-        assert_eq!(fib.used, 0);
+        assert_eq!((fib.blocks.used, fib.index.used), (0, 0));
         check_invariants(&fib);
         check_short_leaves(&fib, 0..CHUNKS);
     }
@@ -2067,45 +2627,48 @@ mod tests {
         let back = fib.adopt(FibParts {
             direct: Some(used),
             blocks: None,
-            leaves: alloc(LEAF_BUCKETS),
+            index: None,
+            leaves: alloc(HEADS),
         });
         assert_eq!(back.direct.map(|v| v.len()), Some(1));
-        assert_eq!(back.leaves.map(|v| v.capacity()), Some(LEAF_BUCKETS));
+        assert_eq!(back.leaves.map(|v| v.capacity()), Some(HEADS));
         assert_eq!(fib.wants().direct, DIRECT_WORDS);
         assert!(grow(&mut fib));
         // A second direct table is not needed: it comes back.
         let back = fib.adopt(FibParts {
             direct: alloc(DIRECT_WORDS),
-            blocks: None,
-            leaves: None,
+            ..FibParts::default()
         });
         assert_eq!(back.direct.map(|v| v.capacity()), Some(DIRECT_WORDS));
         fib.add(conn("10.0.0.0", 24, 1)).unwrap();
         fib.add(conn("10.0.1.0", 24, 1)).unwrap();
         // Blocks too small for those in use come back; large enough ones replace them.
         let back = fib.adopt(FibParts {
-            direct: None,
             blocks: alloc(4),
-            leaves: None,
+            index: alloc(8),
+            ..FibParts::default()
         });
         assert_eq!(back.blocks.map(|v| v.capacity()), Some(4));
+        assert_eq!(back.index.map(|v| v.capacity()), Some(8));
         let g = fib.generation();
         let back = fib.adopt(FibParts {
             direct: None,
             blocks: alloc(64),
-            leaves: alloc(LEAF_BUCKETS + 64 * LEAF_WORDS),
+            index: alloc(32),
+            leaves: alloc(HEADS + 64 * LEAF_WORDS),
         });
         assert_eq!(back.blocks.map(|v| v.capacity()), Some(MIN_BLOCKS));
+        assert_eq!(back.index.map(|v| v.capacity()), Some(MIN_BLOCKS));
         assert_eq!(
             back.leaves.map(|v| v.capacity()),
-            Some(LEAF_BUCKETS + FIRST_LEAVES * LEAF_WORDS)
+            Some(HEADS + FIRST_LEAVES * LEAF_WORDS)
         );
         // Moving changes no route, and so no generation.
         assert_eq!(fib.generation(), g);
         assert_eq!(fib.lookup(a("10.0.1.9")).unwrap().len, 24);
         assert_eq!(
             fib.bytes(),
-            (DIRECT_WORDS + 64 + LEAF_BUCKETS + 64 * LEAF_WORDS) * 4
+            (DIRECT_WORDS + 64 + 32 + HEADS + 64 * LEAF_WORDS) * 4
                 + core::mem::size_of::<TestFib>()
         );
         check_invariants(&fib);
@@ -2257,7 +2820,7 @@ mod tests {
             fib.delete(r.prefix, r.len).unwrap();
         }
         assert!(fib.is_empty());
-        assert_eq!(fib.used, 0);
+        assert_eq!((fib.blocks.used, fib.index.used), (0, 0));
         check_invariants(&fib);
         assert!((0..CHUNKS).all(|c| fib.direct[c] == NONE && fib.block(c).is_none()));
     }
@@ -2399,7 +2962,12 @@ mod tests {
             0 => RouteKind::Local,
             1 => RouteKind::Connected { ifindex },
             _ => RouteKind::Gateway {
-                via: Ipv4Address::new(192, 0, 2, rng.below(3) as u8),
+                // Off the modelled space, or inside it (reachable or not as routes come
+                // and go).
+                via: match rng.below(3) {
+                    0 => Ipv4Address::new(192, 0, 2, rng.below(3) as u8),
+                    _ => Ipv4Address::new(10, rng.below(2) as u8, 0, 1 + rng.below(3) as u8 * 16),
+                },
                 ifindex,
             },
         };
@@ -2478,6 +3046,20 @@ mod tests {
                 };
                 let dst = Ipv4Address::from_u32(dst);
                 assert_eq!(fib.lookup(dst), model_lookup(&m, dst), "step {step}: {dst}");
+                let want = match model_lookup(&m, dst).map(|r| r.kind) {
+                    None => Err(RouteError::NoRoute),
+                    Some(RouteKind::Gateway { via, ifindex }) => {
+                        match model_lookup(&m, via).map(|r| r.kind) {
+                            Some(RouteKind::Connected { ifindex: on }) if on == ifindex => {
+                                Ok(Some(via))
+                            }
+                            _ => Err(RouteError::GatewayUnreachable),
+                        }
+                    }
+                    Some(_) => Ok(None),
+                };
+                let got = fib.resolve(dst).map(|h| h.gateway);
+                assert_eq!(got, want, "step {step}: resolve {dst}");
             }
             if step % 50 == 0 {
                 let listed: Vec<Route> = fib.iter().collect();
