@@ -3077,6 +3077,115 @@ pub fn million_routes_by_batch() -> TestResult {
     )
 }
 
+/// 100,000 neighbours. At gc_thresh3's default (1024) the static entries past it are refused
+/// (ENOSPC, "table full"); with gc_thresh3 raised to 150,000, 100,000 static entries load by
+/// `rvnetctl -batch`, `/proc/net/rvnet/arp` lists every one, `arp reverse` finds samples by
+/// their MAC (the hashed cache's reverse walk), and a datagram to one of them leaves with its
+/// MAC (tcpdump on Linux's port sees the frame).
+pub fn arp_hundred_thousand_entries() -> TestResult {
+    let _lab = Lab::standard()?;
+    const N: u32 = 100_000;
+    // A /15 beside the lab's /24, so that every entry's address is on rvn1's link.
+    rvnetctl(RV, "addr add 198.19.255.2/15 dev rvn1")?;
+    let base = u32::from(Ipv4Addr::new(198, 18, 1, 0));
+    let ip = |i: u32| Ipv4Addr::from(base + i);
+    let mac = |i: u32| {
+        format!(
+            "02:00:00:{:02x}:{:02x}:{:02x}",
+            i >> 16,
+            (i >> 8) & 0xff,
+            i & 0xff
+        )
+    };
+    let line = |i: u32| format!("arp add {} lladdr {} dev rvn1\n", ip(i), mac(i));
+    let file = "/tmp/rvnet-arp-table";
+    let ours = || -> Result<usize, String> {
+        let rows = parse_arp(&proc_file(RV, "arp")?).map_err(|e| e.to_string())?;
+        Ok(rows
+            .iter()
+            .filter(|r| r.flags == 6 && (ip(0)..=ip(N - 1)).contains(&r.ip))
+            .count())
+    };
+    // The default limit: what the cache holds already, then 1,100 more tried.
+    let others = parse_arp(&proc_file(RV, "arp")?)
+        .map_err(|e| e.to_string())?
+        .len();
+    let room = 1024 - others as u32;
+    let text: String = (0..1100).map(line).collect();
+    std::fs::write(file, &text).map_err(|e| format!("{file}: {e}"))?;
+    let out = output_of(RV, &format!("rvnetctl -force -batch {file}"))?;
+    let refused = out.matches("arp add: No space left on device").count() as u32;
+    ensure_eq(
+        refused,
+        1100 - room,
+        "static entries refused past gc_thresh3 (1024)",
+    )?;
+    ensure(
+        out.contains(&format!(
+            "{file}:{}: arp add: No space left on device (table full)",
+            room + 1
+        )),
+        format!("want line {} the first refused: {out}", room + 1),
+    )?;
+    ensure_eq(
+        ours()?,
+        room as usize,
+        "static entries under the default limit",
+    )?;
+    // Raised: the rest of the 100,000.
+    rvnetctl(RV, "set arp_gc_thresh3 150000")?;
+    let text: String = (room..N).map(line).collect();
+    std::fs::write(file, &text).map_err(|e| format!("{file}: {e}"))?;
+    let start = Instant::now();
+    rvnetctl(RV, &format!("-batch {file}"))?;
+    let took = start.elapsed();
+    let _ = std::fs::remove_file(file);
+    println!(
+        "# {} ARP entries added by rvnetctl -batch in {took:?}",
+        N - room
+    );
+    ensure_eq(
+        ours()?,
+        N as usize,
+        "static entries with gc_thresh3 at 150,000",
+    )?;
+    for i in [0, room, N / 2 + 3, N - 1] {
+        let got = rvnetctl(RV, &format!("arp reverse {}", mac(i)))?;
+        ensure_eq(
+            got.trim(),
+            format!("{} lladdr {} dev rvn1", ip(i), mac(i)).as_str(),
+            "arp reverse",
+        )?;
+    }
+    // A datagram to one of them goes to its MAC, with no ARP request.
+    let k = 77_777;
+    let cap = spawn_in_ns(
+        LX,
+        &format!(
+            "exec timeout 20 tcpdump -l -n -e -c 1 -i rvn0 udp and dst host {} and dst port 9",
+            ip(k)
+        ),
+    )?;
+    std::thread::sleep(Duration::from_millis(3000));
+    in_netns(RV, || {
+        let s = Socket::dgram().map_err(io_err("socket"))?;
+        for _ in 0..5 {
+            s.send_to(b"neighbour", SocketAddrV4::new(ip(k), 9))
+                .map_err(io_err("send to a static neighbour"))?;
+            sleep_ms(200);
+        }
+        Ok(())
+    })?;
+    let out = cap
+        .wait_with_output()
+        .map_err(|e| format!("tcpdump: {e}"))?;
+    let seen = String::from_utf8_lossy(&out.stdout);
+    ensure(
+        seen.contains(&format!("> {}", mac(k))),
+        format!("tcpdump saw no frame to {} at {}: {seen:?}", ip(k), mac(k)),
+    )
+}
+
 /// Several addresses on one interface, as `ip addr` allows: a secondary in the primary's
 /// subnet and a primary of another subnet both answer Linux's ping (ARP and ICMP echo), each
 /// row is listed, the connected route stays while an address of its subnet is left, and

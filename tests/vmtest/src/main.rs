@@ -89,6 +89,7 @@ const TESTS: &[Test] = tests![
     rvnet_reassembly_evicts_oldest_past_high_thresh => af_rvnet::reassembly_evicts_oldest_past_high_thresh,
     rvnet_full_route_table_refused => af_rvnet::full_route_table_refused,
     rvnet_million_routes_by_batch => af_rvnet::million_routes_by_batch [alone],
+    rvnet_arp_hundred_thousand_entries => af_rvnet::arp_hundred_thousand_entries,
     rvnet_secondary_addresses_answer_ping => af_rvnet::secondary_addresses_answer_ping,
     rvnet_many_sockets_each_receive => af_rvnet::many_sockets_each_receive [alone],
     rvnet_connected_socket_keeps_its_route => af_rvnet::connected_socket_keeps_its_route,
