@@ -3049,20 +3049,30 @@ pub fn million_routes_by_batch() -> TestResult {
             format!("route get, query {}: got {got:?}, want {w:?}", k + 1),
         )?;
     }
-    // Routed through the big table: a datagram to 198.19.128.9 goes to the gateway's MAC.
+    // Routed through the big table: a datagram to 198.19.128.9 reaches the gateway.
+    let to = Ipv4Addr::new(198, 19, 128, 9);
+    let seen = sent_and_seen_by_linux(to, b"big table")?;
+    ensure(
+        seen.contains("198.19.128.9.9"),
+        format!("tcpdump on the gateway saw no datagram to {to}: {seen:?}"),
+    )
+}
+
+/// Sends five datagrams carrying `payload` from rv to `to`, port 9, while tcpdump on lx's
+/// port watches (`-e`: with the link-level header); what tcpdump printed.
+fn sent_and_seen_by_linux(to: Ipv4Addr, payload: &[u8]) -> Result<String, String> {
     let cap = spawn_in_ns(
         LX,
-        "exec timeout 20 tcpdump -l -n -c 1 -i rvn0 udp and dst host 198.19.128.9 and dst port 9",
+        &format!(
+            "exec timeout 20 tcpdump -l -n -e -c 1 -i rvn0 udp and dst host {to} and dst port 9"
+        ),
     )?;
     std::thread::sleep(Duration::from_millis(3000));
     in_netns(RV, || {
         let s = Socket::dgram().map_err(io_err("socket"))?;
         for _ in 0..5 {
-            s.send_to(
-                b"big table",
-                SocketAddrV4::new(Ipv4Addr::new(198, 19, 128, 9), 9),
-            )
-            .map_err(io_err("send through the big table"))?;
+            s.send_to(payload, SocketAddrV4::new(to, 9))
+                .map_err(io_err(&format!("send to {to}")))?;
             sleep_ms(200);
         }
         Ok(())
@@ -3070,11 +3080,7 @@ pub fn million_routes_by_batch() -> TestResult {
     let out = cap
         .wait_with_output()
         .map_err(|e| format!("tcpdump: {e}"))?;
-    let seen = String::from_utf8_lossy(&out.stdout);
-    ensure(
-        seen.contains("198.19.128.9.9"),
-        format!("tcpdump on the gateway saw no datagram to 198.19.128.9: {seen:?}"),
-    )
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// 100,000 neighbours. At gc_thresh3's default (1024) the static entries past it are refused
@@ -3159,27 +3165,7 @@ pub fn arp_hundred_thousand_entries() -> TestResult {
     }
     // A datagram to one of them goes to its MAC, with no ARP request.
     let k = 77_777;
-    let cap = spawn_in_ns(
-        LX,
-        &format!(
-            "exec timeout 20 tcpdump -l -n -e -c 1 -i rvn0 udp and dst host {} and dst port 9",
-            ip(k)
-        ),
-    )?;
-    std::thread::sleep(Duration::from_millis(3000));
-    in_netns(RV, || {
-        let s = Socket::dgram().map_err(io_err("socket"))?;
-        for _ in 0..5 {
-            s.send_to(b"neighbour", SocketAddrV4::new(ip(k), 9))
-                .map_err(io_err("send to a static neighbour"))?;
-            sleep_ms(200);
-        }
-        Ok(())
-    })?;
-    let out = cap
-        .wait_with_output()
-        .map_err(|e| format!("tcpdump: {e}"))?;
-    let seen = String::from_utf8_lossy(&out.stdout);
+    let seen = sent_and_seen_by_linux(ip(k), b"neighbour")?;
     ensure(
         seen.contains(&format!("> {}", mac(k))),
         format!("tcpdump saw no frame to {} at {}: {seen:?}", ip(k), mac(k)),
