@@ -114,6 +114,7 @@ topo rvnic rvnet
 for s in "bl b0 198.18.0.11" "br b1 198.18.0.12"; do
   set -- $s
   ip netns exec "$1" rvnetctl addr add "$3/24" dev "$2"
+  ip netns exec "$1" rvnetctl set arp_gc_thresh3 20000
   rvnet-vmtest bench-table /tmp/rvnet-table-$1 1000000 10000 "$2"
   t0=$(date +%s.%N)
   ip netns exec "$1" rvnetctl -batch /tmp/rvnet-table-$1 || echo "bench: loading the table in $1 failed" >&2
@@ -134,7 +135,7 @@ done
 L[socks]=$(ip netns exec br sh -c 'tail -n +2 /proc/net/rvnet/sockets | wc -l')
 read -r L[p50] L[p99] < <(stack_rr rvnet)
 read -r L[rx64] L[tx64] < <(blast_pps rvnet 64)
-for h in "${holders[@]}"; do exec {h%%:*}>&-; rm -f "${h#*:}" "${h#*:}.out"; done
+for h in "${holders[@]}"; do eval "exec ${h%%:*}>&-"; rm -f "${h#*:}" "${h#*:}.out"; done
 wait
 untopo
 

@@ -259,6 +259,19 @@ pub fn hold_sockets(args: &[String]) -> Result<(), String> {
     let addr: std::net::Ipv4Addr = arg(args, 1, USAGE)?;
     let first: u16 = arg(args, 2, USAGE)?;
     let n: u16 = arg(args, 3, USAGE)?;
+    // One descriptor a socket: raise the soft limit (nr_open allows a million).
+    let want = u64::from(n) + 64;
+    let lim = libc::rlimit {
+        rlim_cur: want as libc::rlim_t,
+        rlim_max: want as libc::rlim_t,
+    };
+    // SAFETY: setrlimit reads the struct, which lives across the call.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+        return Err(format!(
+            "setrlimit(RLIMIT_NOFILE, {want}): {}",
+            io::Error::last_os_error()
+        ));
+    }
     let mut held = Vec::with_capacity(usize::from(n));
     for k in 0..n {
         let port = first.checked_add(k).ok_or("ports past 65535")?;
