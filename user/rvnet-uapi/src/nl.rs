@@ -803,13 +803,15 @@ impl Rvnet {
         let (attrs, starts) = Rvnet::route_bulk_attrs(routes);
         self.call(cmd::ROUTE_ADD_BULK, attrs)
             .map(drop)
-            .map_err(|e| {
-                // The nest the extack points at, or into.
-                let i = e
-                    .offset
-                    .map_or(0, |o| starts.iter().take_while(|&&s| s <= o).count());
-                (i.saturating_sub(1), e)
-            })
+            .map_err(|e| (Rvnet::refused_route(&starts, e.offset), e))
+    }
+
+    /// The route of a `route-add-bulk` whose nests start at `starts` that the extack's
+    /// `offset` points at (or into); the first when the extack points at none.
+    pub fn refused_route(starts: &[u32], offset: Option<u32>) -> usize {
+        offset
+            .map_or(0, |o| starts.iter().take_while(|&&s| s <= o).count())
+            .saturating_sub(1)
     }
 
     /// The attributes of a `route-add-bulk` of `routes`, and where each route's nest starts

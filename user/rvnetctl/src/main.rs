@@ -161,9 +161,7 @@ struct Bulk {
 impl Bulk {
     /// The route the extack's `offset` points at (or into); the first without one.
     fn refused(&self, offset: Option<u32>) -> usize {
-        offset
-            .map_or(0, |o| self.starts.iter().take_while(|&&s| s <= o).count())
-            .saturating_sub(1)
+        Rvnet::refused_route(&self.starts, offset)
     }
 }
 
